@@ -1,0 +1,172 @@
+//! `bigin-mcp serve`: wires credentials, the Zoho client, the tool filters
+//! and the audit log into an MCP server on stdin/stdout.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use bigin_mcp::cli::ServeArgs;
+use bigin_mcp::mcp::stdio::line_transport;
+use bigin_mcp::mcp::{AuditLog, BiginServer, ServerOptions, ToolFilter};
+use bigin_mcp::sandbox::{self, Sandbox, SandboxOptions};
+use bigin_mcp::zoho::{
+    BiginClient, ClientOptions, DataCentre, MissingCredentials, RefreshCredentials,
+    RefreshTokenSource, TokenSource, check_base_url, http_client,
+};
+use rmcp::ServiceExt;
+use secrecy::SecretString;
+
+use super::UsageError;
+
+/// How to get credentials, said wherever they are missing.
+const LOGIN_HINT: &str = "Not logged in to Zoho. Run `bigin-mcp login` in a terminal, or set BIGIN_CLIENT_ID, BIGIN_CLIENT_SECRET and BIGIN_REFRESH_TOKEN in the MCP server's env; to try the tools without Zoho, start the server with `serve --demo`.";
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let filter = ToolFilter {
+        read_only: args.read_only,
+        allow_delete: args.allow_delete,
+        methods: args.methods.clone(),
+        toolsets: args.toolsets.clone(),
+        tools: args.tools.clone(),
+        exclude_tools: args.exclude_tools.clone(),
+    };
+    let selected = filter.select().map_err(|e| UsageError(e.0))?;
+    if selected.is_empty() {
+        tracing::warn!("the filters leave no tools; the server will list none");
+    }
+    let expires_at = match &args.expires_at {
+        Some(s) => Some(
+            chrono::DateTime::parse_from_rfc3339(s)
+                .map_err(|e| UsageError(format!("--expires-at '{s}' is not an RFC 3339 time ({e}); e.g. 2026-12-31T18:00:00Z")))?
+                .with_timezone(&chrono::Utc),
+        ),
+        None => None,
+    };
+    let api_domain = match &args.api_domain {
+        Some(d) if !args.demo => {
+            Some(check_base_url(d).map_err(|e| UsageError(format!("--api-domain: {e}")))?)
+        }
+        _ => None,
+    };
+    let audit_path = match args.audit_log.clone() {
+        Some(p) => p,
+        None => {
+            let p = AuditLog::default_path()
+                .context("no home directory for the default audit log; pass --audit-log PATH")?;
+            // Demo writes go to a separate file so they never mix with real ones.
+            if args.demo {
+                p.with_file_name("audit-demo.log")
+            } else {
+                p
+            }
+        }
+    };
+
+    let http = http_client(Duration::from_secs(args.timeout.max(1)));
+    let mut _sandbox: Option<Sandbox> = None;
+    let tokens: Arc<dyn TokenSource> = if args.demo {
+        let sb = Sandbox::start(SandboxOptions {
+            port: 0,
+            ..Default::default()
+        })
+        .await
+        .context("cannot start the demo sandbox on 127.0.0.1")?;
+        let creds = RefreshCredentials {
+            client_id: sandbox::DEMO_CLIENT_ID.into(),
+            client_secret: SecretString::from(sandbox::DEMO_CLIENT_SECRET.to_string()),
+            refresh_token: SecretString::from(sandbox::DEMO_REFRESH_TOKEN.to_string()),
+            accounts_url: sb.base_url(),
+            api_domain: None,
+        };
+        tracing::info!(url = %sb.base_url(), "demo: serving against the sandbox organisation");
+        _sandbox = Some(sb);
+        Arc::new(RefreshTokenSource::new(http.clone(), Arc::new(creds)))
+    } else {
+        env_tokens(&args, &http)?
+    };
+
+    let client = BiginClient::new(
+        http,
+        tokens,
+        ClientOptions {
+            api_domain_override: api_domain,
+            timeout: Duration::from_secs(args.timeout.max(1)),
+            ..Default::default()
+        },
+    );
+    let server = BiginServer::new(
+        client,
+        ServerOptions {
+            filter,
+            expires_at,
+            audit: AuditLog::new(audit_path),
+        },
+    )
+    .map_err(|e| UsageError(e.0))?;
+
+    let t = line_transport(tokio::io::stdin(), tokio::io::stdout());
+    let service = server
+        .serve((t.sink, t.stream))
+        .await
+        .context("MCP initialisation failed")?;
+    let reason = service.waiting().await;
+    tracing::debug!(?reason, "MCP session ended");
+    // Every reply must reach stdout before the process exits.
+    let _ = t.writer.await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Credentials from BIGIN_CLIENT_ID / BIGIN_CLIENT_SECRET / BIGIN_REFRESH_TOKEN.
+/// Missing ones do not stop the server: tools/list works and a call says how
+/// to log in.
+fn env_tokens(args: &ServeArgs, http: &reqwest::Client) -> anyhow::Result<Arc<dyn TokenSource>> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let (id, secret, refresh) = (
+        var("BIGIN_CLIENT_ID"),
+        var("BIGIN_CLIENT_SECRET"),
+        var("BIGIN_REFRESH_TOKEN"),
+    );
+    let (Some(client_id), Some(secret), Some(refresh)) =
+        (id.clone(), secret.clone(), refresh.clone())
+    else {
+        if id.is_some() || secret.is_some() || refresh.is_some() {
+            let missing: Vec<&str> = [
+                ("BIGIN_CLIENT_ID", &id),
+                ("BIGIN_CLIENT_SECRET", &secret),
+                ("BIGIN_REFRESH_TOKEN", &refresh),
+            ]
+            .into_iter()
+            .filter(|(_, v)| v.is_none())
+            .map(|(k, _)| k)
+            .collect();
+            return Ok(Arc::new(MissingCredentials(format!(
+                "Incomplete env credentials: {} not set. Set all three, or run `bigin-mcp login`.",
+                missing.join(", ")
+            ))));
+        }
+        return Ok(Arc::new(MissingCredentials(LOGIN_HINT.into())));
+    };
+    let accounts_url = match (&args.accounts_url, &args.dc) {
+        (Some(u), _) => {
+            check_base_url(u).map_err(|e| UsageError(format!("--accounts-url: {e}")))?
+        }
+        (None, Some(dc)) => dc
+            .parse::<DataCentre>()
+            .map_err(UsageError)?
+            .accounts
+            .to_string(),
+        (None, None) => "https://accounts.zoho.com".to_string(),
+    };
+    let creds = RefreshCredentials {
+        client_id,
+        client_secret: SecretString::from(secret),
+        refresh_token: SecretString::from(refresh),
+        accounts_url,
+        api_domain: None,
+    };
+    Ok(Arc::new(RefreshTokenSource::new(
+        http.clone(),
+        Arc::new(creds),
+    )))
+}

@@ -1,0 +1,63 @@
+//! The `bigin-mcp` binary: parses the command line, sets up logging on
+//! stderr (stdout belongs to JSON-RPC in `serve`), runs a command, and maps
+//! failures to exit codes: 0 ok, 1 failure, 2 bad usage.
+
+mod commands;
+
+use std::process::ExitCode;
+
+use bigin_mcp::cli::{Cli, Command};
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let mut cli = Cli::parse();
+    // `bigin-mcp` alone serves, so a host config can name just the binary.
+    let command = cli.command.take().unwrap_or_else(|| {
+        match Cli::parse_from(["bigin-mcp", "serve"]).command {
+            Some(c) => c,
+            None => unreachable!("serve parses"),
+        }
+    });
+    init_logging(matches!(command, Command::Sandbox(_)));
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("bigin-mcp: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match command {
+            Command::Serve(args) => commands::serve::run(args).await,
+            Command::Sandbox(args) => commands::sandbox::run(args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            // The whole chain on one line, as `{:#}` gives it.
+            eprintln!("bigin-mcp: {e:#}");
+            match e.downcast_ref::<commands::UsageError>() {
+                Some(_) => ExitCode::from(2),
+                None => ExitCode::FAILURE,
+            }
+        }
+    }
+}
+
+/// Logs go to stderr, without colour (hosts capture them to files).
+/// `BIGIN_LOG` takes a tracing filter such as `debug` or `bigin_mcp=trace`.
+fn init_logging(verbose_default: bool) {
+    let default = if verbose_default { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BIGIN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .init();
+}

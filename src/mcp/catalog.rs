@@ -1,0 +1,298 @@
+//! The tool catalogue as data (name, method, toolset) and the start-up
+//! filters that choose which tools a server exposes.
+//!
+//! Filter order, documented in the README: `--tools` / `--toolsets` /
+//! `--methods` intersect; `--exclude-tools` removes; `bigin_delete_user`
+//! needs `--allow-delete`; `--read-only` wins over everything.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// What a tool does to Zoho, for `--methods`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Method {
+    List,
+    Get,
+    Create,
+    Update,
+    Delete,
+}
+
+impl Method {
+    const ALL: [Method; 5] = [
+        Method::List,
+        Method::Get,
+        Method::Create,
+        Method::Update,
+        Method::Delete,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Method::List => "list",
+            Method::Get => "get",
+            Method::Create => "create",
+            Method::Update => "update",
+            Method::Delete => "delete",
+        }
+    }
+
+    /// Reads change nothing in Zoho.
+    pub fn is_read(self) -> bool {
+        matches!(self, Method::List | Method::Get)
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One tool's place in the catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ToolInfo {
+    pub name: &'static str,
+    pub method: Method,
+    pub toolset: &'static str,
+}
+
+/// Every tool the server knows, in the order the README lists them.
+pub const TOOLS: &[ToolInfo] = &[
+    ToolInfo {
+        name: "bigin_list_users",
+        method: Method::List,
+        toolset: "users",
+    },
+    ToolInfo {
+        name: "bigin_get_user",
+        method: Method::Get,
+        toolset: "users",
+    },
+    ToolInfo {
+        name: "bigin_list_roles",
+        method: Method::List,
+        toolset: "roles",
+    },
+    ToolInfo {
+        name: "bigin_list_profiles",
+        method: Method::List,
+        toolset: "profiles",
+    },
+    ToolInfo {
+        name: "bigin_get_profile",
+        method: Method::Get,
+        toolset: "profiles",
+    },
+    ToolInfo {
+        name: "bigin_get_organization",
+        method: Method::Get,
+        toolset: "org",
+    },
+    ToolInfo {
+        name: "bigin_access_review",
+        method: Method::List,
+        toolset: "audit",
+    },
+    ToolInfo {
+        name: "bigin_set_user_status",
+        method: Method::Update,
+        toolset: "users",
+    },
+    ToolInfo {
+        name: "bigin_delete_user",
+        method: Method::Delete,
+        toolset: "users",
+    },
+];
+
+/// Toolset names with what they hold.
+pub const TOOLSETS: &[(&str, &str)] = &[
+    ("users", "list, read, activate/deactivate and delete users"),
+    ("roles", "the role hierarchy"),
+    ("profiles", "profiles and their permissions"),
+    ("org", "the organisation record"),
+    ("audit", "the one-call access review"),
+];
+
+/// The irreversible tool that needs `--allow-delete`.
+pub const DELETE_TOOL: &str = "bigin_delete_user";
+
+/// Start-up selection of tools. Empty lists mean "no restriction".
+#[derive(Debug, Clone, Default)]
+pub struct ToolFilter {
+    pub read_only: bool,
+    pub allow_delete: bool,
+    pub methods: Vec<String>,
+    pub toolsets: Vec<String>,
+    pub tools: Vec<String>,
+    pub exclude_tools: Vec<String>,
+}
+
+/// A filter names something that does not exist.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FilterError(pub String);
+
+impl ToolFilter {
+    /// The names of the tools to expose, or an error naming the unknown
+    /// entries and the valid ones.
+    pub fn select(&self) -> Result<BTreeSet<&'static str>, FilterError> {
+        let methods = self.parse_methods()?;
+        let all_toolsets: Vec<&str> = TOOLSETS.iter().map(|t| t.0).collect();
+        let all_tools: Vec<&str> = TOOLS.iter().map(|t| t.name).collect();
+        check_known("--toolsets", &self.toolsets, &all_toolsets)?;
+        check_known("--tools", &self.tools, &all_tools)?;
+        check_known("--exclude-tools", &self.exclude_tools, &all_tools)?;
+        let has = |list: &[String], x: &str| list.iter().any(|v| v.trim().eq_ignore_ascii_case(x));
+        Ok(TOOLS
+            .iter()
+            .filter(|t| methods.as_ref().is_none_or(|m| m.contains(&t.method)))
+            .filter(|t| self.toolsets.is_empty() || has(&self.toolsets, t.toolset))
+            .filter(|t| self.tools.is_empty() || has(&self.tools, t.name))
+            .filter(|t| !has(&self.exclude_tools, t.name))
+            .filter(|t| t.name != DELETE_TOOL || self.allow_delete)
+            .filter(|t| !self.read_only || t.method.is_read())
+            .map(|t| t.name)
+            .collect())
+    }
+
+    fn parse_methods(&self) -> Result<Option<BTreeSet<Method>>, FilterError> {
+        if self.methods.is_empty() {
+            return Ok(None);
+        }
+        let mut out = BTreeSet::new();
+        for m in &self.methods {
+            let m = m.trim().to_ascii_lowercase();
+            match m.as_str() {
+                "read" => out.extend([Method::List, Method::Get]),
+                "write" => out.extend([Method::Create, Method::Update, Method::Delete]),
+                other => match Method::ALL.iter().find(|x| x.name() == other) {
+                    Some(x) => {
+                        out.insert(*x);
+                    }
+                    None => {
+                        return Err(FilterError(format!(
+                            "--methods: unknown method '{other}'; valid: list, get, create, update, delete, read, write"
+                        )));
+                    }
+                },
+            }
+        }
+        Ok(Some(out))
+    }
+}
+
+fn check_known(flag: &str, given: &[String], valid: &[&str]) -> Result<(), FilterError> {
+    let unknown: Vec<&str> = given
+        .iter()
+        .map(|g| g.trim())
+        .filter(|g| !valid.iter().any(|v| v.eq_ignore_ascii_case(g)))
+        .collect();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(FilterError(format!(
+            "{flag}: unknown name(s) {}; valid: {}",
+            unknown.join(", "),
+            valid.join(", ")
+        )))
+    }
+}
+
+/// Looks a tool up by name.
+pub fn tool_info(name: &str) -> Option<&'static ToolInfo> {
+    TOOLS.iter().find(|t| t.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(s: &[&str]) -> Vec<String> {
+        s.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn default_hides_only_delete() {
+        let s = ToolFilter::default().select().unwrap();
+        assert_eq!(s.len(), TOOLS.len() - 1);
+        assert!(!s.contains(DELETE_TOOL));
+        let s = ToolFilter {
+            allow_delete: true,
+            ..Default::default()
+        }
+        .select()
+        .unwrap();
+        assert!(s.contains(DELETE_TOOL));
+    }
+
+    #[test]
+    fn read_only_wins_over_everything() {
+        let f = ToolFilter {
+            read_only: true,
+            allow_delete: true,
+            methods: list(&["write"]),
+            tools: list(&["bigin_delete_user", "bigin_set_user_status"]),
+            ..Default::default()
+        };
+        assert!(f.select().unwrap().is_empty());
+        let s = ToolFilter {
+            read_only: true,
+            ..Default::default()
+        }
+        .select()
+        .unwrap();
+        assert_eq!(s.len(), 7);
+        assert!(s.iter().all(|n| tool_info(n).unwrap().method.is_read()));
+    }
+
+    #[test]
+    fn filters_intersect_and_exclude_wins() {
+        let f = ToolFilter {
+            methods: list(&["read"]),
+            toolsets: list(&["users", "roles"]),
+            exclude_tools: list(&["bigin_get_user"]),
+            ..Default::default()
+        };
+        let s: Vec<_> = f.select().unwrap().into_iter().collect();
+        assert_eq!(s, vec!["bigin_list_roles", "bigin_list_users"]);
+        let f = ToolFilter {
+            tools: list(&["bigin_get_user"]),
+            exclude_tools: list(&["bigin_get_user"]),
+            ..Default::default()
+        };
+        assert!(f.select().unwrap().is_empty());
+    }
+
+    #[test]
+    fn unknown_names_are_errors_that_list_valid_ones() {
+        let e = ToolFilter {
+            toolsets: list(&["userz"]),
+            ..Default::default()
+        }
+        .select()
+        .unwrap_err();
+        assert!(
+            e.0.contains("userz") && e.0.contains("users, roles, profiles, org, audit"),
+            "{e}"
+        );
+        let e = ToolFilter {
+            methods: list(&["patch"]),
+            ..Default::default()
+        }
+        .select()
+        .unwrap_err();
+        assert!(e.0.contains("patch"), "{e}");
+        let e = ToolFilter {
+            exclude_tools: list(&["nope"]),
+            ..Default::default()
+        }
+        .select()
+        .unwrap_err();
+        assert!(
+            e.0.contains("--exclude-tools") && e.0.contains("bigin_list_users"),
+            "{e}"
+        );
+    }
+}

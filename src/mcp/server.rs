@@ -1,0 +1,899 @@
+//! [`BiginServer`]: the nine tools, their annotations, and the rules every
+//! call passes through (expiry, write guards, audit).
+//!
+//! Each tool is a method; its doc comment is the description an agent reads,
+//! so those say what the tool is for and how it fits with the others.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{Json, RoleServer, ServerHandler, schemars, tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::audit::{AuditEntry, AuditLog};
+use super::catalog::{FilterError, ToolFilter};
+use super::error::ToolError;
+use super::review::{
+    self, AccessReview, ConciseUser, PermissionSummary, ProfileFacts, Ref, concise_user,
+};
+use crate::zoho::{BiginClient, UserType, ZohoError, ZohoId};
+
+/// How the tools fit together, sent in the initialize result.
+pub const INSTRUCTIONS: &str = "Administer one Zoho Bigin organisation. \
+Review first: bigin_access_review answers an access review in one call (users per profile and role, \
+active admins, risky findings); bigin_list_users filters by profile, role, status or search. \
+Verify before acting: bigin_get_user shows the exact record. \
+Act last: bigin_set_user_status (deactivate/reactivate) and bigin_delete_user (irreversible, often disabled) \
+need the user's email as confirm_email; use dry_run=true to preview. Prefer deactivation to deletion. \
+Ids are strings of up to 19 digits.";
+
+/// Start-up settings of a server.
+pub struct ServerOptions {
+    /// Which tools to expose.
+    pub filter: ToolFilter,
+    /// After this instant every call is refused.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Where write attempts are recorded.
+    pub audit: AuditLog,
+}
+
+struct Inner {
+    client: BiginClient,
+    audit: AuditLog,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+/// The MCP server: clone-cheap, one per session.
+#[derive(Clone)]
+pub struct BiginServer {
+    inner: Arc<Inner>,
+    tool_router: ToolRouter<Self>,
+}
+
+// ---- arguments ----
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UserStatus {
+    Active,
+    Inactive,
+    Deleted,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum NewStatus {
+    Active,
+    Inactive,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Detail {
+    #[default]
+    Concise,
+    Full,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListUsersArgs {
+    /// Zoho user type. Default AllUsers (every status).
+    #[serde(rename = "type")]
+    pub user_type: Option<UserType>,
+    /// Profile name (any case) or id.
+    pub profile: Option<String>,
+    /// Role name (any case) or id.
+    pub role: Option<String>,
+    pub status: Option<UserStatus>,
+    /// Case-insensitive text in name or email.
+    pub search: Option<String>,
+    /// concise (default): id, name, email, status, role, profile. full: Zoho's record.
+    pub detail: Option<Detail>,
+    /// Max users returned (1-1000, default 200).
+    pub limit: Option<u32>,
+    /// Skip this many matches (paging).
+    pub offset: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserIdArgs {
+    /// User id (digits, as a string).
+    pub user_id: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListRolesArgs {
+    /// Only roles reporting directly to this role (name or id).
+    pub reporting_to: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListProfilesArgs {
+    /// Add each profile's permission summary (one extra call per profile).
+    pub include_permissions: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileIdArgs {
+    /// Profile id (digits, as a string).
+    pub profile_id: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmptyArgs {}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetStatusArgs {
+    /// User id (digits, as a string).
+    pub user_id: String,
+    pub status: NewStatus,
+    /// The user's email, to confirm the target.
+    pub confirm_email: String,
+    /// Preview only; change nothing.
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteUserArgs {
+    /// User id (digits, as a string).
+    pub user_id: String,
+    /// The user's email, to confirm the target.
+    pub confirm_email: String,
+    /// Preview only; change nothing.
+    pub dry_run: Option<bool>,
+}
+
+// ---- results ----
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct UserList {
+    /// Users matching the filters.
+    pub total: usize,
+    pub offset: usize,
+    pub returned: usize,
+    pub users: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_offset: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct UserRecord {
+    pub user: Value,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RoleOut {
+    pub id: String,
+    pub name: String,
+    pub reporting_to: Option<Ref>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub share_with_peers: Option<bool>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RoleList {
+    pub total: usize,
+    pub roles: Vec<RoleOut>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ProfileOut {
+    pub id: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_level: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<PermissionSummary>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ProfileList {
+    pub total: usize,
+    pub profiles: Vec<ProfileOut>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ProfileRecord {
+    pub profile: ProfileOut,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct OrgRecord {
+    pub org: Value,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WriteResult {
+    /// deactivate, activate or delete.
+    pub action: String,
+    pub dry_run: bool,
+    /// dry_run or success.
+    pub outcome: String,
+    pub user: ConciseUser,
+    pub message: String,
+}
+
+fn s(v: &Value, key: &str) -> String {
+    v.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn opt_s(v: &Value, key: &str) -> Option<String> {
+    v.get(key)
+        .and_then(Value::as_str)
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+}
+
+fn role_out(r: &Value) -> RoleOut {
+    RoleOut {
+        id: s(r, "id"),
+        name: s(r, "name"),
+        reporting_to: r
+            .get("reporting_to")
+            .filter(|x| x.is_object())
+            .map(|x| Ref {
+                id: s(x, "id"),
+                name: s(x, "name"),
+            }),
+        description: opt_s(r, "description"),
+        share_with_peers: r.get("share_with_peers").and_then(Value::as_bool),
+    }
+}
+
+fn profile_out(p: &Value, permissions: Option<PermissionSummary>, with_admin: bool) -> ProfileOut {
+    let name = s(p, "name");
+    let admin_level =
+        with_admin.then(|| !review::admin_reasons(&name, permissions.as_ref()).is_empty());
+    ProfileOut {
+        id: s(p, "id"),
+        description: opt_s(p, "description"),
+        custom: p.get("custom").and_then(Value::as_bool),
+        admin_level,
+        permissions,
+        name,
+    }
+}
+
+/// What a write does, for messages and the audit log.
+#[derive(Clone, Copy)]
+enum Action {
+    Deactivate,
+    Activate,
+    Delete,
+}
+
+impl Action {
+    fn verb(self) -> &'static str {
+        match self {
+            Action::Deactivate => "deactivate",
+            Action::Activate => "activate",
+            Action::Delete => "delete",
+        }
+    }
+    fn tool(self) -> &'static str {
+        match self {
+            Action::Delete => "bigin_delete_user",
+            _ => "bigin_set_user_status",
+        }
+    }
+}
+
+#[tool_router]
+impl BiginServer {
+    /// A server exposing the tools `options.filter` selects.
+    pub fn new(client: BiginClient, options: ServerOptions) -> Result<Self, FilterError> {
+        let selected: BTreeSet<&str> = options.filter.select()?;
+        let mut tool_router = Self::tool_router();
+        for t in tool_router.list_all() {
+            if !selected.contains(t.name.as_ref()) {
+                tool_router.remove_route(&t.name);
+            }
+        }
+        Ok(BiginServer {
+            inner: Arc::new(Inner {
+                client,
+                audit: options.audit,
+                expires_at: options.expires_at,
+            }),
+            tool_router,
+        })
+    }
+
+    /// The tools this server lists, for tests and `--help` output.
+    pub fn tools(&self) -> Vec<rmcp::model::Tool> {
+        self.tool_router.list_all()
+    }
+
+    /// List the organisation's users, filtered and paged by the server. Use it to find users by profile, role, status or name/email, then bigin_get_user for one record. Returns total and next_offset when more match than limit.
+    #[tool(annotations(
+        title = "List users",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = true
+    ))]
+    async fn bigin_list_users(
+        &self,
+        Parameters(a): Parameters<ListUsersArgs>,
+    ) -> Result<Json<UserList>, ToolError> {
+        let limit = a.limit.unwrap_or(200);
+        if !(1..=1000).contains(&limit) {
+            return Err(ToolError(format!(
+                "limit must be 1 to 1000 (got {limit}); page with offset instead. Nothing was sent to Zoho."
+            )));
+        }
+        let offset = a.offset.unwrap_or(0) as usize;
+        let search = a
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(str::to_lowercase);
+        let client = &self.inner.client;
+        let profile = match &a.profile {
+            Some(p) => Some(
+                review::resolve(
+                    &client.list_profiles().await?,
+                    p,
+                    "profile",
+                    "bigin_list_profiles",
+                )?
+                .clone(),
+            ),
+            None => None,
+        };
+        let role = match &a.role {
+            Some(r) => Some(
+                review::resolve(&client.list_roles().await?, r, "role", "bigin_list_roles")?
+                    .clone(),
+            ),
+            None => None,
+        };
+        // A status alone maps to the narrowest Zoho type, so fewer pages travel.
+        let ty = a.user_type.unwrap_or(match a.status {
+            Some(UserStatus::Active) => UserType::ActiveUsers,
+            Some(UserStatus::Inactive) => UserType::DeactiveUsers,
+            Some(UserStatus::Deleted) => UserType::DeletedUsers,
+            None => UserType::AllUsers,
+        });
+        let users = client.list_users(ty).await?;
+        let id_of = |u: &Value, key: &str| u.get(key).map(|r| s(r, "id")).unwrap_or_default();
+        let status_name = a.status.map(|st| match st {
+            UserStatus::Active => "active",
+            UserStatus::Inactive => "inactive",
+            UserStatus::Deleted => "deleted",
+        });
+        let matches: Vec<&Value> = users
+            .iter()
+            .filter(|u| {
+                profile
+                    .as_ref()
+                    .is_none_or(|p| id_of(u, "profile") == s(p, "id"))
+            })
+            .filter(|u| role.as_ref().is_none_or(|r| id_of(u, "role") == s(r, "id")))
+            .filter(|u| status_name.is_none_or(|st| s(u, "status") == st))
+            .filter(|u| {
+                search.as_ref().is_none_or(|q| {
+                    let c = concise_user(u);
+                    c.full_name.to_lowercase().contains(q) || c.email.to_lowercase().contains(q)
+                })
+            })
+            .collect();
+        let total = matches.len();
+        let full = a.detail.unwrap_or_default() == Detail::Full;
+        let page: Vec<Value> = matches
+            .into_iter()
+            .skip(offset)
+            .take(limit as usize)
+            .map(|u| {
+                if full {
+                    u.clone()
+                } else {
+                    serde_json::to_value(concise_user(u)).unwrap_or_default()
+                }
+            })
+            .collect();
+        let returned = page.len();
+        let next_offset = (offset + returned < total).then_some(offset + returned);
+        let note = next_offset.map(|n| {
+            format!("{total} users match; this is {}-{}. Narrow with profile, role, status or search, or call again with offset={n}.", offset + 1, offset + returned)
+        });
+        Ok(Json(UserList {
+            total,
+            offset,
+            returned,
+            users: page,
+            next_offset,
+            note,
+        }))
+    }
+
+    /// Get one user's full Zoho record by id (profile, role, status, confirmation, timestamps). Use it to verify a user before bigin_set_user_status or bigin_delete_user.
+    #[tool(annotations(
+        title = "Get user",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = true
+    ))]
+    async fn bigin_get_user(
+        &self,
+        Parameters(a): Parameters<UserIdArgs>,
+    ) -> Result<Json<UserRecord>, ToolError> {
+        let id = ZohoId::parse(&a.user_id, "user_id")?;
+        match self.inner.client.get_user(&id).await? {
+            Some(user) => Ok(Json(UserRecord { user })),
+            None => Err(ToolError(format!(
+                "no user has id {id}; find the id with bigin_list_users (search by name or email)."
+            ))),
+        }
+    }
+
+    /// List roles (the reporting hierarchy). With reporting_to, only the roles directly under that role.
+    #[tool(annotations(
+        title = "List roles",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = true
+    ))]
+    async fn bigin_list_roles(
+        &self,
+        Parameters(a): Parameters<ListRolesArgs>,
+    ) -> Result<Json<RoleList>, ToolError> {
+        let roles = self.inner.client.list_roles().await?;
+        let selected: Vec<RoleOut> = match &a.reporting_to {
+            Some(parent) => {
+                let parent_id = s(
+                    review::resolve(&roles, parent, "role", "bigin_list_roles")?,
+                    "id",
+                );
+                roles
+                    .iter()
+                    .filter(|r| {
+                        r.get("reporting_to").map(|p| s(p, "id")) == Some(parent_id.clone())
+                    })
+                    .map(role_out)
+                    .collect()
+            }
+            None => roles.iter().map(role_out).collect(),
+        };
+        Ok(Json(RoleList {
+            total: selected.len(),
+            roles: selected,
+        }))
+    }
+
+    /// List profiles (permission sets). include_permissions adds what each allows: administration, user management, export, mass delete, module access.
+    #[tool(annotations(
+        title = "List profiles",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = true
+    ))]
+    async fn bigin_list_profiles(
+        &self,
+        Parameters(a): Parameters<ListProfilesArgs>,
+    ) -> Result<Json<ProfileList>, ToolError> {
+        let profiles = self.inner.client.list_profiles().await?;
+        let out: Vec<ProfileOut> = if a.include_permissions.unwrap_or(false) {
+            let facts = self.profile_facts(&profiles).await;
+            let mut out = Vec::with_capacity(profiles.len());
+            for (p, f) in profiles.iter().zip(facts) {
+                out.push(profile_out(p, f?.summary, true));
+            }
+            out
+        } else {
+            profiles
+                .iter()
+                .map(|p| profile_out(p, None, false))
+                .collect()
+        };
+        Ok(Json(ProfileList {
+            total: out.len(),
+            profiles: out,
+        }))
+    }
+
+    /// Get one profile with a summary of its permissions (administration, user management, export, import, mass delete, module access) and whether it is administrator-level.
+    #[tool(annotations(
+        title = "Get profile",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = true
+    ))]
+    async fn bigin_get_profile(
+        &self,
+        Parameters(a): Parameters<ProfileIdArgs>,
+    ) -> Result<Json<ProfileRecord>, ToolError> {
+        let id = ZohoId::parse(&a.profile_id, "profile_id")?;
+        match self.inner.client.get_profile(&id).await? {
+            Some(p) => {
+                let summary = review::summarize_permissions(&p);
+                Ok(Json(ProfileRecord {
+                    profile: profile_out(&p, summary, true),
+                }))
+            }
+            None => Err(ToolError(format!(
+                "no profile has id {id}; bigin_list_profiles lists them."
+            ))),
+        }
+    }
+
+    /// Get the organisation record: company, primary contact, time zone, currency, edition and licences.
+    #[tool(annotations(
+        title = "Get organization",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = true
+    ))]
+    async fn bigin_get_organization(
+        &self,
+        Parameters(_): Parameters<EmptyArgs>,
+    ) -> Result<Json<OrgRecord>, ToolError> {
+        Ok(Json(OrgRecord {
+            org: self.inner.client.get_org().await?,
+        }))
+    }
+
+    /// Quarterly access review in one call: user counts per profile and role, active holders of administrator-level profiles, and findings (e.g. inactive or unconfirmed users still holding an admin profile), most severe first.
+    #[tool(annotations(
+        title = "Access review",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = true
+    ))]
+    async fn bigin_access_review(
+        &self,
+        Parameters(_): Parameters<EmptyArgs>,
+    ) -> Result<Json<AccessReview>, ToolError> {
+        let client = &self.inner.client;
+        let (users, roles, profiles) = tokio::try_join!(
+            client.list_users(UserType::AllUsers),
+            client.list_roles(),
+            client.list_profiles()
+        )?;
+        let mut facts = Vec::with_capacity(profiles.len());
+        for (p, f) in profiles.iter().zip(self.profile_facts(&profiles).await) {
+            facts.push(match f {
+                Ok(f) => f,
+                // One unreadable profile should not sink the whole review:
+                // it is judged by name and reported as a finding.
+                Err(e) => {
+                    tracing::warn!(profile = %s(p, "id"), error = %e, "cannot read profile permissions");
+                    ProfileFacts { id: s(p, "id"), name: s(p, "name"), summary: None }
+                }
+            });
+        }
+        Ok(Json(review::access_review(&users, &roles, &facts)))
+    }
+
+    /// Deactivate (status=inactive) or reactivate (status=active) a user: the reversible way to offboard. confirm_email must equal the user's email; dry_run=true previews. The primary user is never changed. Every attempt is audit-logged.
+    #[tool(annotations(
+        title = "Set user status",
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = true,
+        open_world_hint = true
+    ))]
+    async fn bigin_set_user_status(
+        &self,
+        Parameters(a): Parameters<SetStatusArgs>,
+    ) -> Result<Json<WriteResult>, ToolError> {
+        let action = match a.status {
+            NewStatus::Inactive => Action::Deactivate,
+            NewStatus::Active => Action::Activate,
+        };
+        self.guarded_write(
+            action,
+            &a.user_id,
+            &a.confirm_email,
+            a.dry_run.unwrap_or(false),
+        )
+        .await
+    }
+
+    /// Permanently delete a user (irreversible; prefer bigin_set_user_status inactive). confirm_email must equal the user's email; dry_run=true previews. The primary user is never deleted. Every attempt is audit-logged.
+    #[tool(annotations(
+        title = "Delete user",
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = true,
+        open_world_hint = true
+    ))]
+    async fn bigin_delete_user(
+        &self,
+        Parameters(a): Parameters<DeleteUserArgs>,
+    ) -> Result<Json<WriteResult>, ToolError> {
+        self.guarded_write(
+            Action::Delete,
+            &a.user_id,
+            &a.confirm_email,
+            a.dry_run.unwrap_or(false),
+        )
+        .await
+    }
+}
+
+impl BiginServer {
+    /// Reads every profile's permissions, at most four requests at a time
+    /// (Zoho's concurrency limits are per organisation).
+    async fn profile_facts(&self, profiles: &[Value]) -> Vec<Result<ProfileFacts, ToolError>> {
+        let reads: Vec<_> = profiles.iter().map(|p| self.profile_fact(p)).collect();
+        futures::stream::iter(reads).buffered(4).collect().await
+    }
+
+    async fn profile_fact(&self, p: &Value) -> Result<ProfileFacts, ToolError> {
+        let id = ZohoId::parse(&s(p, "id"), "profile id")?;
+        let detail = self.inner.client.get_profile(&id).await?;
+        Ok(ProfileFacts {
+            id: id.to_string(),
+            name: s(p, "name"),
+            summary: detail.as_ref().and_then(review::summarize_permissions),
+        })
+    }
+
+    fn audit(&self, action: Action, user_id: &str, email: &str, outcome: &str, detail: &str) {
+        let entry = AuditEntry {
+            time: String::new(),
+            tool: action.tool(),
+            user_id,
+            email,
+            action: action.verb(),
+            outcome,
+            detail,
+        };
+        if let Err(e) = self.inner.audit.append(entry) {
+            tracing::error!(error = %e, "audit log write failed");
+        }
+    }
+
+    /// Refuses with an audit line and the message the caller sees.
+    fn refuse(&self, action: Action, user_id: &str, email: &str, why: String) -> ToolError {
+        self.audit(action, user_id, email, "refused", &why);
+        ToolError(why)
+    }
+
+    /// Verify, then act: the user is fetched, the confirmation compared, the
+    /// primary user and no-op changes refused, and only then is the write
+    /// sent. Every path leaves one audit line.
+    async fn guarded_write(
+        &self,
+        action: Action,
+        raw_id: &str,
+        confirm: &str,
+        dry_run: bool,
+    ) -> Result<Json<WriteResult>, ToolError> {
+        let shown_id: String = raw_id.chars().take(40).collect();
+        let confirm = confirm.trim();
+        let id = match ZohoId::parse(raw_id, "user_id") {
+            Ok(id) => id,
+            Err(e) => return Err(self.refuse(action, &shown_id, confirm, ToolError::from(e).0)),
+        };
+        if confirm.is_empty() || !confirm.contains('@') {
+            let why = "confirm_email must be the user's email address (as shown by bigin_get_user). Nothing was sent to Zoho.".to_string();
+            return Err(self.refuse(action, id.as_str(), confirm, why));
+        }
+        let client = &self.inner.client;
+        let user = match client.get_user(&id).await {
+            Ok(Some(u)) => u,
+            Ok(None) => {
+                let why = format!(
+                    "no user has id {id}; nothing was changed. Find the id with bigin_list_users."
+                );
+                return Err(self.refuse(action, id.as_str(), confirm, why));
+            }
+            Err(e) => {
+                return Err(self.refuse(
+                    action,
+                    id.as_str(),
+                    confirm,
+                    format!("cannot verify the user before the change: {e}"),
+                ));
+            }
+        };
+        let who = concise_user(&user);
+        if !who.email.trim().eq_ignore_ascii_case(confirm) {
+            let why = format!(
+                "confirm_email does not match the email on record for user {id} ({}); nothing was changed. Check the user with bigin_get_user and pass their exact email.",
+                who.full_name
+            );
+            return Err(self.refuse(action, id.as_str(), confirm, why));
+        }
+        let email = who.email.clone();
+        let current = who.status.as_str();
+        let noop = match action {
+            Action::Deactivate if current == "inactive" => Some("is already inactive"),
+            Action::Activate if current == "active" => Some("is already active"),
+            Action::Delete if current == "deleted" => Some("is already deleted"),
+            Action::Deactivate | Action::Activate if current == "deleted" => {
+                Some("is deleted; a deleted user cannot be changed")
+            }
+            _ => None,
+        };
+        if let Some(state) = noop {
+            let why = format!("{} ({email}) {state}; nothing was changed.", who.full_name);
+            return Err(self.refuse(action, id.as_str(), &email, why));
+        }
+        // The primary user owns the organisation; Zoho refuses too, but we
+        // never even try. If we cannot tell, we do not act.
+        let org =
+            match client.get_org().await {
+                Ok(o) => o,
+                Err(e) => return Err(self.refuse(
+                    action,
+                    id.as_str(),
+                    &email,
+                    format!(
+                        "cannot check whether this is the primary user, so nothing was changed: {e}"
+                    ),
+                )),
+            };
+        let primary_email = s(&org, "primary_email");
+        let primary_zuid = org.get("primary_zuid").map(|z| match z {
+            Value::Number(n) => n.to_string(),
+            other => other.as_str().unwrap_or_default().to_string(),
+        });
+        let user_zuid = user.get("zuid").map(|z| match z {
+            Value::Number(n) => n.to_string(),
+            other => other.as_str().unwrap_or_default().to_string(),
+        });
+        let is_primary = (!primary_email.is_empty() && primary_email.eq_ignore_ascii_case(&email))
+            || (primary_zuid.as_deref().is_some_and(|z| !z.is_empty())
+                && primary_zuid == user_zuid);
+        if is_primary {
+            let why = format!(
+                "{} ({email}) is the organisation's primary user, which this server never changes; transfer the primary role in Bigin first. Nothing was changed.",
+                who.full_name
+            );
+            return Err(self.refuse(action, id.as_str(), &email, why));
+        }
+        if dry_run {
+            let message = format!(
+                "Dry run: would {} {} ({email}), currently {current}. Call again without dry_run to do it.",
+                action.verb(),
+                who.full_name
+            );
+            self.audit(action, id.as_str(), &email, "dry_run", &message);
+            return Ok(Json(WriteResult {
+                action: action.verb().into(),
+                dry_run: true,
+                outcome: "dry_run".into(),
+                user: who,
+                message,
+            }));
+        }
+        // Fail closed: a change that cannot be recorded is not made.
+        if let Err(e) = self.inner.audit.append(AuditEntry {
+            time: String::new(),
+            tool: action.tool(),
+            user_id: id.as_str(),
+            email: &email,
+            action: action.verb(),
+            outcome: "pending",
+            detail: "sending the change to Zoho",
+        }) {
+            return Err(ToolError(format!(
+                "{e}; refusing to change anything without an audit record. Fix --audit-log / BIGIN_AUDIT_LOG."
+            )));
+        }
+        let result = match action {
+            Action::Deactivate => client.set_user_status(&id, "inactive").await,
+            Action::Activate => client.set_user_status(&id, "active").await,
+            Action::Delete => client.delete_user(&id).await,
+        };
+        match result {
+            Ok(outcome) => {
+                let done = match action {
+                    Action::Deactivate => "deactivated",
+                    Action::Activate => "reactivated",
+                    Action::Delete => "deleted",
+                };
+                let message = format!(
+                    "{} ({email}) was {done}. Zoho: {} {}",
+                    who.full_name, outcome.code, outcome.message
+                );
+                self.audit(action, id.as_str(), &email, "success", &message);
+                let mut user = who;
+                user.status = match action {
+                    Action::Deactivate => "inactive",
+                    Action::Activate => "active",
+                    Action::Delete => "deleted",
+                }
+                .into();
+                Ok(Json(WriteResult {
+                    action: action.verb().into(),
+                    dry_run: false,
+                    outcome: "success".into(),
+                    user,
+                    message,
+                }))
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                self.audit(action, id.as_str(), &email, "error", &msg);
+                Err(ToolError(match e {
+                    ZohoError::Record { .. } => msg,
+                    _ => format!("{msg} (user {id}, {email})"),
+                }))
+            }
+        }
+    }
+}
+
+impl ServerHandler for BiginServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("bigin-mcp", env!("CARGO_PKG_VERSION")))
+            .with_instructions(INSTRUCTIONS.to_string())
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<rmcp::model::PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ListToolsResult, rmcp::ErrorData> {
+        Ok(rmcp::model::ListToolsResult::with_all_items(
+            self.tool_router.list_all(),
+        ))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<rmcp::model::Tool> {
+        self.tool_router.get(name).cloned()
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, rmcp::ErrorData> {
+        // Expiry is checked before anything else, so an expired server sends
+        // nothing to Zoho, whatever the tool.
+        if let Some(at) = self.inner.expires_at
+            && Utc::now() >= at
+        {
+            let msg = format!(
+                "This server's access expired at {}; no call was sent to Zoho. Ask the administrator to renew it (restart with a later --expires-at).",
+                at.to_rfc3339()
+            );
+            return Ok(CallToolResult::error(vec![ContentBlock::text(msg)]).into());
+        }
+        let tcc = ToolCallContext::new(self, request, context);
+        self.tool_router.call(tcc).await
+    }
+}

@@ -1,0 +1,535 @@
+//! [`BiginClient`]: every Bigin v2 call goes through one `send`, which adds
+//! the `Zoho-oauthtoken` header and turns Zoho's answers into values or
+//! [`ZohoError`]s.
+//!
+//! Retry rules (why: Zoho rate-limits per org and rarely says for how long):
+//! - 401 `INVALID_TOKEN` / `AUTHENTICATION_FAILURE`: one refresh, one retry.
+//! - 429: wait `Retry-After` when given, else exponential backoff with
+//!   jitter; at most `max_rate_limit_wait` of waiting in all, then an error
+//!   that says when to retry.
+//! - 5xx, timeouts, dropped connections: bounded retries for reads only; a
+//!   write is never repeated blindly, because its outcome is unknown.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use reqwest::Method;
+use reqwest::header::{AUTHORIZATION, HeaderMap, RETRY_AFTER};
+use schemars::JsonSchema;
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::token::without_url;
+use super::{TokenSource, ZohoError, ZohoId};
+
+/// Largest page Zoho serves.
+const PER_PAGE: u32 = 200;
+/// Stop paging after this many pages (100,000 users): a guard against an API
+/// that keeps saying `more_records: true`.
+const MAX_PAGES: u32 = 500;
+
+/// Zoho's user-list `type` filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub enum UserType {
+    #[default]
+    AllUsers,
+    ActiveUsers,
+    DeactiveUsers,
+    ConfirmedUsers,
+    NotConfirmedUsers,
+    DeletedUsers,
+    ActiveConfirmedUsers,
+    AdminUsers,
+    ActiveConfirmedAdmins,
+    CurrentUser,
+}
+
+impl UserType {
+    /// The query-string value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserType::AllUsers => "AllUsers",
+            UserType::ActiveUsers => "ActiveUsers",
+            UserType::DeactiveUsers => "DeactiveUsers",
+            UserType::ConfirmedUsers => "ConfirmedUsers",
+            UserType::NotConfirmedUsers => "NotConfirmedUsers",
+            UserType::DeletedUsers => "DeletedUsers",
+            UserType::ActiveConfirmedUsers => "ActiveConfirmedUsers",
+            UserType::AdminUsers => "AdminUsers",
+            UserType::ActiveConfirmedAdmins => "ActiveConfirmedAdmins",
+            UserType::CurrentUser => "CurrentUser",
+        }
+    }
+}
+
+/// Tunables; the defaults suit real Zoho, tests shorten them.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Overrides the token response's `api_domain` (`--api-domain`).
+    pub api_domain_override: Option<String>,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Total time spent waiting out 429s before giving up.
+    pub max_rate_limit_wait: Duration,
+    /// Extra attempts for reads after a 5xx, timeout or dropped connection.
+    pub read_retries: u32,
+    /// First backoff step; doubles each attempt, with jitter.
+    pub backoff_base: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            api_domain_override: None,
+            timeout: Duration::from_secs(30),
+            max_rate_limit_wait: Duration::from_secs(20),
+            read_retries: 2,
+            backoff_base: Duration::from_millis(500),
+        }
+    }
+}
+
+/// One page of `GET /users`.
+#[derive(Debug, Clone)]
+pub struct UsersPage {
+    pub users: Vec<Value>,
+    pub more_records: bool,
+}
+
+/// The success element of a write (`{"code":"SUCCESS","details":..,"message":..}`).
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordOutcome {
+    pub code: String,
+    pub message: String,
+}
+
+/// A Bigin v2 client for one organisation.
+pub struct BiginClient {
+    http: reqwest::Client,
+    tokens: Arc<dyn TokenSource>,
+    opts: ClientOptions,
+}
+
+/// Builds the HTTP client every Zoho call uses: rustls with ring, no
+/// redirects (the token must never follow a redirect elsewhere), a timeout.
+pub fn http_client(timeout: Duration) -> reqwest::Client {
+    // Installing twice is harmless; the first provider wins.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(10))
+        .user_agent(concat!("bigin-mcp/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("the TLS backend and resolver are available")
+}
+
+impl BiginClient {
+    /// A client that takes tokens from `tokens`.
+    pub fn new(http: reqwest::Client, tokens: Arc<dyn TokenSource>, opts: ClientOptions) -> Self {
+        BiginClient { http, tokens, opts }
+    }
+
+    /// The token source (to share it, e.g. with a second client).
+    pub fn tokens(&self) -> &Arc<dyn TokenSource> {
+        &self.tokens
+    }
+
+    /// Fetches one page of users.
+    pub async fn list_users_page(
+        &self,
+        ty: UserType,
+        page: u32,
+        per_page: u32,
+    ) -> Result<UsersPage, ZohoError> {
+        let query = [
+            ("type", ty.as_str().to_string()),
+            ("page", page.to_string()),
+            ("per_page", per_page.to_string()),
+        ];
+        let Some(body) = self.send(Method::GET, "/users", &query, None).await? else {
+            return Ok(UsersPage {
+                users: vec![],
+                more_records: false,
+            });
+        };
+        let users = records(&body, "users", "the user list")?;
+        let more_records = match body.pointer("/info/more_records").and_then(Value::as_bool) {
+            Some(m) => m,
+            // No `info`: assume a full page means there may be more.
+            None => users.len() as u32 >= per_page,
+        };
+        Ok(UsersPage {
+            users,
+            more_records,
+        })
+    }
+
+    /// Fetches every page of users of a type.
+    pub async fn list_users(&self, ty: UserType) -> Result<Vec<Value>, ZohoError> {
+        let mut all = Vec::new();
+        for page in 1..=MAX_PAGES {
+            let p = self.list_users_page(ty, page, PER_PAGE).await?;
+            let done = !p.more_records || p.users.is_empty();
+            all.extend(p.users);
+            if done {
+                return Ok(all);
+            }
+        }
+        Err(ZohoError::Decode {
+            what: "the user list".into(),
+            message: format!("more than {MAX_PAGES} pages; stopped paging"),
+        })
+    }
+
+    /// Fetches one user; `None` when Zoho has no such user (HTTP 204).
+    pub async fn get_user(&self, id: &ZohoId) -> Result<Option<Value>, ZohoError> {
+        let path = format!("/users/{id}");
+        let Some(body) = self.send(Method::GET, &path, &[], None).await? else {
+            return Ok(None);
+        };
+        let user = single(&body, "users", "the user")?;
+        // Zoho has been seen answering an odd id with the *current* user:
+        // never act on a record other than the one asked for.
+        if let Some(user) = &user
+            && user.get("id").and_then(id_str).as_deref() != Some(id.as_str())
+        {
+            return Err(ZohoError::Decode {
+                what: format!("user {id}"),
+                message: "Zoho returned a different user than the one asked for".into(),
+            });
+        }
+        Ok(user)
+    }
+
+    /// `GET /settings/roles`.
+    pub async fn list_roles(&self) -> Result<Vec<Value>, ZohoError> {
+        match self.send(Method::GET, "/settings/roles", &[], None).await? {
+            Some(body) => records(&body, "roles", "the role list"),
+            None => Ok(vec![]),
+        }
+    }
+
+    /// `GET /settings/profiles`.
+    pub async fn list_profiles(&self) -> Result<Vec<Value>, ZohoError> {
+        match self
+            .send(Method::GET, "/settings/profiles", &[], None)
+            .await?
+        {
+            Some(body) => records(&body, "profiles", "the profile list"),
+            None => Ok(vec![]),
+        }
+    }
+
+    /// `GET /settings/profiles/{id}`, with `permissions_details`; `None` if unknown.
+    pub async fn get_profile(&self, id: &ZohoId) -> Result<Option<Value>, ZohoError> {
+        let path = format!("/settings/profiles/{id}");
+        match self.send(Method::GET, &path, &[], None).await? {
+            Some(body) => single(&body, "profiles", "the profile"),
+            None => Ok(None),
+        }
+    }
+
+    /// `GET /org` (Zoho wraps the one organisation in an array).
+    pub async fn get_org(&self) -> Result<Value, ZohoError> {
+        let body = self.send(Method::GET, "/org", &[], None).await?;
+        body.as_ref()
+            .and_then(|b| single(b, "org", "the organisation").transpose())
+            .transpose()?
+            .ok_or_else(|| ZohoError::Decode {
+                what: "the organisation".into(),
+                message: "no organisation record in the answer".into(),
+            })
+    }
+
+    /// `PUT /users/{id}` with `{"status": status}` (`active` / `inactive`).
+    pub async fn set_user_status(
+        &self,
+        id: &ZohoId,
+        status: &str,
+    ) -> Result<RecordOutcome, ZohoError> {
+        let body = json!({ "users": [ { "id": id.as_str(), "status": status } ] });
+        let path = format!("/users/{id}");
+        let answer = self.send(Method::PUT, &path, &[], Some(&body)).await?;
+        record_outcome(answer, "users", "the status change")
+    }
+
+    /// `DELETE /users/{id}`.
+    pub async fn delete_user(&self, id: &ZohoId) -> Result<RecordOutcome, ZohoError> {
+        let path = format!("/users/{id}");
+        let answer = self.send(Method::DELETE, &path, &[], None).await?;
+        record_outcome(answer, "users", "the deletion")
+    }
+
+    /// Sends one request with the retry rules in the module docs. `Ok(None)`
+    /// is Zoho's "nothing" (204, 304 or an empty body).
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<Option<Value>, ZohoError> {
+        let is_read = method == Method::GET;
+        let mut token = self.tokens.token().await?;
+        let mut refreshed = false;
+        let mut rate_waits = 0u32;
+        let mut waited = Duration::ZERO;
+        let mut failures = 0u32;
+        loop {
+            let base = match (&self.opts.api_domain_override, &token.api_domain) {
+                (Some(d), _) | (None, Some(d)) => d.clone(),
+                (None, None) => {
+                    return Err(ZohoError::NotLoggedIn(
+                        "no API domain is known for this login; pass --api-domain (e.g. https://www.zohoapis.eu) or run `bigin-mcp login` again".into(),
+                    ));
+                }
+            };
+            let url = format!("{base}/bigin/v2{path}");
+            let mut req = self
+                .http
+                .request(method.clone(), &url)
+                .header(
+                    AUTHORIZATION,
+                    format!("Zoho-oauthtoken {}", token.secret.expose_secret()),
+                )
+                .timeout(self.opts.timeout);
+            if !query.is_empty() {
+                req = req.query(query);
+            }
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            tracing::debug!(%method, %path, "calling Zoho");
+            let outcome = match req.send().await {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let retry_after = retry_after(resp.headers());
+                    match resp.bytes().await {
+                        Ok(bytes) => Ok((status, retry_after, bytes)),
+                        Err(e) => Err(e),
+                    }
+                }
+                Err(e) => Err(e),
+            };
+            let (status, retry_after, bytes) = match outcome {
+                Ok(x) => x,
+                Err(e) => {
+                    if is_read && failures < self.opts.read_retries {
+                        failures += 1;
+                        tracing::warn!(%path, error = %without_url(&e), "retrying a read after a transport error");
+                        tokio::time::sleep(self.backoff(failures)).await;
+                        continue;
+                    }
+                    return Err(unavailable(&method, path, &without_url(&e), is_read));
+                }
+            };
+            let json: Option<Value> = if bytes.iter().all(u8::is_ascii_whitespace) {
+                None
+            } else {
+                serde_json::from_slice(&bytes).ok()
+            };
+            match status {
+                204 | 304 => return Ok(None),
+                200..=299 => {
+                    if bytes.iter().all(u8::is_ascii_whitespace) {
+                        return Ok(None);
+                    }
+                    return json.map(Some).ok_or_else(|| ZohoError::Decode {
+                        what: format!("{method} {path}"),
+                        message: format!("HTTP {status} with a body that is not JSON"),
+                    });
+                }
+                401 if !refreshed
+                    && matches!(
+                        error_code(&json).as_deref(),
+                        Some("INVALID_TOKEN" | "AUTHENTICATION_FAILURE") | None
+                    ) =>
+                {
+                    tracing::info!("access token refused; refreshing once");
+                    token = self.tokens.refresh_after_rejection(&token).await?;
+                    refreshed = true;
+                    continue;
+                }
+                429 => {
+                    let wait = retry_after.unwrap_or_else(|| self.backoff(rate_waits + 1));
+                    if waited + wait > self.opts.max_rate_limit_wait {
+                        return Err(ZohoError::RateLimited {
+                            retry_after: Some(retry_after.unwrap_or(wait)),
+                        });
+                    }
+                    rate_waits += 1;
+                    waited += wait;
+                    tracing::warn!(%path, wait_ms = wait.as_millis() as u64, "rate-limited by Zoho; waiting");
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+                500..=599 if is_read && failures < self.opts.read_retries => {
+                    failures += 1;
+                    tracing::warn!(%path, status, "retrying a read after a server error");
+                    tokio::time::sleep(self.backoff(failures)).await;
+                    continue;
+                }
+                500..=599 if !is_read => {
+                    return Err(unavailable(&method, path, &format!("HTTP {status}"), false));
+                }
+                _ => return Err(api_error(status, json)),
+            }
+        }
+    }
+
+    /// Exponential backoff with full jitter: uniform in [step/2, step].
+    fn backoff(&self, attempt: u32) -> Duration {
+        let step = self.opts.backoff_base * 2u32.saturating_pow(attempt.saturating_sub(1).min(6));
+        let half = step / 2;
+        half + half.mul_f64(fastrand::f64())
+    }
+}
+
+fn unavailable(method: &Method, path: &str, what: &str, is_read: bool) -> ZohoError {
+    let message = if is_read {
+        format!("Zoho did not answer {method} {path} after retries ({what}); retry in a minute")
+    } else {
+        format!(
+            "Zoho did not confirm {method} {path} ({what}); the change may or may not have happened. Check the record (e.g. bigin_get_user) before retrying"
+        )
+    };
+    ZohoError::Unavailable { message }
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let v = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(v).ok()?;
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+fn error_code(json: &Option<Value>) -> Option<String> {
+    json.as_ref()?.get("code")?.as_str().map(str::to_string)
+}
+
+fn api_error(status: u16, json: Option<Value>) -> ZohoError {
+    match json {
+        Some(v) if v.get("code").is_some() => ZohoError::api(
+            status,
+            v.get("code").and_then(Value::as_str).unwrap_or("UNKNOWN"),
+            v.get("message").and_then(Value::as_str).unwrap_or(""),
+            v.get("details").cloned().unwrap_or(Value::Null),
+        ),
+        _ => ZohoError::api(
+            status,
+            "HTTP_ERROR",
+            &format!("HTTP {status} without a Zoho error body"),
+            Value::Null,
+        ),
+    }
+}
+
+/// Zoho ids arrive as strings; tolerate numbers (kept exact by serde_json).
+pub(crate) fn id_str(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn records(body: &Value, key: &str, what: &str) -> Result<Vec<Value>, ZohoError> {
+    match body.get(key) {
+        Some(Value::Array(a)) => Ok(a.clone()),
+        Some(Value::Null) | None if body.get("code").is_none() => Ok(vec![]),
+        _ => Err(ZohoError::Decode {
+            what: what.into(),
+            message: format!("expected a `{key}` array"),
+        }),
+    }
+}
+
+fn single(body: &Value, key: &str, what: &str) -> Result<Option<Value>, ZohoError> {
+    Ok(records(body, key, what)?.into_iter().next())
+}
+
+/// Writes answer 2xx with one element per record; an element may be an error.
+fn record_outcome(
+    answer: Option<Value>,
+    key: &str,
+    what: &str,
+) -> Result<RecordOutcome, ZohoError> {
+    let Some(body) = answer else {
+        return Err(ZohoError::Decode {
+            what: what.into(),
+            message: "Zoho answered with no body; check the record before retrying".into(),
+        });
+    };
+    let rec = single(&body, key, what)?.ok_or_else(|| ZohoError::Decode {
+        what: what.into(),
+        message: format!("no `{key}` result element; check the record before retrying"),
+    })?;
+    let code = rec
+        .get("code")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let message = rec
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    match rec.get("status").and_then(Value::as_str) {
+        Some("success") => Ok(RecordOutcome { code, message }),
+        Some("error") => Err(ZohoError::Record {
+            code,
+            message,
+            details: rec.get("details").cloned().unwrap_or(Value::Null),
+        }),
+        _ => Err(ZohoError::Decode {
+            what: what.into(),
+            message: "the result element has no status; check the record before retrying".into(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_record_errors_inside_http_200_are_errors() {
+        let body = json!({"users":[{"code":"NOT_ALLOWED","details":{},"message":"The primary user cannot be deleted","status":"error"}]});
+        let e = record_outcome(Some(body), "users", "x").unwrap_err();
+        assert_eq!(e.code(), Some("NOT_ALLOWED"));
+        let ok = json!({"users":[{"code":"SUCCESS","details":{"id":"1"},"message":"User deleted","status":"success"}]});
+        assert_eq!(
+            record_outcome(Some(ok), "users", "x").unwrap().code,
+            "SUCCESS"
+        );
+        assert!(record_outcome(None, "users", "x").is_err());
+    }
+
+    #[test]
+    fn retry_after_accepts_seconds_and_dates() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, "7".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        let soon = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
+        h.insert(RETRY_AFTER, soon.parse().unwrap());
+        let d = retry_after(&h).unwrap();
+        assert!(
+            d > Duration::from_secs(25) && d <= Duration::from_secs(30),
+            "{d:?}"
+        );
+    }
+
+    #[test]
+    fn ids_may_be_strings_or_exact_numbers() {
+        let v: Value = serde_json::from_str(r#"{"id":4876543000000012345}"#).unwrap();
+        assert_eq!(id_str(&v["id"]).unwrap(), "4876543000000012345");
+    }
+}

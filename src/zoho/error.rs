@@ -1,0 +1,165 @@
+//! [`ZohoError`]: every way a call to Zoho can fail, each with a message that
+//! names Zoho's code and tells the caller (often an agent) what to do next.
+//!
+//! Messages never contain tokens, the client secret or an Authorization
+//! header: only Zoho's codes, Zoho's messages and our advice.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// A failed call to Zoho (API or accounts server).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ZohoError {
+    /// No credentials are configured (or they cannot be read).
+    #[error("{0}")]
+    NotLoggedIn(String),
+
+    /// The accounts server refused the credentials or the code (an
+    /// `{"error": ...}` body, which Zoho sends with HTTP 200).
+    #[error("Zoho's accounts server refused the request ({code}): {advice}")]
+    Auth { code: String, advice: String },
+
+    /// A request-level API error: `{"code","details","message","status":"error"}`.
+    #[error("Zoho answered HTTP {status} {code}: {message}. {advice}")]
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+        details: Value,
+        advice: String,
+    },
+
+    /// A write answered 2xx, but its record carried `"status":"error"`.
+    #[error("Zoho refused the change ({code}): {message}. Nothing was changed.")]
+    Record {
+        code: String,
+        message: String,
+        details: Value,
+    },
+
+    /// Still rate-limited after the bounded retries.
+    #[error("{}", rate_limited_message(*retry_after))]
+    RateLimited { retry_after: Option<Duration> },
+
+    /// Network failure, timeout or 5xx that retries did not cure.
+    #[error("{message}")]
+    Unavailable { message: String },
+
+    /// Zoho answered something this client does not understand.
+    #[error("unexpected answer from Zoho for {what}: {message}")]
+    Decode { what: String, message: String },
+}
+
+fn rate_limited_message(retry_after: Option<Duration>) -> String {
+    match retry_after {
+        Some(d) => format!(
+            "Zoho is rate-limiting this organisation (TOO_MANY_REQUESTS). Retry after {} s; fewer or narrower calls help (API credits are per 24 h).",
+            d.as_secs().max(1)
+        ),
+        None => "Zoho is rate-limiting this organisation (TOO_MANY_REQUESTS) and the retries did not get through. Retry in a minute; fewer or narrower calls help (API credits are per 24 h).".to_string(),
+    }
+}
+
+impl ZohoError {
+    /// Builds an API error from Zoho's code, with the next step an agent or
+    /// admin should take.
+    pub fn api(status: u16, code: &str, message: &str, details: Value) -> ZohoError {
+        let advice = match code {
+            "INVALID_TOKEN" | "AUTHENTICATION_FAILURE" => {
+                "The access token was refused even after a refresh: run `bigin-mcp login` again (or check the API domain / data centre)."
+            }
+            "OAUTH_SCOPE_MISMATCH" => {
+                "The login lacks the OAuth scope for this call: run `bigin-mcp login` again to grant the Bigin scopes."
+            }
+            "NO_PERMISSION" => {
+                "The Zoho user behind this login lacks the permission (or the Bigin edition lacks the feature): use an administrator's login."
+            }
+            "INVALID_URL_PATTERN" => {
+                "The URL does not exist at this API domain: check the data centre / --api-domain."
+            }
+            "INVALID_DATA" => {
+                "Check the ids and values passed; list the records to find valid ones."
+            }
+            "NOT_ALLOWED" => "Zoho does not allow this change for this record.",
+            "INTERNAL_ERROR" => "Zoho had an internal error; retry later.",
+            "LICENSE_LIMIT_EXCEEDED" | "FEATURE_NOT_SUPPORTED" => {
+                "The organisation's Bigin edition does not allow this."
+            }
+            _ => "See Zoho's message above.",
+        };
+        ZohoError::Api {
+            status,
+            code: code.to_string(),
+            message: message.to_string(),
+            details,
+            advice: advice.to_string(),
+        }
+    }
+
+    /// Builds an accounts-server error (`invalid_client`, `invalid_code`, ...).
+    pub fn auth(code: &str) -> ZohoError {
+        let advice = match code {
+            "invalid_client" => {
+                "the client id is unknown at this accounts server (wrong client id, or the wrong data centre); check the client and run `bigin-mcp login --dc <dc>`"
+            }
+            "invalid_client_secret" => "the client secret is wrong; run `bigin-mcp login` again",
+            "invalid_code" => {
+                "the refresh token or grant code is invalid, expired, revoked or from another data centre; run `bigin-mcp login` again"
+            }
+            "invalid_redirect_uri" => {
+                "the redirect URI does not match the one registered for the client in the Zoho API console"
+            }
+            "access_denied" => {
+                "access was denied (the user declined, or too many token requests in 10 minutes); wait a few minutes and retry"
+            }
+            _ => "run `bigin-mcp login` again",
+        };
+        ZohoError::Auth {
+            code: code.to_string(),
+            advice: advice.to_string(),
+        }
+    }
+
+    /// Zoho's error code, when there is one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ZohoError::Api { code, .. }
+            | ZohoError::Record { code, .. }
+            | ZohoError::Auth { code, .. } => Some(code),
+            ZohoError::RateLimited { .. } => Some("TOO_MANY_REQUESTS"),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_code_and_a_next_step() {
+        let e = ZohoError::api(
+            401,
+            "OAUTH_SCOPE_MISMATCH",
+            "invalid oauth scope to access this URL",
+            Value::Null,
+        );
+        let m = e.to_string();
+        assert!(
+            m.contains("OAUTH_SCOPE_MISMATCH") && m.contains("bigin-mcp login"),
+            "{m}"
+        );
+        let m = ZohoError::auth("invalid_client").to_string();
+        assert!(
+            m.contains("invalid_client") && m.contains("data centre"),
+            "{m}"
+        );
+        let m = ZohoError::RateLimited {
+            retry_after: Some(Duration::from_secs(42)),
+        }
+        .to_string();
+        assert!(m.contains("Retry after 42 s"), "{m}");
+    }
+}

@@ -1,0 +1,22 @@
+//! The Zoho side: an HTTP client for Bigin v2 and the Zoho accounts token
+//! endpoint. It owns data centres, id validation, token caching, retries and
+//! the mapping of Zoho's error shapes (errors inside HTTP 200, 204 for
+//! "nothing", per-record write errors) into [`ZohoError`].
+//!
+//! It must not know about MCP, clap or the keychain: credentials arrive
+//! through the [`TokenSource`] trait, which the keychain layer implements too.
+
+mod client;
+mod dc;
+mod error;
+mod ids;
+mod token;
+
+pub use client::{BiginClient, ClientOptions, RecordOutcome, UserType, UsersPage, http_client};
+pub use dc::{DataCentre, api_domain_for_accounts, check_base_url};
+pub use error::ZohoError;
+pub use ids::{IdError, ZohoId};
+pub use token::{
+    AccessToken, BoxFuture, Credentials, MissingCredentials, RefreshCredentials,
+    RefreshTokenSource, TokenSource,
+};

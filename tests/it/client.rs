@@ -1,0 +1,247 @@
+//! The Zoho client against the sandbox: what it sends, how it retries, and
+//! how Zoho's odd answers become values or errors.
+
+use std::time::{Duration, Instant};
+
+use bigin_mcp::sandbox::{Fault, FaultKind};
+use bigin_mcp::zoho::{UserType, ZohoError, ZohoId};
+
+use crate::common::*;
+
+#[tokio::test]
+async fn pages_through_every_user_with_one_token() {
+    let sb = sandbox().await;
+    let (c, tokens) = client(&sb);
+    let users = c.list_users(UserType::AllUsers).await.unwrap();
+    assert!(
+        users.len() > 400,
+        "several hundred users, got {}",
+        users.len()
+    );
+    let pages: Vec<_> = sb
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/bigin/v2/users")
+        .collect();
+    assert!(pages.len() >= 3, "more than two pages: {}", pages.len());
+    assert!(
+        pages
+            .iter()
+            .all(|r| r.authorized && r.query.contains("per_page=200"))
+    );
+    assert_eq!(tokens.refresh_count(), 1);
+    // Ids stay 19-digit strings.
+    assert!(
+        users
+            .iter()
+            .all(|u| u["id"].as_str().is_some_and(|i| i.len() == 19))
+    );
+}
+
+#[tokio::test]
+async fn unknown_ids_are_none_not_errors() {
+    let sb = sandbox().await;
+    let (c, _) = client(&sb);
+    let id = ZohoId::parse("1234567890123456789", "user_id").unwrap();
+    assert!(c.get_user(&id).await.unwrap().is_none());
+    assert!(c.get_profile(&id).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn twenty_parallel_calls_cause_one_refresh() {
+    let sb = sandbox().await;
+    let (c, tokens) = client(&sb);
+    let calls = (0..20).map(|_| c.get_org());
+    for r in futures::future::join_all(calls).await {
+        r.unwrap();
+    }
+    assert_eq!(tokens.refresh_count(), 1);
+    let token_calls = sb
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/oauth/v2/token")
+        .count();
+    assert_eq!(token_calls, 1);
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refreshed_once_and_the_call_retried() {
+    let sb = sandbox().await;
+    let (c, tokens) = client(&sb);
+    c.get_org().await.unwrap();
+    sb.expire_access_tokens();
+    sb.clear_requests();
+    c.get_org().await.unwrap();
+    let paths: Vec<_> = sb.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(
+        paths,
+        vec!["/bigin/v2/org", "/oauth/v2/token", "/bigin/v2/org"]
+    );
+    assert_eq!(tokens.refresh_count(), 2);
+}
+
+#[tokio::test]
+async fn a_refused_refresh_token_is_an_auth_error_naming_the_code() {
+    let sb = sandbox().await;
+    sb.inject(Fault::new(FaultKind::TokenError {
+        error: "invalid_client".into(),
+    }));
+    let (c, _) = client(&sb);
+    let e = c.get_org().await.unwrap_err();
+    assert!(matches!(e, ZohoError::Auth { .. }), "{e:?}");
+    let m = e.to_string();
+    assert!(
+        m.contains("invalid_client") && m.contains("bigin-mcp login"),
+        "{m}"
+    );
+    assert!(
+        api_requests(&sb.requests()).is_empty(),
+        "no API call without a token"
+    );
+}
+
+#[tokio::test]
+async fn rate_limits_honour_retry_after_then_succeed() {
+    let sb = sandbox().await;
+    let (c, _) = client(&sb);
+    c.get_org().await.unwrap();
+    sb.inject(
+        Fault::new(FaultKind::RateLimited {
+            retry_after_secs: Some(1),
+        })
+        .on_path("/org"),
+    );
+    let t = Instant::now();
+    c.get_org().await.unwrap();
+    assert!(
+        t.elapsed() >= Duration::from_millis(950),
+        "waited {:?}",
+        t.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn rate_limits_without_retry_after_back_off_exponentially() {
+    let sb = sandbox().await;
+    let (c, _) = client(&sb);
+    c.get_org().await.unwrap();
+    sb.clear_requests();
+    sb.inject(
+        Fault::new(FaultKind::RateLimited {
+            retry_after_secs: None,
+        })
+        .times(3)
+        .on_path("/org"),
+    );
+    c.get_org().await.unwrap();
+    assert_eq!(api_requests(&sb.requests()).len(), 4);
+}
+
+#[tokio::test]
+async fn persistent_rate_limits_end_in_an_error_that_says_when_to_retry() {
+    let sb = sandbox().await;
+    let (c, _) = client(&sb);
+    c.get_org().await.unwrap();
+    sb.clear_requests();
+    // Retry-After beyond the client's 3 s budget: give up at once.
+    sb.inject(
+        Fault::new(FaultKind::RateLimited {
+            retry_after_secs: Some(60),
+        })
+        .times(10),
+    );
+    let t = Instant::now();
+    let e = c.get_org().await.unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(2));
+    assert!(e.to_string().contains("Retry after 60 s"), "{e}");
+    // Without Retry-After the budget bounds the waiting.
+    sb.clear_faults();
+    sb.inject(
+        Fault::new(FaultKind::RateLimited {
+            retry_after_secs: None,
+        })
+        .times(1000),
+    );
+    let t = Instant::now();
+    let e = c.get_org().await.unwrap_err();
+    assert!(matches!(e, ZohoError::RateLimited { .. }), "{e:?}");
+    assert!(
+        t.elapsed() <= Duration::from_secs(4),
+        "bounded: {:?}",
+        t.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn reads_retry_server_errors_and_dropped_connections() {
+    let sb = sandbox().await;
+    let (c, _) = client(&sb);
+    c.get_org().await.unwrap();
+    sb.inject(Fault::new(FaultKind::ServerError { status: 503 }).on_path("/org"));
+    sb.inject(Fault::new(FaultKind::DropConnection).on_path("/org"));
+    c.get_org().await.unwrap();
+    sb.inject(
+        Fault::new(FaultKind::ServerError { status: 500 })
+            .times(3)
+            .on_path("/org"),
+    );
+    // Retries exhausted: Zoho's own error, with advice.
+    let e = c.get_org().await.unwrap_err();
+    assert_eq!(e.code(), Some("INTERNAL_ERROR"), "{e:?}");
+    assert!(e.to_string().contains("retry later"), "{e}");
+    assert_eq!(
+        api_requests(&sb.requests())
+            .iter()
+            .filter(|r| r.path == "/bigin/v2/org")
+            .count(),
+        1 + 3 + 3
+    );
+}
+
+#[tokio::test]
+async fn slow_answers_time_out_and_reads_are_retried() {
+    let sb = sandbox().await;
+    let (c, _) = client(&sb);
+    c.get_org().await.unwrap();
+    sb.clear_requests();
+    sb.inject(Fault::new(FaultKind::Delay { ms: 1500 }).on_path("/org"));
+    c.get_org().await.unwrap();
+    assert_eq!(
+        api_requests(&sb.requests()).len(),
+        2,
+        "one timed out, one retried"
+    );
+}
+
+#[tokio::test]
+async fn writes_are_never_retried_blindly() {
+    let sb = sandbox().await;
+    let (c, _) = client(&sb);
+    let users = all_users(&sb).await;
+    let target = users
+        .iter()
+        .find(|u| s(u, "status") == "active" && s(u, "id") != sb.primary_user_id())
+        .unwrap();
+    let id = ZohoId::parse(&s(target, "id"), "user_id").unwrap();
+    sb.clear_requests();
+    sb.inject(Fault::new(FaultKind::ServerError { status: 503 }).on_method("PUT"));
+    let e = c.set_user_status(&id, "inactive").await.unwrap_err();
+    assert!(
+        e.to_string().contains("may or may not have happened"),
+        "{e}"
+    );
+    assert_eq!(writes(&sb.requests()).len(), 1);
+    sb.inject(Fault::new(FaultKind::DropConnection).on_method("PUT"));
+    assert!(c.set_user_status(&id, "inactive").await.is_err());
+    assert_eq!(writes(&sb.requests()).len(), 2);
+}
+
+#[tokio::test]
+async fn per_record_errors_in_http_200_are_errors() {
+    let sb = sandbox().await;
+    let (c, _) = client(&sb);
+    let primary = ZohoId::parse(&sb.primary_user_id(), "user_id").unwrap();
+    let e = c.delete_user(&primary).await.unwrap_err();
+    assert_eq!(e.code(), Some("NOT_ALLOWED"), "{e:?}");
+    assert_eq!(s(&sb.user(primary.as_str()).unwrap(), "status"), "active");
+}

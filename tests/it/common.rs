@@ -1,0 +1,178 @@
+//! Shared fixtures: a sandbox per test, clients and servers wired to it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bigin_mcp::mcp::stdio::line_transport;
+use bigin_mcp::mcp::{AuditLog, BiginServer, ServerOptions, ToolFilter};
+use bigin_mcp::sandbox::{self, RecordedRequest, Sandbox, SandboxOptions};
+use bigin_mcp::zoho::{
+    BiginClient, ClientOptions, RefreshCredentials, RefreshTokenSource, http_client,
+};
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::service::RunningService;
+use rmcp::{RoleClient, ServiceExt};
+use secrecy::SecretString;
+use serde_json::Value;
+
+pub async fn sandbox() -> Sandbox {
+    Sandbox::start(SandboxOptions::default())
+        .await
+        .expect("sandbox starts on 127.0.0.1")
+}
+
+pub fn creds(sb: &Sandbox) -> RefreshCredentials {
+    RefreshCredentials {
+        client_id: sandbox::DEMO_CLIENT_ID.into(),
+        client_secret: SecretString::from(sandbox::DEMO_CLIENT_SECRET.to_string()),
+        refresh_token: SecretString::from(sandbox::DEMO_REFRESH_TOKEN.to_string()),
+        accounts_url: sb.base_url(),
+        api_domain: None,
+    }
+}
+
+/// Short waits so retry tests take milliseconds, not the production 20 s.
+pub fn fast_options() -> ClientOptions {
+    ClientOptions {
+        api_domain_override: None,
+        timeout: Duration::from_millis(800),
+        max_rate_limit_wait: Duration::from_secs(3),
+        read_retries: 2,
+        backoff_base: Duration::from_millis(20),
+    }
+}
+
+pub fn client_with(sb: &Sandbox, opts: ClientOptions) -> (BiginClient, Arc<RefreshTokenSource>) {
+    let http = http_client(Duration::from_secs(10));
+    let tokens = Arc::new(RefreshTokenSource::new(http.clone(), Arc::new(creds(sb))));
+    (BiginClient::new(http, tokens.clone(), opts), tokens)
+}
+
+pub fn client(sb: &Sandbox) -> (BiginClient, Arc<RefreshTokenSource>) {
+    client_with(sb, fast_options())
+}
+
+/// A server over `sb` with `filter`, connected to an rmcp client in-process.
+pub struct Harness {
+    pub client: RunningService<RoleClient, ()>,
+    pub tokens: Arc<RefreshTokenSource>,
+    pub audit_path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn harness(sb: &Sandbox, filter: ToolFilter) -> Harness {
+    harness_with(sb, filter, None).await
+}
+
+pub async fn harness_with(
+    sb: &Sandbox,
+    filter: ToolFilter,
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let audit_path = dir.path().join("audit.log");
+    let (c, tokens) = client(sb);
+    let server = BiginServer::new(
+        c,
+        ServerOptions {
+            filter,
+            expires_at,
+            audit: AuditLog::new(audit_path.clone()),
+        },
+    )
+    .expect("valid filter");
+    let (server_end, client_end) = tokio::io::duplex(1 << 20);
+    let (r, w) = tokio::io::split(server_end);
+    let t = line_transport(r, w);
+    tokio::spawn(async move {
+        if let Ok(s) = server.serve((t.sink, t.stream)).await {
+            let _ = s.waiting().await;
+        }
+    });
+    let client = ().serve(client_end).await.expect("MCP initialize");
+    Harness {
+        client,
+        tokens,
+        audit_path,
+        _dir: dir,
+    }
+}
+
+impl Harness {
+    pub async fn call(&self, tool: &str, args: Value) -> CallToolResult {
+        let mut p = CallToolRequestParams::new(tool.to_string());
+        if let Value::Object(m) = args {
+            p = p.with_arguments(m);
+        }
+        self.client.call_tool(p).await.expect("tools/call answered")
+    }
+
+    /// A successful call's structured content.
+    pub async fn ok(&self, tool: &str, args: Value) -> Value {
+        let r = self.call(tool, args).await;
+        assert_ne!(r.is_error, Some(true), "{tool} failed: {}", text(&r));
+        r.structured_content.clone().expect("structuredContent")
+    }
+
+    /// A failed call's message.
+    pub async fn err(&self, tool: &str, args: Value) -> String {
+        let r = self.call(tool, args).await;
+        assert_eq!(r.is_error, Some(true), "{tool} should fail: {}", text(&r));
+        text(&r)
+    }
+
+    pub fn audit_lines(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.audit_path)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("audit lines are JSON"))
+            .collect()
+    }
+}
+
+pub fn text(r: &CallToolResult) -> String {
+    r.content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Requests that change something in Zoho.
+pub fn writes(reqs: &[RecordedRequest]) -> Vec<&RecordedRequest> {
+    reqs.iter()
+        .filter(|r| r.method != "GET" && !r.path.starts_with("/oauth"))
+        .collect()
+}
+
+pub fn api_requests(reqs: &[RecordedRequest]) -> Vec<&RecordedRequest> {
+    reqs.iter()
+        .filter(|r| r.path.starts_with("/bigin"))
+        .collect()
+}
+
+pub fn filter() -> ToolFilter {
+    ToolFilter::default()
+}
+
+pub fn all_tools() -> ToolFilter {
+    ToolFilter {
+        allow_delete: true,
+        ..Default::default()
+    }
+}
+
+/// Every user in the sandbox, fetched independently of the tools.
+pub async fn all_users(sb: &Sandbox) -> Vec<Value> {
+    let (c, _) = client(sb);
+    c.list_users(bigin_mcp::zoho::UserType::AllUsers)
+        .await
+        .unwrap()
+}
+
+pub fn s(v: &Value, k: &str) -> String {
+    v.get(k)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}

@@ -1,0 +1,14 @@
+//! The single integration-test binary (one link step instead of one per
+//! file). Every test talks only to the project's sandbox on 127.0.0.1.
+//!
+//! - `client`: the Zoho client against the sandbox: paging, retries, rate
+//!   limits, token refresh, per-record errors.
+//! - `tools`: the MCP server in-process (rmcp client over a duplex pipe):
+//!   every tool, filter, guard and error path.
+//! - `stdio`: the built binary over real stdio with rmcp's client and with
+//!   raw bytes: start-up flags, demo mode, malformed input, clean stdout.
+
+mod client;
+mod common;
+mod stdio;
+mod tools;

@@ -1,0 +1,734 @@
+//! The MCP server in-process: every tool, filter, guard and error path,
+//! with expectations computed from the sandbox independently of the tools.
+
+use std::collections::BTreeSet;
+
+use bigin_mcp::mcp::ToolFilter;
+use bigin_mcp::sandbox::{Fault, FaultKind};
+use rmcp::model::CallToolRequestParams;
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+fn names(tools: &[rmcp::model::Tool]) -> BTreeSet<String> {
+    tools.iter().map(|t| t.name.to_string()).collect()
+}
+
+#[tokio::test]
+async fn initialize_names_the_server_and_explains_the_workflow() {
+    let sb = sandbox().await;
+    let h = harness(&sb, filter()).await;
+    let info = h.client.peer_info().expect("initialize result");
+    assert_eq!(info.server_info.as_ref().unwrap().name, "bigin-mcp");
+    assert_eq!(
+        info.server_info.as_ref().unwrap().version,
+        env!("CARGO_PKG_VERSION")
+    );
+    let instructions = info.instructions.clone().unwrap_or_default();
+    assert!(instructions.contains("bigin_access_review") && instructions.contains("confirm_email"));
+    assert!(sb.requests().is_empty(), "initialize sends nothing to Zoho");
+}
+
+#[tokio::test]
+async fn tools_carry_honest_annotations_and_schemas() {
+    let sb = sandbox().await;
+    let h = harness(&sb, all_tools()).await;
+    let tools = h.client.list_all_tools().await.unwrap();
+    assert_eq!(tools.len(), 9);
+    for t in &tools {
+        let a = t
+            .annotations
+            .as_ref()
+            .unwrap_or_else(|| panic!("{} has annotations", t.name));
+        assert!(
+            a.title.as_deref().is_some_and(|x| !x.is_empty()),
+            "{} has a title",
+            t.name
+        );
+        let writes = matches!(
+            t.name.as_ref(),
+            "bigin_set_user_status" | "bigin_delete_user"
+        );
+        assert_eq!(a.read_only_hint, Some(!writes), "{} readOnlyHint", t.name);
+        assert_eq!(
+            a.destructive_hint,
+            Some(writes),
+            "{} destructiveHint",
+            t.name
+        );
+        assert!(
+            a.idempotent_hint.is_some() && a.open_world_hint == Some(true),
+            "{}",
+            t.name
+        );
+        assert!(t.output_schema.is_some(), "{} has an outputSchema", t.name);
+        let schema = Value::Object((*t.input_schema).clone());
+        for k in ["anyOf", "oneOf", "allOf"] {
+            assert!(
+                schema.get(k).is_none(),
+                "{} input schema has top-level {k}",
+                t.name
+            );
+        }
+        assert!(
+            t.description.as_deref().is_some_and(|d| d.len() > 40),
+            "{} is described",
+            t.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn filters_choose_the_listed_tools_and_calls_outside_them_fail() {
+    let sb = sandbox().await;
+    let default = harness(&sb, filter()).await;
+    let n = names(&default.client.list_all_tools().await.unwrap());
+    assert_eq!(n.len(), 8);
+    assert!(
+        !n.contains("bigin_delete_user"),
+        "delete needs --allow-delete"
+    );
+
+    let ro = harness(
+        &sb,
+        ToolFilter {
+            read_only: true,
+            allow_delete: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let n = names(&ro.client.list_all_tools().await.unwrap());
+    assert_eq!(n.len(), 7);
+    assert!(!n.contains("bigin_set_user_status") && !n.contains("bigin_delete_user"));
+    let id = sb.primary_user_id();
+    let r = ro
+        .client
+        .call_tool(
+            CallToolRequestParams::new("bigin_set_user_status").with_arguments(
+                json!({"user_id": id, "status": "inactive", "confirm_email": "x@y.z"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            ),
+        )
+        .await;
+    assert!(r.is_err(), "a filtered-out tool is not callable");
+    assert!(writes(&sb.requests()).is_empty());
+
+    let f = ToolFilter {
+        toolsets: vec!["users".into()],
+        methods: vec!["read".into()],
+        ..Default::default()
+    };
+    let n = names(&harness(&sb, f).await.client.list_all_tools().await.unwrap());
+    assert_eq!(
+        n,
+        BTreeSet::from(["bigin_get_user".to_string(), "bigin_list_users".to_string()])
+    );
+
+    let f = ToolFilter {
+        tools: vec!["bigin_access_review".into(), "bigin_get_user".into()],
+        exclude_tools: vec!["bigin_get_user".into()],
+        ..Default::default()
+    };
+    let n = names(&harness(&sb, f).await.client.list_all_tools().await.unwrap());
+    assert_eq!(n, BTreeSet::from(["bigin_access_review".to_string()]));
+}
+
+#[tokio::test]
+async fn list_users_returns_every_status_with_paging_advice() {
+    let sb = sandbox().await;
+    let h = harness(&sb, filter()).await;
+    let all = all_users(&sb).await;
+    let r = h.ok("bigin_list_users", json!({})).await;
+    assert_eq!(r["total"], all.len());
+    assert_eq!(r["returned"], 200);
+    assert_eq!(r["next_offset"], 200);
+    assert!(r["note"].as_str().unwrap().contains("offset=200"));
+    let statuses: BTreeSet<String> = all.iter().map(|u| s(u, "status")).collect();
+    assert_eq!(
+        statuses,
+        BTreeSet::from(["active".into(), "deleted".into(), "inactive".into()])
+    );
+    // Concise users carry exactly the six fields.
+    let u = &r["users"][0];
+    let keys: BTreeSet<&str> = u.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        BTreeSet::from(["email", "full_name", "id", "profile", "role", "status"])
+    );
+    assert!(u["role"]["id"].is_string() && u["profile"]["name"].is_string());
+
+    let last = h
+        .ok("bigin_list_users", json!({"offset": 400, "limit": 1000}))
+        .await;
+    assert_eq!(last["returned"].as_u64().unwrap() as usize, all.len() - 400);
+    assert!(last.get("next_offset").is_none() && last.get("note").is_none());
+
+    let full = h
+        .ok("bigin_list_users", json!({"limit": 1, "detail": "full"}))
+        .await;
+    assert!(
+        full["users"][0].get("Modified_Time").is_some()
+            && full["users"][0].get("time_zone").is_some()
+    );
+    // The text content carries the same data as the structured content.
+    let raw = h.call("bigin_list_users", json!({"limit": 2})).await;
+    let as_text: Value = serde_json::from_str(&text(&raw)).unwrap();
+    assert_eq!(Some(as_text), raw.structured_content);
+}
+
+#[tokio::test]
+async fn list_users_filters_by_profile_role_status_and_search() {
+    let sb = sandbox().await;
+    let h = harness(&sb, filter()).await;
+    let all = all_users(&sb).await;
+    let admin = all
+        .iter()
+        .find(|u| u["profile"]["name"] == "Administrator")
+        .unwrap()["profile"]
+        .clone();
+    let expected = all
+        .iter()
+        .filter(|u| u["profile"]["id"] == admin["id"])
+        .count();
+    for p in [
+        json!("administrator"),
+        json!("ADMINISTRATOR"),
+        admin["id"].clone(),
+    ] {
+        let r = h
+            .ok("bigin_list_users", json!({"profile": p, "limit": 1000}))
+            .await;
+        assert_eq!(r["total"], expected, "profile {p}");
+        assert!(
+            r["users"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|u| u["profile"]["id"] == admin["id"])
+        );
+    }
+    let role = all[5]["role"].clone();
+    let expected = all
+        .iter()
+        .filter(|u| u["role"]["id"] == role["id"] && u["status"] == "inactive")
+        .count();
+    let r = h
+        .ok(
+            "bigin_list_users",
+            json!({"role": role["name"], "status": "inactive", "limit": 1000}),
+        )
+        .await;
+    assert_eq!(r["total"], expected);
+    for st in ["active", "inactive", "deleted"] {
+        let expected = all.iter().filter(|u| u["status"] == st).count();
+        assert!(expected > 0, "the sandbox has {st} users");
+        let r = h
+            .ok("bigin_list_users", json!({"status": st, "limit": 1000}))
+            .await;
+        assert_eq!(r["total"], expected, "status {st}");
+    }
+    // Search is case-insensitive over names and emails, non-ASCII included.
+    let someone = all
+        .iter()
+        .find(|u| !s(u, "full_name").is_ascii())
+        .expect("non-ASCII names");
+    let needle = s(someone, "full_name").to_uppercase();
+    let r = h.ok("bigin_list_users", json!({"search": needle})).await;
+    assert!(
+        r["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["id"] == someone["id"])
+    );
+    let email = s(someone, "email");
+    let r = h
+        .ok("bigin_list_users", json!({"search": email.to_uppercase()}))
+        .await;
+    assert_eq!(r["total"], 1);
+    let r = h
+        .ok(
+            "bigin_list_users",
+            json!({"type": "NotConfirmedUsers", "limit": 1000}),
+        )
+        .await;
+    let expected = all.iter().filter(|u| u["confirm"] == false).count();
+    assert_eq!(r["total"], expected);
+}
+
+#[tokio::test]
+async fn bad_list_arguments_are_errors_that_send_no_user_request() {
+    let sb = sandbox().await;
+    let h = harness(&sb, filter()).await;
+    let e = h
+        .err("bigin_list_users", json!({"profile": "Wizard"}))
+        .await;
+    assert!(
+        e.contains("'Wizard'") && e.contains("Administrator") && e.contains("Standard"),
+        "{e}"
+    );
+    let e = h.err("bigin_list_users", json!({"role": "Pope"})).await;
+    assert!(e.contains("'Pope'") && e.contains("CEO"), "{e}");
+    assert!(
+        !sb.requests().iter().any(|r| r.path == "/bigin/v2/users"),
+        "no user list was fetched"
+    );
+    sb.clear_requests();
+    let e = h.err("bigin_list_users", json!({"limit": 0})).await;
+    assert!(e.contains("limit"), "{e}");
+    let r = h
+        .call("bigin_list_users", json!({"status": "sleeping"}))
+        .await;
+    assert_eq!(r.is_error, Some(true), "an unknown status is refused");
+    let r = h.call("bigin_list_users", json!({"colour": "red"})).await;
+    assert_eq!(r.is_error, Some(true), "unknown arguments are refused");
+    assert!(api_requests(&sb.requests()).is_empty());
+}
+
+#[tokio::test]
+async fn get_user_validates_ids_before_sending() {
+    let sb = sandbox().await;
+    let h = harness(&sb, filter()).await;
+    let id = sb.primary_user_id();
+    let r = h.ok("bigin_get_user", json!({"user_id": id})).await;
+    assert_eq!(r["user"]["id"], id);
+    sb.clear_requests();
+    for bad in [
+        "12ab",
+        "",
+        "99999999999999999999",
+        "9223372036854775808",
+        "-5",
+    ] {
+        let e = h.err("bigin_get_user", json!({"user_id": bad})).await;
+        assert!(
+            e.contains("user_id") && e.contains("Nothing was sent"),
+            "{bad}: {e}"
+        );
+    }
+    assert!(sb.requests().is_empty(), "no request for malformed ids");
+    let e = h
+        .err("bigin_get_user", json!({"user_id": "1111111111111111111"}))
+        .await;
+    assert!(
+        e.contains("no user has id") && e.contains("bigin_list_users"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn roles_and_their_direct_reports() {
+    let sb = sandbox().await;
+    let h = harness(&sb, filter()).await;
+    let r = h.ok("bigin_list_roles", json!({})).await;
+    let roles = r["roles"].as_array().unwrap().clone();
+    assert!(roles.len() >= 8);
+    let ceo = roles.iter().find(|x| x["name"] == "CEO").unwrap();
+    assert!(ceo["reporting_to"].is_null());
+    let expected: BTreeSet<String> = roles
+        .iter()
+        .filter(|x| x["reporting_to"]["id"] == ceo["id"])
+        .map(|x| s(x, "name"))
+        .collect();
+    assert!(!expected.is_empty());
+    for parent in [json!("ceo"), ceo["id"].clone()] {
+        let r = h
+            .ok("bigin_list_roles", json!({"reporting_to": parent}))
+            .await;
+        let got: BTreeSet<String> = r["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| s(x, "name"))
+            .collect();
+        assert_eq!(got, expected);
+    }
+    let e = h
+        .err("bigin_list_roles", json!({"reporting_to": "Nobody"}))
+        .await;
+    assert!(e.contains("CEO"), "{e}");
+}
+
+#[tokio::test]
+async fn profiles_are_summarised_for_auditors() {
+    let sb = sandbox().await;
+    let h = harness(&sb, filter()).await;
+    let plain = h.ok("bigin_list_profiles", json!({})).await;
+    assert!(plain["profiles"][0].get("permissions").is_none());
+    let before = sb.requests().len();
+    let r = h
+        .ok("bigin_list_profiles", json!({"include_permissions": true}))
+        .await;
+    let profiles = r["profiles"].as_array().unwrap();
+    assert!(
+        sb.requests().len() - before > profiles.len(),
+        "one detail call per profile"
+    );
+    let by_name = |n: &str| profiles.iter().find(|p| p["name"] == n).unwrap().clone();
+    let admin = by_name("Administrator");
+    assert_eq!(admin["admin_level"], true);
+    assert_eq!(admin["permissions"]["user_management"], true);
+    assert_eq!(admin["permissions"]["export"], true);
+    let ro = by_name("Read Only");
+    assert_eq!(ro["admin_level"], false);
+    assert_eq!(ro["permissions"]["mass_delete"], false);
+    assert!(
+        ro["permissions"]["modules"]["Contacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a == "view")
+    );
+
+    let one = h
+        .ok(
+            "bigin_get_profile",
+            json!({"profile_id": by_name("Sales Admin")["id"]}),
+        )
+        .await;
+    assert_eq!(one["profile"]["permissions"]["user_management"], true);
+    assert_eq!(one["profile"]["admin_level"], true);
+    let e = h
+        .err("bigin_get_profile", json!({"profile_id": "Administrator"}))
+        .await;
+    assert!(e.contains("profile_id"), "{e}");
+    let e = h
+        .err(
+            "bigin_get_profile",
+            json!({"profile_id": "1111111111111111111"}),
+        )
+        .await;
+    assert!(e.contains("bigin_list_profiles"), "{e}");
+}
+
+#[tokio::test]
+async fn organization_record() {
+    let sb = sandbox().await;
+    let h = harness(&sb, filter()).await;
+    let r = h.ok("bigin_get_organization", json!({})).await;
+    assert!(r["org"]["company_name"].is_string());
+    let primary = sb.user(&sb.primary_user_id()).unwrap();
+    assert_eq!(r["org"]["primary_email"], primary["email"]);
+}
+
+#[tokio::test]
+async fn access_review_correlates_users_roles_and_profiles() {
+    let sb = sandbox().await;
+    let h = harness(&sb, filter()).await;
+    let all = all_users(&sb).await;
+    let r = h.ok("bigin_access_review", json!({})).await;
+    assert_eq!(r["users"]["total"], all.len());
+    let count = |st: &str| all.iter().filter(|u| u["status"] == st).count();
+    assert_eq!(r["users"]["inactive"], count("inactive"));
+    assert_eq!(r["users"]["deleted"], count("deleted"));
+    // Per-profile counts add up and match an independent count.
+    let profiles = r["profiles"].as_array().unwrap();
+    let sum: u64 = profiles
+        .iter()
+        .map(|p| p["users"]["total"].as_u64().unwrap())
+        .sum();
+    assert_eq!(sum as usize, all.len());
+    for p in profiles {
+        let n = all.iter().filter(|u| u["profile"]["id"] == p["id"]).count();
+        assert_eq!(p["users"]["total"], n, "{}", p["name"]);
+    }
+    let roles = r["roles"].as_array().unwrap();
+    assert!(
+        roles.iter().any(|x| x["depth"].as_u64().unwrap() >= 4),
+        "a deep hierarchy"
+    );
+    // Every inactive holder of an admin-level profile is a finding.
+    let admin_ids: BTreeSet<String> = profiles
+        .iter()
+        .filter(|p| p["admin_level"] == true)
+        .map(|p| s(p, "id"))
+        .collect();
+    assert!(
+        admin_ids.len() >= 2,
+        "Administrator and Sales Admin are admin-level"
+    );
+    let findings = r["findings"].as_array().unwrap();
+    let flagged = |kind: &str| -> BTreeSet<String> {
+        findings
+            .iter()
+            .filter(|f| f["kind"] == kind)
+            .map(|f| s(&f["user"], "id"))
+            .collect()
+    };
+    let inactive_admins: BTreeSet<String> = all
+        .iter()
+        .filter(|u| u["status"] == "inactive" && admin_ids.contains(&s(&u["profile"], "id")))
+        .map(|u| s(u, "id"))
+        .collect();
+    assert!(!inactive_admins.is_empty());
+    assert_eq!(flagged("inactive_admin"), inactive_admins);
+    let unconfirmed_admins: BTreeSet<String> = all
+        .iter()
+        .filter(|u| {
+            u["status"] == "active"
+                && u["confirm"] == false
+                && admin_ids.contains(&s(&u["profile"], "id"))
+        })
+        .map(|u| s(u, "id"))
+        .collect();
+    assert!(!unconfirmed_admins.is_empty());
+    assert_eq!(flagged("unconfirmed_admin"), unconfirmed_admins);
+    assert_eq!(findings[0]["severity"], "high");
+    let active_admins = all
+        .iter()
+        .filter(|u| {
+            u["status"] == "active"
+                && u["confirm"] != false
+                && admin_ids.contains(&s(&u["profile"], "id"))
+        })
+        .count();
+    assert_eq!(r["active_admins"].as_array().unwrap().len(), active_admins);
+    // Three lists and a detail call per profile, all on one access token.
+    assert_eq!(h.tokens.refresh_count(), 1);
+}
+
+fn deactivatable(all: &[Value], primary: &str) -> Value {
+    all.iter()
+        .find(|u| u["status"] == "active" && s(u, "id") != primary)
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test]
+async fn writes_refuse_a_wrong_confirmation_and_send_nothing() {
+    let sb = sandbox().await;
+    let h = harness(&sb, all_tools()).await;
+    let u = deactivatable(&all_users(&sb).await, &sb.primary_user_id());
+    sb.clear_requests();
+    let e = h.err("bigin_set_user_status", json!({"user_id": u["id"], "status": "inactive", "confirm_email": "someone.else@example.com"})).await;
+    assert!(
+        e.contains("does not match") && e.contains("nothing was changed"),
+        "{e}"
+    );
+    let e = h
+        .err(
+            "bigin_delete_user",
+            json!({"user_id": u["id"], "confirm_email": "someone.else@example.com"}),
+        )
+        .await;
+    assert!(e.contains("does not match"), "{e}");
+    assert!(writes(&sb.requests()).is_empty());
+    assert_eq!(s(&sb.user(&s(&u, "id")).unwrap(), "status"), "active");
+    let audit = h.audit_lines();
+    assert_eq!(audit.len(), 2);
+    assert!(
+        audit
+            .iter()
+            .all(|l| l["outcome"] == "refused" && l["user_id"] == u["id"])
+    );
+    assert_eq!(audit[1]["tool"], "bigin_delete_user");
+    // A malformed id is refused before any request at all.
+    sb.clear_requests();
+    let e = h
+        .err(
+            "bigin_set_user_status",
+            json!({"user_id": "12x", "status": "inactive", "confirm_email": "a@b.c"}),
+        )
+        .await;
+    assert!(e.contains("user_id"), "{e}");
+    assert!(sb.requests().is_empty());
+    assert_eq!(h.audit_lines().len(), 3);
+}
+
+#[tokio::test]
+async fn dry_runs_report_and_send_no_write() {
+    let sb = sandbox().await;
+    let h = harness(&sb, all_tools()).await;
+    let u = deactivatable(&all_users(&sb).await, &sb.primary_user_id());
+    sb.clear_requests();
+    let r = h.ok("bigin_set_user_status", json!({"user_id": u["id"], "status": "inactive", "confirm_email": s(&u, "email").to_uppercase(), "dry_run": true})).await;
+    assert_eq!(
+        (
+            r["dry_run"].clone(),
+            r["outcome"].clone(),
+            r["action"].clone()
+        ),
+        (json!(true), json!("dry_run"), json!("deactivate"))
+    );
+    let r = h
+        .ok(
+            "bigin_delete_user",
+            json!({"user_id": u["id"], "confirm_email": u["email"], "dry_run": true}),
+        )
+        .await;
+    assert_eq!(r["outcome"], "dry_run");
+    assert!(writes(&sb.requests()).is_empty());
+    assert_eq!(s(&sb.user(&s(&u, "id")).unwrap(), "status"), "active");
+    let audit = h.audit_lines();
+    assert_eq!(
+        audit.iter().filter(|l| l["outcome"] == "dry_run").count(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn deactivate_reactivate_and_delete_change_zoho_and_are_audited() {
+    let sb = sandbox().await;
+    let h = harness(&sb, all_tools()).await;
+    let u = deactivatable(&all_users(&sb).await, &sb.primary_user_id());
+    let id = s(&u, "id");
+    let r = h
+        .ok(
+            "bigin_set_user_status",
+            json!({"user_id": id, "status": "inactive", "confirm_email": u["email"]}),
+        )
+        .await;
+    assert_eq!(r["outcome"], "success");
+    assert_eq!(r["user"]["status"], "inactive");
+    assert_eq!(s(&sb.user(&id).unwrap(), "status"), "inactive");
+    let put = sb
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "PUT")
+        .unwrap();
+    assert_eq!(put.path, format!("/bigin/v2/users/{id}"));
+    let body: Value = serde_json::from_str(&put.body).unwrap();
+    assert_eq!(body["users"][0]["status"], "inactive");
+    assert_eq!(body["users"][0]["id"], id, "ids travel as strings");
+    // Doing it again is refused as a no-op, without a write.
+    let before = writes(&sb.requests()).len();
+    let e = h
+        .err(
+            "bigin_set_user_status",
+            json!({"user_id": id, "status": "inactive", "confirm_email": u["email"]}),
+        )
+        .await;
+    assert!(e.contains("already inactive"), "{e}");
+    assert_eq!(writes(&sb.requests()).len(), before);
+    h.ok(
+        "bigin_set_user_status",
+        json!({"user_id": id, "status": "active", "confirm_email": u["email"]}),
+    )
+    .await;
+    assert_eq!(s(&sb.user(&id).unwrap(), "status"), "active");
+    let r = h
+        .ok(
+            "bigin_delete_user",
+            json!({"user_id": id, "confirm_email": u["email"]}),
+        )
+        .await;
+    assert_eq!(r["user"]["status"], "deleted");
+    assert_eq!(s(&sb.user(&id).unwrap(), "status"), "deleted");
+    let outcomes: Vec<String> = h
+        .audit_lines()
+        .iter()
+        .map(|l| format!("{}:{}", s(l, "action"), s(l, "outcome")))
+        .collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            "deactivate:pending",
+            "deactivate:success",
+            "deactivate:refused",
+            "activate:pending",
+            "activate:success",
+            "delete:pending",
+            "delete:success"
+        ]
+    );
+    let text = std::fs::read_to_string(&h.audit_path).unwrap();
+    assert!(
+        !text.contains("Zoho-oauthtoken") && !text.contains(bigin_mcp::sandbox::DEMO_REFRESH_TOKEN)
+    );
+}
+
+#[tokio::test]
+async fn the_primary_user_is_never_written() {
+    let sb = sandbox().await;
+    let h = harness(&sb, all_tools()).await;
+    let id = sb.primary_user_id();
+    let email = s(&sb.user(&id).unwrap(), "email");
+    sb.clear_requests();
+    let e = h
+        .err(
+            "bigin_set_user_status",
+            json!({"user_id": id, "status": "inactive", "confirm_email": email}),
+        )
+        .await;
+    assert!(e.contains("primary user"), "{e}");
+    let e = h
+        .err(
+            "bigin_delete_user",
+            json!({"user_id": id, "confirm_email": email, "dry_run": true}),
+        )
+        .await;
+    assert!(e.contains("primary user"), "{e}");
+    assert!(writes(&sb.requests()).is_empty());
+}
+
+#[tokio::test]
+async fn zoho_refusals_inside_http_200_become_tool_errors() {
+    let sb = sandbox().await;
+    let h = harness(&sb, all_tools()).await;
+    let u = deactivatable(&all_users(&sb).await, &sb.primary_user_id());
+    sb.inject(Fault::new(FaultKind::RecordError {
+        code: "NOT_ALLOWED".into(),
+        message: "Updating this user is not allowed".into(),
+    }));
+    let e = h
+        .err(
+            "bigin_set_user_status",
+            json!({"user_id": u["id"], "status": "inactive", "confirm_email": u["email"]}),
+        )
+        .await;
+    assert!(
+        e.contains("NOT_ALLOWED") && e.contains("Nothing was changed"),
+        "{e}"
+    );
+    assert_eq!(s(&sb.user(&s(&u, "id")).unwrap(), "status"), "active");
+    assert_eq!(h.audit_lines().last().unwrap()["outcome"], "error");
+}
+
+#[tokio::test]
+async fn rate_limits_and_outages_reach_the_agent_as_advice() {
+    let sb = sandbox().await;
+    let h = harness(&sb, filter()).await;
+    h.ok("bigin_get_organization", json!({})).await;
+    sb.inject(
+        Fault::new(FaultKind::RateLimited {
+            retry_after_secs: Some(90),
+        })
+        .times(5),
+    );
+    let e = h.err("bigin_get_organization", json!({})).await;
+    assert!(
+        e.contains("TOO_MANY_REQUESTS") && e.contains("Retry after 90 s"),
+        "{e}"
+    );
+    sb.clear_faults();
+    sb.inject(Fault::new(FaultKind::ServerError { status: 500 }).times(10));
+    let e = h.err("bigin_list_roles", json!({})).await;
+    assert!(e.contains("retry"), "{e}");
+}
+
+#[tokio::test]
+async fn an_expired_server_refuses_every_call_without_calling_zoho() {
+    let sb = sandbox().await;
+    let past = chrono::Utc::now() - chrono::Duration::minutes(1);
+    let h = harness_with(&sb, filter(), Some(past)).await;
+    assert_eq!(
+        h.client.list_all_tools().await.unwrap().len(),
+        8,
+        "it still lists its tools"
+    );
+    for tool in [
+        "bigin_list_users",
+        "bigin_get_organization",
+        "bigin_access_review",
+    ] {
+        let e = h.err(tool, json!({})).await;
+        assert!(e.contains("access expired"), "{e}");
+    }
+    assert!(sb.requests().is_empty());
+    let future = chrono::Utc::now() + chrono::Duration::hours(1);
+    let h = harness_with(&sb, filter(), Some(future)).await;
+    h.ok("bigin_get_organization", json!({})).await;
+}
