@@ -6,6 +6,7 @@ pub mod audit;
 pub mod catalog;
 mod error;
 pub mod review;
+mod schema;
 mod server;
 pub mod stdio;
 

@@ -25,6 +25,7 @@ use serde_json::Value;
 use super::audit::{AuditEntry, AuditLog};
 use super::catalog::{FilterError, ToolFilter};
 use super::error::ToolError;
+use super::schema;
 use super::review::{
     self, AccessReview, ConciseUser, PermissionSummary, ProfileFacts, Ref, concise_user,
 };
@@ -60,6 +61,8 @@ struct Inner {
 pub struct BiginServer {
     inner: Arc<Inner>,
     tool_router: ToolRouter<Self>,
+    /// The listed definitions, with compacted schemas (see `schema`).
+    listed: Arc<Vec<rmcp::model::Tool>>,
 }
 
 // ---- arguments ----
@@ -320,6 +323,15 @@ impl BiginServer {
                 tool_router.remove_route(&t.name);
             }
         }
+        let listed = tool_router
+            .list_all()
+            .into_iter()
+            .map(|mut t| {
+                t.input_schema = Arc::new(schema::compact_input(&t.input_schema));
+                t.output_schema = t.output_schema.map(|o| Arc::new(schema::shallow_output(&o)));
+                t
+            })
+            .collect();
         Ok(BiginServer {
             inner: Arc::new(Inner {
                 client,
@@ -327,12 +339,13 @@ impl BiginServer {
                 expires_at: options.expires_at,
             }),
             tool_router,
+            listed: Arc::new(listed),
         })
     }
 
     /// The tools this server lists, for tests and `--help` output.
     pub fn tools(&self) -> Vec<rmcp::model::Tool> {
-        self.tool_router.list_all()
+        self.listed.as_ref().clone()
     }
 
     /// List the organisation's users, filtered and paged by the server. Use it to find users by profile, role, status or name/email, then bigin_get_user for one record. Returns total and next_offset when more match than limit.
@@ -868,13 +881,11 @@ impl ServerHandler for BiginServer {
         _request: Option<rmcp::model::PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ListToolsResult, rmcp::ErrorData> {
-        Ok(rmcp::model::ListToolsResult::with_all_items(
-            self.tool_router.list_all(),
-        ))
+        Ok(rmcp::model::ListToolsResult::with_all_items(self.tools()))
     }
 
     fn get_tool(&self, name: &str) -> Option<rmcp::model::Tool> {
-        self.tool_router.get(name).cloned()
+        self.listed.iter().find(|t| t.name == name).cloned()
     }
 
     async fn call_tool(
