@@ -18,8 +18,68 @@ pub struct Cli {
 pub enum Command {
     /// Serve the tools over MCP on stdin/stdout (the default command).
     Serve(ServeArgs),
+    /// Log in to Zoho (OAuth in the browser, or a Self Client code) and keep the tokens in the OS keychain.
+    Login(LoginArgs),
+    /// Revoke an account's refresh token at Zoho and remove it from this machine.
+    Logout(LogoutArgs),
+    /// Show each logged-in account and whether its token refresh works now.
+    Status(StatusArgs),
     /// Run the sandbox Bigin API and accounts server alone on 127.0.0.1.
     Sandbox(SandboxArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct LoginArgs {
+    /// Name for this login; serve, status and logout select it with --account.
+    #[arg(long, default_value = "default")]
+    pub account: String,
+    /// Data centre of the Zoho account: us, eu, in, au, jp, cn, sa, ca.
+    #[arg(long, default_value = "us")]
+    pub dc: String,
+    /// The OAuth client id from the Zoho API console (default: BIGIN_CLIENT_ID, else a prompt).
+    #[arg(long, env = "BIGIN_CLIENT_ID", value_name = "ID")]
+    pub client_id: Option<String>,
+    /// Read the client secret from stdin instead of a hidden prompt.
+    #[arg(long)]
+    pub client_secret_stdin: bool,
+    /// Loopback port for the redirect http://127.0.0.1:PORT/callback.
+    #[arg(long, default_value_t = crate::auth::oauth::DEFAULT_PORT)]
+    pub port: u16,
+    /// Print the authorization URL but do not open a browser.
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Comma-separated Bigin scopes (default: read scopes plus ZohoBigin.users.ALL).
+    #[arg(long, value_name = "LIST")]
+    pub scopes: Option<String>,
+    /// Ask for read scopes only.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Start the flow at this accounts server instead of the data centre's (proxies, tests).
+    #[arg(long, env = "BIGIN_ACCOUNTS_URL", value_name = "URL")]
+    pub accounts_url: Option<String>,
+    /// Exchange a Self Client grant code from the Zoho API console instead of opening a browser.
+    #[arg(long, value_name = "GRANT_CODE")]
+    pub code: Option<String>,
+    /// Seconds to wait for the browser.
+    #[arg(long, default_value_t = 300, value_name = "SECS")]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct LogoutArgs {
+    /// The account to log out.
+    #[arg(long, default_value = "default")]
+    pub account: String,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct StatusArgs {
+    /// Only this account (default: every account).
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Print exactly one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Comma-separated lists: `--tools a,b --tools c` gives a, b, c.
@@ -32,6 +92,9 @@ pub struct ServeArgs {
     /// Serve against the built-in sandbox organisation (no Zoho account needed).
     #[arg(long)]
     pub demo: bool,
+    /// The logged-in account to use (see `bigin-mcp login --account`).
+    #[arg(long, env = "BIGIN_ACCOUNT", default_value = "default")]
+    pub account: String,
     /// Expose only tools that change nothing. Wins over every other flag.
     #[arg(long, env = "BIGIN_READ_ONLY")]
     pub read_only: bool,

@@ -1,6 +1,6 @@
 //! The `bigin-mcp` binary: parses the command line, sets up logging on
 //! stderr (stdout belongs to JSON-RPC in `serve`), runs a command, and maps
-//! failures to exit codes: 0 ok, 1 failure, 2 bad usage.
+//! failures to exit codes: 0 ok, 1 failure, 2 bad usage, 3 not logged in.
 
 mod commands;
 
@@ -33,6 +33,9 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match command {
             Command::Serve(args) => commands::serve::run(args).await,
+            Command::Login(args) => commands::login::login(args).await,
+            Command::Logout(args) => commands::login::logout(args).await,
+            Command::Status(args) => commands::login::status(args).await,
             Command::Sandbox(args) => commands::sandbox::run(args).await,
         }
     });
@@ -41,9 +44,12 @@ fn main() -> ExitCode {
         Err(e) => {
             // The whole chain on one line, as `{:#}` gives it.
             eprintln!("bigin-mcp: {e:#}");
-            match e.downcast_ref::<commands::UsageError>() {
-                Some(_) => ExitCode::from(2),
-                None => ExitCode::FAILURE,
+            if e.downcast_ref::<commands::UsageError>().is_some() {
+                ExitCode::from(2)
+            } else if e.downcast_ref::<commands::NotLoggedIn>().is_some() {
+                ExitCode::from(3)
+            } else {
+                ExitCode::FAILURE
             }
         }
     }

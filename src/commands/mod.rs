@@ -1,6 +1,7 @@
 //! The commands: the only code that uses `anyhow` and wires the library's
 //! layers together.
 
+pub mod login;
 pub mod sandbox;
 pub mod serve;
 
@@ -8,3 +9,15 @@ pub mod serve;
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct UsageError(pub String);
+
+/// No login for the account asked for (exit code 3).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NotLoggedIn(pub String);
+
+/// The account file at its platform location.
+pub fn accounts_file() -> anyhow::Result<bigin_mcp::auth::Accounts> {
+    let path = bigin_mcp::auth::Accounts::default_path()
+        .ok_or_else(|| anyhow::anyhow!("no home directory, so no place for the account file"))?;
+    Ok(bigin_mcp::auth::Accounts::new(path))
+}

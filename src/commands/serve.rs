@@ -18,6 +18,8 @@ use rmcp::ServiceExt;
 use secrecy::SecretString;
 
 use super::UsageError;
+use super::login::os_store_opener;
+use bigin_mcp::auth::{DEFAULT_ACCOUNT, KeychainCredentials, check_account_name};
 
 /// How to get credentials, said wherever they are missing.
 const LOGIN_HINT: &str = "Not logged in to Zoho. Run `bigin-mcp login` in a terminal, or set BIGIN_CLIENT_ID, BIGIN_CLIENT_SECRET and BIGIN_REFRESH_TOKEN in the MCP server's env; to try the tools without Zoho, start the server with `serve --demo`.";
@@ -145,7 +147,7 @@ fn env_tokens(args: &ServeArgs, http: &reqwest::Client) -> anyhow::Result<Arc<dy
                 missing.join(", ")
             ))));
         }
-        return Ok(Arc::new(MissingCredentials(LOGIN_HINT.into())));
+        return keychain_tokens(args, http);
     };
     let accounts_url = match (&args.accounts_url, &args.dc) {
         (Some(u), _) => {
@@ -165,6 +167,35 @@ fn env_tokens(args: &ServeArgs, http: &reqwest::Client) -> anyhow::Result<Arc<dy
         accounts_url,
         api_domain: None,
     };
+    Ok(Arc::new(RefreshTokenSource::new(
+        http.clone(),
+        Arc::new(creds),
+    )))
+}
+
+/// Credentials of a logged-in account: metadata now (a file read), the
+/// keychain only when the first tool call needs a token.
+fn keychain_tokens(
+    args: &ServeArgs,
+    http: &reqwest::Client,
+) -> anyhow::Result<Arc<dyn TokenSource>> {
+    check_account_name(&args.account).map_err(|e| UsageError(e.to_string()))?;
+    let meta = match super::accounts_file()
+        .and_then(|a| a.get(&args.account).map_err(anyhow::Error::new))
+    {
+        Ok(Some(meta)) => meta,
+        Ok(None) if args.account == DEFAULT_ACCOUNT => {
+            return Ok(Arc::new(MissingCredentials(LOGIN_HINT.into())));
+        }
+        Ok(None) => {
+            return Ok(Arc::new(MissingCredentials(format!(
+                "No login named '{0}'. Run `bigin-mcp login --account {0}` in a terminal, or check the --account / BIGIN_ACCOUNT given to the server.",
+                args.account
+            ))));
+        }
+        Err(e) => return Ok(Arc::new(MissingCredentials(format!("{e:#}; {LOGIN_HINT}")))),
+    };
+    let creds = KeychainCredentials::new(&args.account, meta, os_store_opener());
     Ok(Arc::new(RefreshTokenSource::new(
         http.clone(),
         Arc::new(creds),

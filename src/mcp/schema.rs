@@ -17,13 +17,18 @@ fn resolve<'a>(defs: Option<&'a Object>, r: &str) -> Option<&'a Value> {
 /// A property's schema with `$ref` / `anyOf[$ref, null]` / `[T, "null"]`
 /// folded into a plain schema. Optionality is carried by `required`.
 fn fold(prop: &Value, defs: Option<&Object>) -> Value {
-    let Value::Object(p) = prop else { return prop.clone() };
+    let Value::Object(p) = prop else {
+        return prop.clone();
+    };
     let mut out = Object::new();
     let inner = p
         .get("$ref")
         .and_then(Value::as_str)
         .or_else(|| {
-            p.get("anyOf")?.as_array()?.iter().find_map(|alt| alt.get("$ref")?.as_str())
+            p.get("anyOf")?
+                .as_array()?
+                .iter()
+                .find_map(|alt| alt.get("$ref")?.as_str())
         })
         .and_then(|r| resolve(defs, r));
     if let Some(Value::Object(def)) = inner {
@@ -67,7 +72,11 @@ pub fn compact_input(schema: &Object) -> Object {
             "properties" => {
                 let props = v
                     .as_object()
-                    .map(|ps| ps.iter().map(|(n, p)| (n.clone(), fold(p, defs))).collect::<Object>())
+                    .map(|ps| {
+                        ps.iter()
+                            .map(|(n, p)| (n.clone(), fold(p, defs)))
+                            .collect::<Object>()
+                    })
                     .unwrap_or_default();
                 out.insert(k.clone(), Value::Object(props));
             }
@@ -103,9 +112,15 @@ fn json_type(p: &Value) -> Object {
     } else if p.get("$ref").is_some() {
         Some("object".into())
     } else if let Some(alts) = p.get("anyOf").and_then(Value::as_array) {
-        let nullable = alts.iter().any(|a| a.get("type") == Some(&Value::from("null")));
+        let nullable = alts
+            .iter()
+            .any(|a| a.get("type") == Some(&Value::from("null")));
         let base = alts.iter().find_map(|a| {
-            if a.get("$ref").is_some() { Some(Value::from("object")) } else { a.get("type").cloned().filter(|t| t != "null") }
+            if a.get("$ref").is_some() {
+                Some(Value::from("object"))
+            } else {
+                a.get("type").cloned().filter(|t| t != "null")
+            }
         });
         match (base, nullable) {
             (Some(b), true) => Some(Value::Array(vec![b, "null".into()])),

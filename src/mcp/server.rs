@@ -25,10 +25,10 @@ use serde_json::Value;
 use super::audit::{AuditEntry, AuditLog};
 use super::catalog::{FilterError, ToolFilter};
 use super::error::ToolError;
-use super::schema;
 use super::review::{
     self, AccessReview, ConciseUser, PermissionSummary, ProfileFacts, Ref, concise_user,
 };
+use super::schema;
 use crate::zoho::{BiginClient, UserType, ZohoError, ZohoId};
 
 /// How the tools fit together, sent in the initialize result.
@@ -328,7 +328,9 @@ impl BiginServer {
             .into_iter()
             .map(|mut t| {
                 t.input_schema = Arc::new(schema::compact_input(&t.input_schema));
-                t.output_schema = t.output_schema.map(|o| Arc::new(schema::shallow_output(&o)));
+                t.output_schema = t
+                    .output_schema
+                    .map(|o| Arc::new(schema::shallow_output(&o)));
                 t
             })
             .collect();

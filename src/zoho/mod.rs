@@ -16,6 +16,7 @@ pub use client::{BiginClient, ClientOptions, RecordOutcome, UserType, UsersPage,
 pub use dc::{DataCentre, api_domain_for_accounts, check_base_url};
 pub use error::ZohoError;
 pub use ids::{IdError, ZohoId};
+pub(crate) use token::without_url as describe_transport_error;
 pub use token::{
     AccessToken, BoxFuture, Credentials, MissingCredentials, RefreshCredentials,
     RefreshTokenSource, TokenSource,

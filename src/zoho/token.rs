@@ -172,8 +172,18 @@ impl RefreshTokenSource {
         self.refreshes.load(Ordering::Relaxed)
     }
 
-    async fn get(&self, stale: Option<u64>) -> Result<AccessToken, ZohoError> {
+    /// Refreshes now, whatever the cache holds (`status` asks "does a
+    /// refresh work?"), and keeps the new token like any other.
+    pub async fn force_refresh(&self) -> Result<AccessToken, ZohoError> {
+        self.get(None, true).await
+    }
+
+    async fn get(&self, stale: Option<u64>, force: bool) -> Result<AccessToken, ZohoError> {
         let mut st = self.state.lock().await;
+        if force {
+            st.tried_cache = true;
+            st.current = None;
+        }
         if let Some(cur) = &st.current {
             let replaced = stale.is_some_and(|g| g != cur.generation);
             if (stale.is_none() || replaced) && cur.fresh_enough() {
@@ -325,13 +335,13 @@ fn parse_token_response(
 
 impl TokenSource for RefreshTokenSource {
     fn token(&self) -> BoxFuture<'_, Result<AccessToken, ZohoError>> {
-        Box::pin(self.get(None))
+        Box::pin(self.get(None, false))
     }
     fn refresh_after_rejection<'a>(
         &'a self,
         stale: &'a AccessToken,
     ) -> BoxFuture<'a, Result<AccessToken, ZohoError>> {
-        Box::pin(self.get(Some(stale.generation)))
+        Box::pin(self.get(Some(stale.generation), false))
     }
 }
 

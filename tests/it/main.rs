@@ -8,6 +8,7 @@
 //! - `stdio`: the built binary over real stdio with rmcp's client and with
 //!   raw bytes: start-up flags, demo mode, malformed input, clean stdout.
 
+mod auth;
 mod client;
 mod common;
 mod stdio;

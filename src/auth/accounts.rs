@@ -1,0 +1,173 @@
+//! The account file: non-secret metadata per account (client id, data
+//! centre, servers, scopes, organisation), as JSON in the platform config
+//! directory. Secrets never go here; they live in the keychain.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::AuthError;
+
+/// The account `login` creates without `--account`.
+pub const DEFAULT_ACCOUNT: &str = "default";
+
+/// What is known about one login, minus its secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountMeta {
+    pub client_id: String,
+    /// Data-centre code (`us`, `eu`, ...) or the callback's `location`.
+    pub dc: String,
+    /// Where tokens are refreshed and revoked (the user's own DC).
+    pub accounts_server: String,
+    pub api_domain: String,
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub org_name: Option<String>,
+    #[serde(default)]
+    pub org_id: Option<String>,
+    /// RFC 3339 time of the login.
+    #[serde(default)]
+    pub logged_in_at: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct File {
+    #[serde(default)]
+    accounts: BTreeMap<String, AccountMeta>,
+}
+
+/// The account file at a path.
+#[derive(Debug, Clone)]
+pub struct Accounts {
+    path: PathBuf,
+}
+
+impl Accounts {
+    pub fn new(path: PathBuf) -> Self {
+        Accounts { path }
+    }
+
+    /// `accounts.json` in the platform config directory
+    /// (`~/.config/bigin-mcp` on Linux).
+    pub fn default_path() -> Option<PathBuf> {
+        directories::ProjectDirs::from("", "", "bigin-mcp")
+            .map(|d| d.config_dir().join("accounts.json"))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn err(&self, e: impl std::fmt::Display) -> AuthError {
+        AuthError::Config {
+            path: self.path.display().to_string(),
+            message: e.to_string(),
+        }
+    }
+
+    /// Every account; none when the file does not exist.
+    pub fn load(&self) -> Result<BTreeMap<String, AccountMeta>, AuthError> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => Ok(serde_json::from_slice::<File>(&bytes)
+                .map_err(|e| self.err(e))?
+                .accounts),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+            Err(e) => Err(self.err(e)),
+        }
+    }
+
+    /// One account, if it exists.
+    pub fn get(&self, name: &str) -> Result<Option<AccountMeta>, AuthError> {
+        Ok(self.load()?.remove(name))
+    }
+
+    /// Adds or replaces an account.
+    pub fn put(&self, name: &str, meta: AccountMeta) -> Result<(), AuthError> {
+        let mut all = self.load()?;
+        all.insert(name.to_string(), meta);
+        self.save(all)
+    }
+
+    /// Removes an account; true if it existed.
+    pub fn remove(&self, name: &str) -> Result<bool, AuthError> {
+        let mut all = self.load()?;
+        let existed = all.remove(name).is_some();
+        if existed {
+            self.save(all)?;
+        }
+        Ok(existed)
+    }
+
+    /// Writes a temp file and renames it over the old one, so a crash never
+    /// leaves half a file.
+    fn save(&self, accounts: BTreeMap<String, AccountMeta>) -> Result<(), AuthError> {
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| self.err(e))?;
+        }
+        let text = serde_json::to_string_pretty(&File { accounts }).map_err(|e| self.err(e))?;
+        let tmp = self.path.with_extension("json.tmp");
+        std::fs::write(&tmp, text + "\n").map_err(|e| self.err(e))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600));
+        }
+        std::fs::rename(&tmp, &self.path).map_err(|e| self.err(e))
+    }
+}
+
+/// Account names end up in keychain keys and file names: keep them plain.
+pub fn check_account_name(name: &str) -> Result<(), AuthError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(AuthError::Usage(format!(
+            "account name '{name}' is not allowed; use 1-64 letters, digits, '-', '_' or '.'"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta() -> AccountMeta {
+        AccountMeta {
+            client_id: "1000.X".into(),
+            dc: "eu".into(),
+            accounts_server: "https://accounts.zoho.eu".into(),
+            api_domain: "https://www.zohoapis.eu".into(),
+            scopes: vec!["ZohoBigin.users.ALL".into()],
+            org_name: Some("Northwind".into()),
+            org_id: Some("1".into()),
+            logged_in_at: None,
+        }
+    }
+
+    #[test]
+    fn put_get_remove_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Accounts::new(dir.path().join("cfg/accounts.json"));
+        assert!(a.load().unwrap().is_empty());
+        a.put("default", meta()).unwrap();
+        a.put("eu-2", meta()).unwrap();
+        assert_eq!(a.get("default").unwrap(), Some(meta()));
+        assert!(a.remove("default").unwrap());
+        assert!(!a.remove("default").unwrap());
+        assert_eq!(a.load().unwrap().keys().collect::<Vec<_>>(), vec!["eu-2"]);
+    }
+
+    #[test]
+    fn account_names_are_plain() {
+        assert!(check_account_name("default").is_ok());
+        assert!(check_account_name("eu.prod-2").is_ok());
+        assert!(check_account_name("../x").is_err());
+        assert!(check_account_name("").is_err());
+    }
+}

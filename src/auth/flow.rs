@@ -1,0 +1,336 @@
+//! The login, logout and status procedures, independent of the terminal:
+//! the commands feed them flags and print what they return, tests feed
+//! them the sandbox and an in-memory store.
+//!
+//! Login writes nothing until Zoho has issued the tokens, and then writes
+//! all or nothing: a failed keychain write removes what was written.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Serialize;
+
+use super::keychain::encode_access;
+use super::oauth::{self, Callback, TokenSet};
+use super::{AccountMeta, Accounts, AuthError, SecretKind, SecretStore};
+use crate::zoho::{
+    BiginClient, ClientOptions, Credentials, DataCentre, RefreshTokenSource, TokenSource,
+    check_base_url,
+};
+
+/// Everything a login needs, already validated by the command.
+pub struct LoginParams {
+    pub account: String,
+    pub dc: DataCentre,
+    /// Where the flow starts (the DC's accounts server, or `--accounts-url`).
+    pub start_accounts: String,
+    /// `--accounts-url`, which also makes its host trusted for the callback.
+    pub accounts_override: Option<String>,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub scopes: Vec<String>,
+    pub port: u16,
+    pub timeout: Duration,
+    /// A Self Client grant code: no browser, no redirect URI.
+    pub self_client_code: Option<SecretString>,
+}
+
+/// What a successful login stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoginOutcome {
+    pub account: String,
+    pub meta: AccountMeta,
+}
+
+/// Runs the whole login. `on_url` gets the authorization URL once the
+/// callback port is bound (print it, open a browser).
+pub async fn login(
+    http: &reqwest::Client,
+    p: LoginParams,
+    store: Arc<dyn SecretStore>,
+    accounts: &Accounts,
+    on_url: impl FnOnce(&str),
+) -> Result<LoginOutcome, AuthError> {
+    let (tokens, accounts_server, location, redirect) = match &p.self_client_code {
+        Some(code) => {
+            let t = oauth::exchange_code(
+                http,
+                &p.start_accounts,
+                &p.client_id,
+                &p.client_secret,
+                code,
+                None,
+                None,
+            )
+            .await?;
+            (t, p.start_accounts.clone(), None, None)
+        }
+        None => {
+            let (listener, _) = oauth::bind_callback(p.port).await?;
+            let auth = oauth::authorization(&p.start_accounts, &p.client_id, &p.scopes, p.port)?;
+            on_url(&auth.url);
+            let (p, auth) = (&p, &auth);
+            let finish = |cb: Callback| async move {
+                let server = oauth::trusted_accounts_server(
+                    cb.accounts_server.as_deref(),
+                    &p.start_accounts,
+                    p.accounts_override.as_deref(),
+                )?;
+                let t = oauth::exchange_code(
+                    http,
+                    &server,
+                    &p.client_id,
+                    &p.client_secret,
+                    &cb.code,
+                    Some(&auth.redirect_uri),
+                    Some(&auth.pkce_verifier),
+                )
+                .await?;
+                if t.refresh_token.is_none() {
+                    return Err(no_refresh_token());
+                }
+                Ok((t, server, cb.location))
+            };
+            let (t, server, location) =
+                oauth::wait_for_callback(listener, &auth.state, p.timeout, finish).await?;
+            (t, server, location, Some(auth.redirect_uri.clone()))
+        }
+    };
+    let _ = redirect; // kept for symmetry with Zoho's exchange; not stored
+    let refresh = tokens.refresh_token.clone().ok_or_else(no_refresh_token)?;
+    let dc = location
+        .as_deref()
+        .and_then(|l| l.parse::<DataCentre>().ok())
+        .or_else(|| DataCentre::from_accounts_url(&accounts_server))
+        .map(|d| d.code.to_string())
+        .or(location.clone())
+        .unwrap_or_else(|| p.dc.code.to_string());
+    let api_domain = match &tokens.access.api_domain {
+        Some(d) => check_base_url(d).map_err(AuthError::Usage)?,
+        None => crate::zoho::api_domain_for_accounts(&accounts_server)
+            .map(str::to_string)
+            .ok_or_else(|| {
+                AuthError::Usage("Zoho did not say which API domain serves this account".into())
+            })?,
+    };
+    let mut meta = AccountMeta {
+        client_id: p.client_id.clone(),
+        dc,
+        accounts_server,
+        api_domain,
+        scopes: p.scopes.clone(),
+        org_name: None,
+        org_id: None,
+        logged_in_at: Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+    };
+    // Which organisation did the user pick on the consent page? Ask, with
+    // the fresh token, before anything is stored.
+    let org = organisation(http, &meta, &tokens).await;
+    match org {
+        Ok((name, id)) => {
+            meta.org_name = name;
+            meta.org_id = id;
+        }
+        Err(e) => tracing::warn!(error = %e, "logged in, but GET /org failed"),
+    }
+    save(
+        &store,
+        accounts,
+        &p.account,
+        &meta,
+        &refresh,
+        &p.client_secret,
+        &tokens,
+    )
+    .await?;
+    Ok(LoginOutcome {
+        account: p.account,
+        meta,
+    })
+}
+
+fn no_refresh_token() -> AuthError {
+    AuthError::Callback(
+        "Zoho returned no refresh token (it only does with access_type=offline and prompt=consent); nothing was stored. Run bigin-mcp login again".into(),
+    )
+}
+
+/// `(company_name, id)` from GET /org, with a token source that hands out
+/// the token just issued.
+async fn organisation(
+    http: &reqwest::Client,
+    meta: &AccountMeta,
+    tokens: &TokenSet,
+) -> Result<(Option<String>, Option<String>), crate::zoho::ZohoError> {
+    struct Fixed(crate::zoho::AccessToken);
+    impl TokenSource for Fixed {
+        fn token(
+            &self,
+        ) -> crate::zoho::BoxFuture<'_, Result<crate::zoho::AccessToken, crate::zoho::ZohoError>>
+        {
+            let t = self.0.clone();
+            Box::pin(async move { Ok(t) })
+        }
+        fn refresh_after_rejection<'a>(
+            &'a self,
+            _stale: &'a crate::zoho::AccessToken,
+        ) -> crate::zoho::BoxFuture<'a, Result<crate::zoho::AccessToken, crate::zoho::ZohoError>>
+        {
+            Box::pin(async {
+                Err(crate::zoho::ZohoError::NotLoggedIn(
+                    "the new access token was refused".into(),
+                ))
+            })
+        }
+    }
+    let client = BiginClient::new(
+        http.clone(),
+        Arc::new(Fixed(tokens.access.clone())),
+        ClientOptions {
+            api_domain_override: Some(meta.api_domain.clone()),
+            ..Default::default()
+        },
+    );
+    let org = client.get_org().await?;
+    let s = |k: &str| {
+        org.get(k).and_then(|v| {
+            v.as_str()
+                .map(str::to_string)
+                .or_else(|| v.as_u64().map(|n| n.to_string()))
+        })
+    };
+    Ok((s("company_name"), s("id")))
+}
+
+/// Stores secrets, then metadata; on any failure removes what was written.
+async fn save(
+    store: &Arc<dyn SecretStore>,
+    accounts: &Accounts,
+    account: &str,
+    meta: &AccountMeta,
+    refresh: &SecretString,
+    secret: &SecretString,
+    tokens: &TokenSet,
+) -> Result<(), AuthError> {
+    let store = store.clone();
+    let entries = [
+        (SecretKind::RefreshToken.key(account), refresh.clone()),
+        (SecretKind::ClientSecret.key(account), secret.clone()),
+        (
+            SecretKind::AccessToken.key(account),
+            encode_access(&tokens.access),
+        ),
+    ];
+    let account_s = account.to_string();
+    let written = tokio::task::spawn_blocking(move || {
+        for (i, (k, v)) in entries.iter().enumerate() {
+            if let Err(e) = store.set(k, v) {
+                for (k, _) in &entries[..i] {
+                    let _ = store.delete(k);
+                }
+                return Err(e);
+            }
+        }
+        Ok(store)
+    })
+    .await
+    .map_err(|e| AuthError::KeychainUnavailable(e.to_string()))??;
+    if let Err(e) = accounts.put(&account_s, meta.clone()) {
+        let _ = tokio::task::spawn_blocking(move || {
+            for kind in SecretKind::ALL {
+                let _ = written.delete(&kind.key(&account_s));
+            }
+        })
+        .await;
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// What `logout` did.
+#[derive(Debug)]
+pub struct LogoutReport {
+    /// `Err(message)` when Zoho did not confirm the revocation.
+    pub revoked: Result<(), String>,
+}
+
+/// Revokes at Zoho, then removes local entries whatever Zoho said.
+pub async fn logout(
+    http: &reqwest::Client,
+    account: &str,
+    store: Arc<dyn SecretStore>,
+    accounts: &Accounts,
+) -> Result<LogoutReport, AuthError> {
+    let meta = accounts
+        .get(account)?
+        .ok_or_else(|| AuthError::NotLoggedIn(account.to_string()))?;
+    let key = SecretKind::RefreshToken.key(account);
+    let s = store.clone();
+    let refresh = tokio::task::spawn_blocking(move || s.get(&key))
+        .await
+        .map_err(|e| AuthError::KeychainUnavailable(e.to_string()))??;
+    let revoked = match &refresh {
+        Some(r) => oauth::revoke(http, &meta.accounts_server, r)
+            .await
+            .map_err(|e| e.to_string()),
+        None => Err("no refresh token was in the keychain, so there was nothing to revoke".into()),
+    };
+    let account_s = account.to_string();
+    tokio::task::spawn_blocking(move || {
+        for kind in SecretKind::ALL {
+            store.delete(&kind.key(&account_s))?;
+        }
+        Ok::<_, AuthError>(())
+    })
+    .await
+    .map_err(|e| AuthError::KeychainUnavailable(e.to_string()))??;
+    accounts.remove(account)?;
+    Ok(LogoutReport { revoked })
+}
+
+/// One account as `status` reports it. Never holds a secret.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountStatus {
+    pub account: String,
+    pub dc: String,
+    pub accounts_server: String,
+    pub api_domain: String,
+    pub client_id: String,
+    pub organization: Option<String>,
+    pub organization_id: Option<String>,
+    pub scopes: Vec<String>,
+    pub logged_in_at: Option<String>,
+    /// Whether a token refresh works right now.
+    pub refresh_ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_error: Option<String>,
+}
+
+/// Checks one account with a real refresh (and keeps the fresh token).
+pub async fn check_account(
+    http: &reqwest::Client,
+    account: &str,
+    meta: AccountMeta,
+    creds: Arc<dyn Credentials>,
+) -> AccountStatus {
+    let probe = async {
+        let source = RefreshTokenSource::new(http.clone(), creds.clone());
+        // A real refresh, not the cache: status answers "does it work now?".
+        source.force_refresh().await.map(|_| ())
+    };
+    let result = probe.await;
+    AccountStatus {
+        account: account.to_string(),
+        dc: meta.dc,
+        accounts_server: meta.accounts_server,
+        api_domain: meta.api_domain,
+        client_id: meta.client_id,
+        organization: meta.org_name,
+        organization_id: meta.org_id,
+        scopes: meta.scopes,
+        logged_in_at: meta.logged_in_at,
+        refresh_ok: result.is_ok(),
+        refresh_error: result.err().map(|e| e.to_string()),
+    }
+}

@@ -1,0 +1,267 @@
+//! `bigin-mcp login`, `logout` and `status`: the terminal side of
+//! [`bigin_mcp::auth::flow`]. Everything for people goes to stderr;
+//! `status --json` alone writes stdout.
+
+use std::io::{IsTerminal, Read};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use bigin_mcp::auth::flow::{self, LoginParams};
+use bigin_mcp::auth::{
+    AuthError, KeychainCredentials, OsStore, SecretStore, StoreOpener, check_account_name, oauth,
+};
+use bigin_mcp::cli::{LoginArgs, LogoutArgs, StatusArgs};
+use bigin_mcp::zoho::{DataCentre, check_base_url, http_client};
+use secrecy::SecretString;
+
+use super::{NotLoggedIn, UsageError, accounts_file};
+
+/// The OS keychain, opened when first needed.
+pub fn os_store_opener() -> StoreOpener {
+    Arc::new(|| OsStore::open().map(|s| Arc::new(s) as Arc<dyn SecretStore>))
+}
+
+fn usage(e: AuthError) -> anyhow::Error {
+    match e {
+        AuthError::Usage(m) => UsageError(m).into(),
+        AuthError::NotLoggedIn(_) => anyhow::Error::new(NotLoggedIn(e.to_string())),
+        other => other.into(),
+    }
+}
+
+pub async fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
+    check_account_name(&args.account).map_err(usage)?;
+    let dc: DataCentre = args.dc.parse().map_err(UsageError)?;
+    let start_accounts = match &args.accounts_url {
+        Some(u) => check_base_url(u).map_err(|e| UsageError(format!("--accounts-url: {e}")))?,
+        None => dc.accounts.to_string(),
+    };
+    let scopes: Vec<String> = match &args.scopes {
+        Some(s) => s
+            .split(',')
+            .map(|x| x.trim().to_string())
+            .filter(|x| !x.is_empty())
+            .collect(),
+        None if args.read_only => oauth::READ_ONLY_SCOPES
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        None => oauth::DEFAULT_SCOPES
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    };
+    if scopes.is_empty() {
+        return Err(UsageError("--scopes is empty; omit it for the default scopes".into()).into());
+    }
+    let client_id = match args.client_id.clone().filter(|c| !c.trim().is_empty()) {
+        Some(c) => c.trim().to_string(),
+        None if std::io::stdin().is_terminal() && !args.client_secret_stdin => {
+            eprint!("Zoho client id: ");
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("cannot read the client id")?;
+            line.trim().to_string()
+        }
+        None => {
+            return Err(UsageError(
+                "no client id: pass --client-id (or set BIGIN_CLIENT_ID); create one at https://api-console.zoho.com".into(),
+            )
+            .into());
+        }
+    };
+    let client_secret = read_secret(args.client_secret_stdin)?;
+    // Fail before the browser if the keychain cannot take the result.
+    let store = tokio::task::spawn_blocking(|| os_store_opener()())
+        .await
+        .context("keychain task")?
+        .map_err(anyhow::Error::new)?;
+
+    let params = LoginParams {
+        account: args.account.clone(),
+        dc,
+        start_accounts,
+        accounts_override: args.accounts_url.clone(),
+        client_id,
+        client_secret,
+        scopes,
+        port: args.port,
+        timeout: Duration::from_secs(args.timeout.max(1)),
+        self_client_code: args.code.clone().map(SecretString::from),
+    };
+    let http = http_client(Duration::from_secs(30));
+    let accounts = accounts_file()?;
+    let no_browser = args.no_browser;
+    let outcome = flow::login(&http, params, store, &accounts, |url| {
+        eprintln!(
+            "Open this URL in a browser to allow bigin-mcp access to Zoho Bigin:\n\n  {url}\n"
+        );
+        if !no_browser && !open_browser(url) {
+            eprintln!("(could not open a browser; copy the URL above)");
+        }
+        eprintln!(
+            "Waiting for Zoho to redirect to 127.0.0.1:{} ...",
+            args.port
+        );
+    })
+    .await
+    .map_err(usage)?;
+    let m = &outcome.meta;
+    let org = match (&m.org_name, &m.org_id) {
+        (Some(n), Some(id)) => format!("organisation '{n}' ({id})"),
+        _ => {
+            "an organisation whose name could not be read (GET /org failed; see the warning above)"
+                .into()
+        }
+    };
+    eprintln!(
+        "Logged in as account '{}': {org}, data centre {}, API domain {}.\nSecrets are in the OS keychain; metadata in {}.",
+        outcome.account,
+        m.dc,
+        m.api_domain,
+        accounts.path().display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The client secret from stdin or a hidden prompt; never from argv.
+fn read_secret(from_stdin: bool) -> anyhow::Result<SecretString> {
+    let secret = if from_stdin {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("cannot read the client secret from stdin")?;
+        s
+    } else if std::io::stdin().is_terminal() {
+        rpassword::prompt_password("Zoho client secret (hidden): ")
+            .context("cannot read the client secret")?
+    } else {
+        return Err(UsageError(
+            "no terminal for the client secret prompt; pipe it in with --client-secret-stdin"
+                .into(),
+        )
+        .into());
+    };
+    let secret = secret.trim().to_string();
+    if secret.is_empty() {
+        return Err(UsageError("the client secret is empty".into()).into());
+    }
+    Ok(SecretString::from(secret))
+}
+
+/// Best effort: the platform's opener, detached.
+fn open_browser(url: &str) -> bool {
+    let mut cmd = if cfg!(target_os = "macos") {
+        std::process::Command::new("open")
+    } else if cfg!(target_os = "windows") {
+        let mut c = std::process::Command::new("rundll32");
+        c.arg("url.dll,FileProtocolHandler");
+        c
+    } else {
+        std::process::Command::new("xdg-open")
+    };
+    cmd.arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .is_ok()
+}
+
+pub async fn logout(args: LogoutArgs) -> anyhow::Result<ExitCode> {
+    check_account_name(&args.account).map_err(usage)?;
+    let accounts = accounts_file()?;
+    if accounts
+        .get(&args.account)
+        .map_err(anyhow::Error::new)?
+        .is_none()
+    {
+        return Err(NotLoggedIn(AuthError::NotLoggedIn(args.account.clone()).to_string()).into());
+    }
+    let store = tokio::task::spawn_blocking(|| os_store_opener()())
+        .await
+        .context("keychain task")?
+        .map_err(anyhow::Error::new)?;
+    let http = http_client(Duration::from_secs(30));
+    let report = flow::logout(&http, &args.account, store, &accounts)
+        .await
+        .map_err(usage)?;
+    match report.revoked {
+        Ok(()) => {
+            eprintln!(
+                "Logged out '{}': Zoho revoked the refresh token and the local entries are removed.",
+                args.account
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(why) => {
+            eprintln!(
+                "Removed '{}' from this machine, but Zoho did not confirm the revocation ({why}); revoke it at https://accounts.zoho.com/home#sessions/userconnectedapps (or your data centre's accounts site).",
+                args.account
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+#[allow(clippy::print_stdout)] // `status --json` is for scripts: stdout is its output.
+pub async fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let accounts = accounts_file()?;
+    let all = accounts.load().map_err(anyhow::Error::new)?;
+    let selected: Vec<(String, _)> = match &args.account {
+        Some(name) => all.into_iter().filter(|(n, _)| n == name).collect(),
+        None => all.into_iter().collect(),
+    };
+    if selected.is_empty() {
+        let who = args.account.clone().unwrap_or_else(|| "any account".into());
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({"logged_in": false, "accounts": []})
+            );
+        }
+        return Err(NotLoggedIn(format!("not logged in ({who}); run `bigin-mcp login`")).into());
+    }
+    let http = http_client(Duration::from_secs(30));
+    let opener = os_store_opener();
+    let mut out = Vec::new();
+    for (name, meta) in selected {
+        let creds = Arc::new(KeychainCredentials::new(
+            &name,
+            meta.clone(),
+            opener.clone(),
+        ));
+        out.push(flow::check_account(&http, &name, meta, creds).await);
+    }
+    let all_ok = out.iter().all(|a| a.refresh_ok);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({"logged_in": true, "accounts": out})
+        );
+    } else {
+        for a in &out {
+            eprintln!(
+                "{}: {} ({}) in data centre {} via {}\n  scopes: {}\n  token refresh: {}",
+                a.account,
+                a.organization.as_deref().unwrap_or("unknown organisation"),
+                a.organization_id.as_deref().unwrap_or("?"),
+                a.dc,
+                a.api_domain,
+                a.scopes.join(","),
+                match &a.refresh_error {
+                    None => "works".to_string(),
+                    Some(e) => format!("FAILS: {e}"),
+                }
+            );
+        }
+    }
+    Ok(if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
