@@ -19,8 +19,10 @@ fn main() -> ExitCode {
         }
     });
     init_logging(matches!(command, Command::Sandbox(_)));
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread: a stdio server answers one client, its work is waiting on
+    // Zoho, and a single thread keeps memory (and malloc arenas) small.
+    // Blocking keychain calls still run on tokio's blocking pool.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
@@ -56,14 +58,21 @@ fn main() -> ExitCode {
 }
 
 /// Logs go to stderr, without colour (hosts capture them to files).
-/// `BIGIN_LOG` takes a tracing filter such as `debug` or `bigin_mcp=trace`.
+/// `BIGIN_LOG` takes a level (`debug`) or targets (`bigin_mcp=trace,warn`).
 fn init_logging(verbose_default: bool) {
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::prelude::*;
     let default = if verbose_default { "info" } else { "warn" };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("BIGIN_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .with_env_filter(filter)
+    let filter = std::env::var("BIGIN_LOG")
+        .ok()
+        .and_then(|v| v.parse::<Targets>().ok())
+        .unwrap_or_else(|| default.parse().expect("a level parses"));
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(false),
+        )
+        .with(filter)
         .init();
 }

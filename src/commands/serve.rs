@@ -11,8 +11,8 @@ use bigin_mcp::mcp::stdio::line_transport;
 use bigin_mcp::mcp::{AuditLog, BiginServer, ServerOptions, ToolFilter};
 use bigin_mcp::sandbox::{self, Sandbox, SandboxOptions};
 use bigin_mcp::zoho::{
-    BiginClient, ClientOptions, DataCentre, MissingCredentials, RefreshCredentials,
-    RefreshTokenSource, TokenSource, check_base_url, http_client,
+    BiginClient, ClientOptions, DataCentre, Http, MissingCredentials, RefreshCredentials,
+    RefreshTokenSource, TokenSource, check_base_url,
 };
 use rmcp::ServiceExt;
 use secrecy::SecretString;
@@ -65,7 +65,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
     };
 
-    let http = http_client(Duration::from_secs(args.timeout.max(1)));
+    // Built on the first request, so start-up never loads the certificate store.
+    let http = Http::lazy(Duration::from_secs(args.timeout.max(1)));
     let mut _sandbox: Option<Sandbox> = None;
     let tokens: Arc<dyn TokenSource> = if args.demo {
         let sb = Sandbox::start(SandboxOptions {
@@ -122,7 +123,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 /// Credentials from BIGIN_CLIENT_ID / BIGIN_CLIENT_SECRET / BIGIN_REFRESH_TOKEN.
 /// Missing ones do not stop the server: tools/list works and a call says how
 /// to log in.
-fn env_tokens(args: &ServeArgs, http: &reqwest::Client) -> anyhow::Result<Arc<dyn TokenSource>> {
+fn env_tokens(args: &ServeArgs, http: &Http) -> anyhow::Result<Arc<dyn TokenSource>> {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
     let (id, secret, refresh) = (
         var("BIGIN_CLIENT_ID"),
@@ -177,7 +178,7 @@ fn env_tokens(args: &ServeArgs, http: &reqwest::Client) -> anyhow::Result<Arc<dy
 /// keychain only when the first tool call needs a token.
 fn keychain_tokens(
     args: &ServeArgs,
-    http: &reqwest::Client,
+    http: &Http,
 ) -> anyhow::Result<Arc<dyn TokenSource>> {
     check_account_name(&args.account).map_err(|e| UsageError(e.to_string()))?;
     let meta = match super::accounts_file()

@@ -251,6 +251,10 @@ fn s(v: &Value, key: &str) -> String {
         .to_string()
 }
 
+fn decode_error(e: &serde_json::Error) -> ToolError {
+    ToolError(format!("unexpected user record from Zoho: {e}"))
+}
+
 fn opt_s(v: &Value, key: &str) -> Option<String> {
     v.get(key)
         .and_then(Value::as_str)
@@ -351,17 +355,20 @@ impl BiginServer {
     }
 
     /// List the organisation's users, filtered and paged by the server. Use it to find users by profile, role, status or name/email, then bigin_get_user for one record. Returns total and next_offset when more match than limit.
-    #[tool(annotations(
-        title = "List users",
-        read_only_hint = true,
-        destructive_hint = false,
-        idempotent_hint = true,
-        open_world_hint = true
-    ))]
+    #[tool(
+        output_schema = rmcp::handler::server::common::schema_for_output::<UserList>(),
+        annotations(
+            title = "List users",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
     async fn bigin_list_users(
         &self,
         Parameters(a): Parameters<ListUsersArgs>,
-    ) -> Result<Json<UserList>, ToolError> {
+    ) -> Result<CallToolResult, ToolError> {
         let limit = a.limit.unwrap_or(200);
         if !(1..=1000).contains(&limit) {
             return Err(ToolError(format!(
@@ -402,56 +409,61 @@ impl BiginServer {
             Some(UserStatus::Deleted) => UserType::DeletedUsers,
             None => UserType::AllUsers,
         });
-        let users = client.list_users(ty).await?;
+        let users = client.list_users_raw(ty).await?;
         let id_of = |u: &Value, key: &str| u.get(key).map(|r| s(r, "id")).unwrap_or_default();
         let status_name = a.status.map(|st| match st {
             UserStatus::Active => "active",
             UserStatus::Inactive => "inactive",
             UserStatus::Deleted => "deleted",
         });
-        let matches: Vec<&Value> = users
-            .iter()
-            .filter(|u| {
-                profile
-                    .as_ref()
-                    .is_none_or(|p| id_of(u, "profile") == s(p, "id"))
-            })
-            .filter(|u| role.as_ref().is_none_or(|r| id_of(u, "role") == s(r, "id")))
-            .filter(|u| status_name.is_none_or(|st| s(u, "status") == st))
-            .filter(|u| {
-                search.as_ref().is_none_or(|q| {
+        let keep = |u: &Value| {
+            profile.as_ref().is_none_or(|p| id_of(u, "profile") == s(p, "id"))
+                && role.as_ref().is_none_or(|r| id_of(u, "role") == s(r, "id"))
+                && status_name.is_none_or(|st| s(u, "status") == st)
+                && search.as_ref().is_none_or(|q| {
                     let c = concise_user(u);
                     c.full_name.to_lowercase().contains(q) || c.email.to_lowercase().contains(q)
                 })
-            })
-            .collect();
-        let total = matches.len();
+        };
         let full = a.detail.unwrap_or_default() == Detail::Full;
-        let page: Vec<Value> = matches
-            .into_iter()
-            .skip(offset)
-            .take(limit as usize)
-            .map(|u| {
-                if full {
-                    u.clone()
+        // Records are moved, never copied: a full page of 450 users is a few
+        // MiB as JSON values, and memory is part of the promise.
+        let mut total = 0usize;
+        let mut page: Vec<Value> = Vec::new();
+        for raw in users {
+            let u = review::lite_user(&raw).map_err(|e| decode_error(&e))?;
+            if !keep(&u) {
+                continue;
+            }
+            if total >= offset && page.len() < limit as usize {
+                page.push(if full {
+                    serde_json::from_str(raw.get()).map_err(|e| decode_error(&e))?
                 } else {
-                    serde_json::to_value(concise_user(u)).unwrap_or_default()
-                }
-            })
-            .collect();
+                    serde_json::to_value(concise_user(&u)).unwrap_or_default()
+                });
+            }
+            total += 1;
+        }
         let returned = page.len();
         let next_offset = (offset + returned < total).then_some(offset + returned);
-        let note = next_offset.map(|n| {
-            format!("{total} users match; this is {}-{}. Narrow with profile, role, status or search, or call again with offset={n}.", offset + 1, offset + returned)
-        });
-        Ok(Json(UserList {
-            total,
-            offset,
-            returned,
-            users: page,
-            next_offset,
-            note,
-        }))
+        let mut out = serde_json::Map::new();
+        out.insert("total".into(), total.into());
+        out.insert("offset".into(), offset.into());
+        out.insert("returned".into(), returned.into());
+        out.insert("users".into(), Value::Array(page));
+        if let Some(n) = next_offset {
+            out.insert("next_offset".into(), n.into());
+            out.insert(
+                "note".into(),
+                format!(
+                    "{total} users match; this is {}-{}. Narrow with profile, role, status or search, or call again with offset={n}.",
+                    offset + 1,
+                    offset + returned
+                )
+                .into(),
+            );
+        }
+        Ok(CallToolResult::structured(Value::Object(out)))
     }
 
     /// Get one user's full Zoho record by id (profile, role, status, confirmation, timestamps). Use it to verify a user before bigin_set_user_status or bigin_delete_user.
@@ -599,7 +611,7 @@ impl BiginServer {
     ) -> Result<Json<AccessReview>, ToolError> {
         let client = &self.inner.client;
         let (users, roles, profiles) = tokio::try_join!(
-            client.list_users(UserType::AllUsers),
+            client.list_users_raw(UserType::AllUsers),
             client.list_roles(),
             client.list_profiles()
         )?;
@@ -615,6 +627,11 @@ impl BiginServer {
                 }
             });
         }
+        let users = users
+            .iter()
+            .map(|raw| review::lite_user(raw))
+            .collect::<Result<Vec<Value>, _>>()
+            .map_err(|e| decode_error(&e))?;
         Ok(Json(review::access_review(&users, &roles, &facts)))
     }
 

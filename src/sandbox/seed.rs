@@ -925,7 +925,7 @@ impl Org {
     }
 
     /// A user as Bigin v2 renders it: every field of the documented sample,
-    /// unset ones as explicit `null`.
+    /// unset ones as explicit `null`, plus the CRM fields the notes list.
     pub fn user_json(&self, ix: usize) -> Value {
         let u = &self.users[ix];
         let role = &self.roles[u.role];
@@ -963,6 +963,13 @@ impl Org {
             "zip": extra("zip"),
             "country": u.country,
             "offset": u.offset_ms,
+            // Fields the shared notes list as present in CRM user records
+            // ([I] for Bigin); clients must tolerate them.
+            "date_format": "MM/dd/yyyy",
+            "time_format": "hh:mm a",
+            "decimal_separator": "Period",
+            "Reporting_To": if ix == self.primary { Value::Null } else { self.user_ref(self.primary) },
+            "image_link": format!("https://profile.zoho.com/api/v1/user/{}/photo", u.zuid),
         })
     }
 

@@ -441,6 +441,12 @@ async fn get_single_user() {
         "zip",
         "country",
         "offset",
+        // CRM fields the shared notes list ([I] for Bigin).
+        "date_format",
+        "time_format",
+        "decimal_separator",
+        "Reporting_To",
+        "image_link",
     ]
     .into_iter()
     .collect();

@@ -12,7 +12,10 @@ mod error;
 mod ids;
 mod token;
 
-pub use client::{BiginClient, ClientOptions, RecordOutcome, UserType, UsersPage, http_client};
+pub use client::{
+    BiginClient, ClientOptions, Http, RawUsersPage, RecordOutcome, UserType, UsersPage,
+    http_client,
+};
 pub use dc::{DataCentre, api_domain_for_accounts, check_base_url};
 pub use error::ZohoError;
 pub use ids::{IdError, ZohoId};

@@ -150,7 +150,7 @@ struct State {
 
 /// Refresh-token grant against `{accounts}/oauth/v2/token`, cached and single-flight.
 pub struct RefreshTokenSource {
-    http: reqwest::Client,
+    http: super::client::Http,
     creds: Arc<dyn Credentials>,
     state: Mutex<State>,
     refreshes: AtomicU64,
@@ -158,9 +158,9 @@ pub struct RefreshTokenSource {
 
 impl RefreshTokenSource {
     /// `http` should have a timeout and no redirects (see `BiginClient`).
-    pub fn new(http: reqwest::Client, creds: Arc<dyn Credentials>) -> Self {
+    pub fn new(http: impl Into<super::client::Http>, creds: Arc<dyn Credentials>) -> Self {
         RefreshTokenSource {
-            http,
+            http: http.into(),
             creds,
             state: Mutex::new(State::default()),
             refreshes: AtomicU64::new(0),

@@ -741,10 +741,22 @@ async fn tools_list_stays_small_enough_for_every_turn() {
     let bytes = serde_json::to_string(&listed).unwrap().len();
     assert!(bytes <= 8 * 1024, "tools/list is {bytes} bytes");
     // Compaction must not lose what callers need: enums and descriptions.
-    let users = listed.tools.iter().find(|t| t.name == "bigin_list_users").unwrap();
+    let users = listed
+        .tools
+        .iter()
+        .find(|t| t.name == "bigin_list_users")
+        .unwrap();
     let props = &users.input_schema["properties"];
-    assert_eq!(props["status"]["enum"], json!(["active", "inactive", "deleted"]));
-    assert!(props["type"]["enum"].as_array().unwrap().contains(&json!("NotConfirmedUsers")));
+    assert_eq!(
+        props["status"]["enum"],
+        json!(["active", "inactive", "deleted"])
+    );
+    assert!(
+        props["type"]["enum"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("NotConfirmedUsers"))
+    );
     assert!(props["profile"]["description"].is_string());
     let out = users.output_schema.as_ref().unwrap();
     assert_eq!(out["properties"]["users"]["type"], "array");
