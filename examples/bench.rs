@@ -17,7 +17,7 @@
 //! 1. cold start: wall time from just before spawn to the `tools/list`
 //!    reply, over 20 fresh processes (median, min, max);
 //! 2. peak RSS (`VmHWM`) of one session doing initialize, `tools/list` and
-//!    20 mixed tool calls;
+//!    21 mixed tool calls (every read tool, the largest pages);
 //! 3. median `tools/call` latency in a warm process: 50 calls of
 //!    `bigin_get_organization`, 20 of `bigin_access_review`, 20 of
 //!    `bigin_list_users` with `{"limit":200}`;
@@ -108,8 +108,14 @@ impl Config {
             Some(url) => {
                 cmd.arg("serve")
                     .env("BIGIN_CLIENT_ID", bigin_mcp::sandbox::DEMO_CLIENT_ID)
-                    .env("BIGIN_CLIENT_SECRET", bigin_mcp::sandbox::DEMO_CLIENT_SECRET)
-                    .env("BIGIN_REFRESH_TOKEN", bigin_mcp::sandbox::DEMO_REFRESH_TOKEN)
+                    .env(
+                        "BIGIN_CLIENT_SECRET",
+                        bigin_mcp::sandbox::DEMO_CLIENT_SECRET,
+                    )
+                    .env(
+                        "BIGIN_REFRESH_TOKEN",
+                        bigin_mcp::sandbox::DEMO_REFRESH_TOKEN,
+                    )
                     .env("BIGIN_ACCOUNTS_URL", url);
             }
             None => {
@@ -641,7 +647,8 @@ fn mixed_calls() -> Vec<(&'static str, Value)> {
         ("bigin_list_users", json!({"profile": "Administrator"})),
         ("bigin_list_users", json!({"role": "CEO"})),
         ("bigin_list_users", json!({"search": "an"})),
-        ("bigin_list_users", json!({"limit": 1000, "detail": "full"})),
+        ("bigin_list_users", json!({"limit": 100, "detail": "full"})),
+        ("bigin_list_users", json!({"offset": 100, "detail": "full"})),
         ("bigin_list_users", json!({"limit": 1000})),
         (
             "bigin_list_users",
@@ -700,7 +707,9 @@ fn latencies(s: &mut Session) -> Result<Vec<(&'static str, Value, Stats)>> {
 
 /// Figure 4: text bytes per user of one `bigin_list_users` page: (bytes, users).
 fn bytes_per_user(s: &mut Session, detail: &str) -> Result<(f64, usize)> {
-    let r = s.call("bigin_list_users", json!({"limit": 1000, "detail": detail}))?;
+    // 100 users: the most a full page may hold; per-user bytes do not
+    // depend on the page size.
+    let r = s.call("bigin_list_users", json!({"limit": 100, "detail": detail}))?;
     let users = r
         .pointer("/structuredContent/users")
         .and_then(Value::as_array)
@@ -746,7 +755,11 @@ fn run() -> Result<bool> {
     // the server's memory and start-up are its own.
     let rt = tokio::runtime::Runtime::new()?;
     let sandbox = rt.block_on(bigin_mcp::sandbox::Sandbox::start(Default::default()))?;
-    let cfg = Config { bin, audit_log, sandbox: Some(sandbox.base_url()) };
+    let cfg = Config {
+        bin,
+        audit_log,
+        sandbox: Some(sandbox.base_url()),
+    };
     let result = measure(&cfg);
     drop(sandbox);
     // Read-only tools should write nothing, but clean up whatever was made.
@@ -762,7 +775,11 @@ fn measure(cfg: &Config) -> Result<bool> {
     println!("command: {}", cfg.command_line());
     println!();
 
-    let demo = Config { bin: cfg.bin.clone(), audit_log: cfg.audit_log.clone(), sandbox: None };
+    let demo = Config {
+        bin: cfg.bin.clone(),
+        audit_log: cfg.audit_log.clone(),
+        sandbox: None,
+    };
     let demo_cold = cold_start(&demo, &mut notes)?.to_list;
     let (demo_rss, _) = peak_rss(&demo, &mut notes)?;
     let cold_all = cold_start(cfg, &mut notes)?;
@@ -812,7 +829,8 @@ fn measure(cfg: &Config) -> Result<bool> {
     stat_row("stdin EOF -> exit".into(), &cold_all.exit);
     println!(
         "{:<W$} {:>8.1} MiB",
-        "peak RSS (VmHWM), 20-call session", rss_mib
+        format!("peak RSS (VmHWM), {}-call session", mixed_calls().len()),
+        rss_mib
     );
     for (name, args, st) in &lat {
         stat_row(format!("tools/call {name} {args}, median of {}", st.n), st);
@@ -833,7 +851,10 @@ fn measure(cfg: &Config) -> Result<bool> {
         tool_names.len()
     );
     stat_row(
-        format!("reference: `serve --demo` spawn -> tools/list, median of {}", demo_cold.n),
+        format!(
+            "reference: `serve --demo` spawn -> tools/list, median of {}",
+            demo_cold.n
+        ),
         &demo_cold,
     );
     println!(

@@ -103,6 +103,10 @@ pub async fn login(
         .as_deref()
         .and_then(|l| l.parse::<DataCentre>().ok())
         .or_else(|| DataCentre::from_accounts_url(&accounts_server))
+        .or_else(|| {
+            let domain = tokens.access.api_domain.as_deref()?;
+            DataCentre::from_api_domain(domain)
+        })
         .map(|d| d.code.to_string())
         .or(location.clone())
         .unwrap_or_else(|| p.dc.code.to_string());
@@ -119,7 +123,9 @@ pub async fn login(
         dc,
         accounts_server,
         api_domain,
-        scopes: p.scopes.clone(),
+        // What Zoho granted when it says so (a Self Client code carries its
+        // own scopes); else what was asked for.
+        scopes: tokens.scopes.clone().unwrap_or_else(|| p.scopes.clone()),
         org_name: None,
         org_id: None,
         logged_in_at: Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),

@@ -113,8 +113,8 @@ impl OsStore {
         );
         store.map(OsStore).map_err(|e| {
             AuthError::KeychainUnavailable(format!(
-                "{e}. On Linux a Secret Service (GNOME Keyring, KeePassXC) must run in the session; \
-                 where none can, give the server BIGIN_CLIENT_ID, BIGIN_CLIENT_SECRET and BIGIN_REFRESH_TOKEN instead"
+                "{e}. On Linux, start a Secret Service (GNOME Keyring, KeePassXC) in this session and retry; \
+                 where none can run, `serve` also takes BIGIN_CLIENT_ID, BIGIN_CLIENT_SECRET and BIGIN_REFRESH_TOKEN from its environment"
             ))
         })
     }

@@ -114,17 +114,20 @@ pub fn trusted_accounts_server(
         return Ok(server.to_string());
     }
     if let Some(o) = override_url {
-        let host = |u: &str| {
-            reqwest::Url::parse(u)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
-        };
-        if host(o).is_some() && host(o) == host(server) {
+        // Scheme, host and port: another port on the same host is another server.
+        let origin = |u: &str| reqwest::Url::parse(u).ok().map(|u| u.origin());
+        if origin(o).is_some_and(|x| x.is_tuple()) && origin(o) == origin(server) {
             return check_base_url(server).map_err(AuthError::Callback);
         }
     }
+    // The value came from a URL anyone could have crafted: show it tamed.
+    let shown: String = server
+        .chars()
+        .take(100)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
     Err(AuthError::Callback(format!(
-        "the callback named '{server}' as the accounts server, which is not a Zoho accounts host; refusing to send the client secret there. Start again; if you use a proxy, pass --accounts-url with its URL"
+        "the callback named '{shown}' as the accounts server, which is not a Zoho accounts host; refusing to send the client secret there. Start again; if you use a proxy, pass --accounts-url with its URL"
     )))
 }
 
@@ -203,6 +206,12 @@ fn check_callback(
     params: &HashMap<String, String>,
     expected_state: &str,
 ) -> Result<Callback, AuthError> {
+    // State first: only an answer to *this* login may end it with Zoho's verdict.
+    if params.get("state").map(String::as_str) != Some(expected_state) {
+        return Err(AuthError::Callback(
+            "the callback's state does not match this login (a stale or forged redirect); nothing was stored. Run bigin-mcp login again".into(),
+        ));
+    }
     if let Some(err) = params.get("error") {
         let why = if err == "access_denied" {
             "consent was declined"
@@ -212,11 +221,6 @@ fn check_callback(
         return Err(AuthError::Callback(format!(
             "{why} ({err}); nothing was stored. Run bigin-mcp login again and choose Accept"
         )));
-    }
-    if params.get("state").map(String::as_str) != Some(expected_state) {
-        return Err(AuthError::Callback(
-            "the callback's state does not match this login (a stale or forged redirect); nothing was stored. Run bigin-mcp login again".into(),
-        ));
     }
     let code = params
         .get("code")
@@ -249,6 +253,8 @@ fn page(ok: bool, message: &str) -> String {
 /// The tokens a code exchange returns.
 pub struct TokenSet {
     pub access: AccessToken,
+    /// The granted scopes, when the token response names them.
+    pub scopes: Option<Vec<String>>,
     pub refresh_token: Option<SecretString>,
 }
 
@@ -303,6 +309,12 @@ pub async fn exchange_code(
             expires_at: SystemTime::now() + Duration::from_secs(expires_in),
             generation: 0,
         },
+        scopes: body.get("scope").and_then(Value::as_str).map(|sc| {
+            sc.split([',', ' '])
+                .filter(|x| !x.is_empty())
+                .map(str::to_string)
+                .collect()
+        }),
         refresh_token: body
             .get("refresh_token")
             .and_then(Value::as_str)
@@ -425,6 +437,13 @@ mod tests {
             "http://127.0.0.1:9000"
         );
         assert!(trusted_accounts_server(Some("http://localhost:9000"), start, o).is_err());
+        // Same host, another port or scheme: not the server the user named.
+        assert!(trusted_accounts_server(Some("http://127.0.0.1:9001"), start, o).is_err());
+        assert!(trusted_accounts_server(Some("https://127.0.0.1:9000"), start, o).is_err());
+        let e = trusted_accounts_server(Some("https://x.example/\u{1b}[2J"), start, None)
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains('\u{1b}'), "{e}");
     }
 
     #[test]

@@ -176,10 +176,7 @@ fn env_tokens(args: &ServeArgs, http: &Http) -> anyhow::Result<Arc<dyn TokenSour
 
 /// Credentials of a logged-in account: metadata now (a file read), the
 /// keychain only when the first tool call needs a token.
-fn keychain_tokens(
-    args: &ServeArgs,
-    http: &Http,
-) -> anyhow::Result<Arc<dyn TokenSource>> {
+fn keychain_tokens(args: &ServeArgs, http: &Http) -> anyhow::Result<Arc<dyn TokenSource>> {
     check_account_name(&args.account).map_err(|e| UsageError(e.to_string()))?;
     let meta = match super::accounts_file()
         .and_then(|a| a.get(&args.account).map_err(anyhow::Error::new))

@@ -86,7 +86,9 @@ pub fn lite_user(raw: &serde_json::value::RawValue) -> Result<Value, serde_json:
     }
     let l: Lite = serde_json::from_str(raw.get())?;
     let pick = |r: Option<Value>| match r {
-        Some(Value::Object(o)) => serde_json::json!({"id": o.get("id").cloned().unwrap_or(Value::Null), "name": o.get("name").cloned().unwrap_or(Value::Null)}),
+        Some(Value::Object(o)) => {
+            serde_json::json!({"id": o.get("id").cloned().unwrap_or(Value::Null), "name": o.get("name").cloned().unwrap_or(Value::Null)})
+        }
         _ => Value::Null,
     };
     Ok(serde_json::json!({

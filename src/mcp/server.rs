@@ -31,6 +31,9 @@ use super::review::{
 use super::schema;
 use crate::zoho::{BiginClient, UserType, ZohoError, ZohoId};
 
+/// Most full user records one `bigin_list_users` call returns.
+const MAX_FULL: u32 = 100;
+
 /// How the tools fit together, sent in the initialize result.
 pub const INSTRUCTIONS: &str = "Administer one Zoho Bigin organisation. \
 Review first: bigin_access_review answers an access review in one call (users per profile and role, \
@@ -105,7 +108,7 @@ pub struct ListUsersArgs {
     pub search: Option<String>,
     /// concise (default): id, name, email, status, role, profile. full: Zoho's record.
     pub detail: Option<Detail>,
-    /// Max users returned (1-1000, default 200).
+    /// Max users returned: 1-1000, default 200; with detail=full 1-100, default 100.
     pub limit: Option<u32>,
     /// Skip this many matches (paging).
     pub offset: Option<u32>,
@@ -369,10 +372,19 @@ impl BiginServer {
         &self,
         Parameters(a): Parameters<ListUsersArgs>,
     ) -> Result<CallToolResult, ToolError> {
-        let limit = a.limit.unwrap_or(200);
-        if !(1..=1000).contains(&limit) {
+        let full = a.detail.unwrap_or_default() == Detail::Full;
+        // Full records are ~1 KB each: 100 of them are already ~25k tokens of
+        // an agent's context, so full pages are capped lower than concise ones.
+        let max = if full { MAX_FULL } else { 1000 };
+        let limit = a.limit.unwrap_or(if full { MAX_FULL } else { 200 });
+        if !(1..=max).contains(&limit) {
+            let detail = if full {
+                "with detail=full"
+            } else {
+                "with concise detail"
+            };
             return Err(ToolError(format!(
-                "limit must be 1 to 1000 (got {limit}); page with offset instead. Nothing was sent to Zoho."
+                "limit must be 1 to {max} {detail} (got {limit}); page with offset, or narrow with profile, role, status or search. Nothing was sent to Zoho."
             )));
         }
         let offset = a.offset.unwrap_or(0) as usize;
@@ -417,7 +429,9 @@ impl BiginServer {
             UserStatus::Deleted => "deleted",
         });
         let keep = |u: &Value| {
-            profile.as_ref().is_none_or(|p| id_of(u, "profile") == s(p, "id"))
+            profile
+                .as_ref()
+                .is_none_or(|p| id_of(u, "profile") == s(p, "id"))
                 && role.as_ref().is_none_or(|r| id_of(u, "role") == s(r, "id"))
                 && status_name.is_none_or(|st| s(u, "status") == st)
                 && search.as_ref().is_none_or(|q| {
@@ -425,7 +439,6 @@ impl BiginServer {
                     c.full_name.to_lowercase().contains(q) || c.email.to_lowercase().contains(q)
                 })
         };
-        let full = a.detail.unwrap_or_default() == Detail::Full;
         // Records are moved, never copied: a full page of 450 users is a few
         // MiB as JSON values, and memory is part of the promise.
         let mut total = 0usize;

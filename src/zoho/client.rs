@@ -106,7 +106,10 @@ pub struct RawUsersPage {
 }
 
 fn decode_users(e: &serde_json::Error) -> ZohoError {
-    ZohoError::Decode { what: "the user list".into(), message: e.to_string() }
+    ZohoError::Decode {
+        what: "the user list".into(),
+        message: e.to_string(),
+    }
 }
 
 /// The success element of a write (`{"code":"SUCCESS","details":..,"message":..}`).
@@ -149,7 +152,10 @@ pub struct Http {
 impl Http {
     /// A client that is built when the first request needs it.
     pub fn lazy(timeout: Duration) -> Http {
-        Http { cell: Arc::new(std::sync::OnceLock::new()), timeout }
+        Http {
+            cell: Arc::new(std::sync::OnceLock::new()),
+            timeout,
+        }
     }
 
     /// The client, built now if it was not yet.
@@ -160,7 +166,10 @@ impl Http {
 
 impl From<reqwest::Client> for Http {
     fn from(c: reqwest::Client) -> Http {
-        Http { cell: Arc::new(std::sync::OnceLock::from(c)), timeout: Duration::from_secs(30) }
+        Http {
+            cell: Arc::new(std::sync::OnceLock::from(c)),
+            timeout: Duration::from_secs(30),
+        }
     }
 }
 
@@ -174,7 +183,11 @@ impl std::ops::Deref for Http {
 impl BiginClient {
     /// A client that takes tokens from `tokens`.
     pub fn new(http: impl Into<Http>, tokens: Arc<dyn TokenSource>, opts: ClientOptions) -> Self {
-        BiginClient { http: http.into(), tokens, opts }
+        BiginClient {
+            http: http.into(),
+            tokens,
+            opts,
+        }
     }
 
     /// The token source (to share it, e.g. with a second client).
@@ -196,7 +209,10 @@ impl BiginClient {
             .map(|u| serde_json::from_str(u.get()))
             .collect::<Result<Vec<Value>, _>>()
             .map_err(|e| decode_users(&e))?;
-        Ok(UsersPage { users, more_records: raw.more_records })
+        Ok(UsersPage {
+            users,
+            more_records: raw.more_records,
+        })
     }
 
     /// One page of users as raw JSON, one slice per user: a tenth of the
@@ -223,7 +239,10 @@ impl BiginClient {
             ("per_page", per_page.to_string()),
         ];
         let Some(bytes) = self.send_raw(Method::GET, "/users", &query, None).await? else {
-            return Ok(RawUsersPage { users: vec![], more_records: false });
+            return Ok(RawUsersPage {
+                users: vec![],
+                more_records: false,
+            });
         };
         let p: Page = serde_json::from_slice(&bytes).map_err(|e| decode_users(&e))?;
         let users = p.users.unwrap_or_default();
@@ -232,7 +251,10 @@ impl BiginClient {
             // No `info`: assume a full page means there may be more.
             None => users.len() as u32 >= per_page,
         };
-        Ok(RawUsersPage { users, more_records })
+        Ok(RawUsersPage {
+            users,
+            more_records,
+        })
     }
 
     /// Fetches every page of users of a type.
@@ -351,10 +373,14 @@ impl BiginClient {
     ) -> Result<Option<Value>, ZohoError> {
         match self.send_raw(method.clone(), path, query, body).await? {
             None => Ok(None),
-            Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|_| ZohoError::Decode {
-                what: format!("{method} {path}"),
-                message: "a 2xx answer whose body is not JSON".into(),
-            }),
+            Some(bytes) => {
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|_| ZohoError::Decode {
+                        what: format!("{method} {path}"),
+                        message: "a 2xx answer whose body is not JSON".into(),
+                    })
+            }
         }
     }
 
@@ -423,10 +449,18 @@ impl BiginClient {
             };
             let blank = bytes.iter().all(u8::is_ascii_whitespace);
             if (200..=299).contains(&status) {
-                return Ok(if status == 204 || blank { None } else { Some(bytes.to_vec()) });
+                return Ok(if status == 204 || blank {
+                    None
+                } else {
+                    Some(bytes.to_vec())
+                });
             }
             // Only error bodies are parsed here; they are small.
-            let json: Option<Value> = if blank { None } else { serde_json::from_slice(&bytes).ok() };
+            let json: Option<Value> = if blank {
+                None
+            } else {
+                serde_json::from_slice(&bytes).ok()
+            };
             match status {
                 304 => return Ok(None),
                 401 if !refreshed

@@ -82,6 +82,15 @@ impl DataCentre {
             .copied()
             .find(|d| d.accounts.eq_ignore_ascii_case(url))
     }
+
+    /// The data centre whose API domain is `url`.
+    pub fn from_api_domain(url: &str) -> Option<DataCentre> {
+        let url = url.trim_end_matches('/');
+        DATA_CENTRES
+            .iter()
+            .copied()
+            .find(|d| d.api_domain.eq_ignore_ascii_case(url))
+    }
 }
 
 impl fmt::Display for DataCentre {

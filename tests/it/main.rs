@@ -11,5 +11,6 @@
 mod auth;
 mod client;
 mod common;
+mod login;
 mod stdio;
 mod tools;

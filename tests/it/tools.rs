@@ -169,6 +169,11 @@ async fn list_users_returns_every_status_with_paging_advice() {
     let full = h
         .ok("bigin_list_users", json!({"limit": 1, "detail": "full"}))
         .await;
+    let page = h
+        .ok("bigin_list_users", json!({"detail": "full", "offset": 50}))
+        .await;
+    assert_eq!(page["returned"], 100, "full pages default to 100 users");
+    assert_eq!(page["next_offset"], 150);
     assert!(
         full["users"][0].get("Modified_Time").is_some()
             && full["users"][0].get("time_zone").is_some()
@@ -277,6 +282,10 @@ async fn bad_list_arguments_are_errors_that_send_no_user_request() {
         "no user list was fetched"
     );
     sb.clear_requests();
+    let e = h
+        .err("bigin_list_users", json!({"detail": "full", "limit": 101}))
+        .await;
+    assert!(e.contains("1 to 100 with detail=full"), "{e}");
     let e = h.err("bigin_list_users", json!({"limit": 0})).await;
     assert!(e.contains("limit"), "{e}");
     let r = h
