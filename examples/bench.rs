@@ -706,7 +706,7 @@ fn latencies(s: &mut Session) -> Result<Vec<(&'static str, Value, Stats)>> {
 }
 
 /// Figure 4: text bytes per user of one `bigin_list_users` page: (bytes, users).
-fn bytes_per_user(s: &mut Session, detail: &str) -> Result<(f64, usize)> {
+fn bytes_per_user(s: &mut Session, detail: &str) -> Result<(f64, f64, usize)> {
     // 100 users: the most a full page may hold; per-user bytes do not
     // depend on the page size.
     let r = s.call("bigin_list_users", json!({"limit": 100, "detail": detail}))?;
@@ -718,15 +718,35 @@ fn bytes_per_user(s: &mut Session, detail: &str) -> Result<(f64, usize)> {
         return Err(format!("bigin_list_users detail={detail} returned no users").into());
     }
     let text = text_of(&r);
-    // The text is what a host without structuredContent support shows the
-    // model; it should carry the same data.
-    match serde_json::from_str::<Value>(text) {
-        Ok(v) if Some(&v) == r.get("structuredContent") => {}
-        _ => s.notes.add(format!(
-            "bigin_list_users detail={detail}: content[0].text is not the structuredContent JSON"
-        )),
+    // The text is what most hosts show the model; it must carry the same
+    // data: the structuredContent JSON for full pages, a table whose lines
+    // name every user for concise ones.
+    let same = match detail {
+        "full" => serde_json::from_str::<Value>(text).ok().as_ref() == r.get("structuredContent"),
+        _ => r
+            .pointer("/structuredContent/users")
+            .and_then(Value::as_array)
+            .is_some_and(|us| {
+                us.iter().all(|u| {
+                    let id = u["id"].as_str().unwrap_or("?");
+                    let email = u["email"].as_str().unwrap_or("?");
+                    text.contains(&format!("{id} | ")) && text.contains(email)
+                })
+            }),
+    };
+    if !same {
+        s.notes.add(format!(
+            "bigin_list_users detail={detail}: content[0].text does not carry the structuredContent data"
+        ));
     }
-    Ok((text.len() as f64 / users as f64, users))
+    let structured = r
+        .get("structuredContent")
+        .map_or(0, |v| v.to_string().len());
+    Ok((
+        text.len() as f64 / users as f64,
+        structured as f64 / users as f64,
+        users,
+    ))
 }
 
 struct Target {
@@ -795,8 +815,8 @@ fn measure(cfg: &Config) -> Result<bool> {
     let mut s = Session::spawn(cfg.command())?;
     s.handshake()?;
     let lat = latencies(&mut s)?;
-    let (concise, n_concise) = bytes_per_user(&mut s, "concise")?;
-    let (full, n_full) = bytes_per_user(&mut s, "full")?;
+    let (concise, concise_json, n_concise) = bytes_per_user(&mut s, "concise")?;
+    let (full, full_json, n_full) = bytes_per_user(&mut s, "full")?;
     s.close(&mut notes)?;
     let pct = concise / full * 100.0;
     if n_concise != n_full {
@@ -844,6 +864,13 @@ fn measure(cfg: &Config) -> Result<bool> {
         "list_users text bytes/user, full", full
     );
     println!("{:<W$} {:>8.1} %", "concise / full", pct);
+    println!(
+        "{:<W$} {:>8.1} B    (full {:.1} B, {:.1} %)",
+        "structuredContent JSON bytes/user, concise",
+        concise_json,
+        full_json,
+        concise_json / full_json * 100.0
+    );
     println!(
         "{:<W$} {:>8} B    ({} tools)",
         "tools/list result JSON",
@@ -933,6 +960,8 @@ fn measure(cfg: &Config) -> Result<bool> {
             "full": round1(full),
             "users": n_full,
             "concise_pct_of_full": round1(pct),
+            "structured_json_concise": round1(concise_json),
+            "structured_json_full": round1(full_json),
         },
         "tools_list_bytes": tools_bytes,
         "tools": tool_names,

@@ -98,6 +98,70 @@ pub fn lite_user(raw: &serde_json::value::RawValue) -> Result<Value, serde_json:
     }))
 }
 
+/// Concise users as a table for the model: a header line, the role and
+/// profile ids once each, then one line per user. It carries exactly the
+/// data of the structured content in about half the bytes.
+pub fn concise_table(
+    total: usize,
+    offset: usize,
+    note: Option<&str>,
+    users: &[ConciseUser],
+) -> String {
+    use std::collections::BTreeMap;
+    use std::fmt::Write;
+    // A name is shown alone when it stands for one id on this page;
+    // otherwise as "name (id)".
+    let mut ids: [BTreeMap<&str, Vec<&str>>; 2] = Default::default();
+    for u in users {
+        for (i, r) in [&u.role, &u.profile].into_iter().enumerate() {
+            if let Some(r) = r {
+                let v = ids[i].entry(r.name.as_str()).or_default();
+                if !v.contains(&r.id.as_str()) {
+                    v.push(r.id.as_str());
+                }
+            }
+        }
+    }
+    let cell = |x: &str| x.replace('|', "\\|").replace('\n', " ");
+    let mut out = String::with_capacity(64 + users.len() * 110);
+    let _ = writeln!(
+        out,
+        "{total} users match; {} shown from offset {offset}.{}",
+        users.len(),
+        note.map(|n| format!(" {n}")).unwrap_or_default()
+    );
+    for (i, label) in ["roles", "profiles"].into_iter().enumerate() {
+        let legend: Vec<String> = ids[i]
+            .iter()
+            .flat_map(|(name, list)| list.iter().map(move |id| format!("{}={id}", cell(name))))
+            .collect();
+        if !legend.is_empty() {
+            let _ = writeln!(out, "{label}: {}", legend.join(", "));
+        }
+    }
+    out.push_str("id | full_name | email | status | role | profile\n");
+    let show = |i: usize, r: &Option<Ref>| match r {
+        None => "-".to_string(),
+        Some(r) if ids[i].get(r.name.as_str()).is_some_and(|v| v.len() > 1) => {
+            format!("{} ({})", cell(&r.name), r.id)
+        }
+        Some(r) => cell(&r.name),
+    };
+    for u in users {
+        let _ = writeln!(
+            out,
+            "{} | {} | {} | {} | {} | {}",
+            u.id,
+            cell(&u.full_name),
+            cell(&u.email),
+            u.status,
+            show(0, &u.role),
+            show(1, &u.profile)
+        );
+    }
+    out
+}
+
 /// Whether the user accepted the invitation (`confirm`); unknown counts as confirmed.
 pub fn is_confirmed(u: &Value) -> bool {
     u.get("confirm").and_then(Value::as_bool).unwrap_or(true)
@@ -587,6 +651,46 @@ mod tests {
         assert!(p.user_management && p.administration);
         assert_eq!(admin_reasons("Helpdesk", Some(&p)).len(), 2);
         assert!(summarize_permissions(&json!({"name": "x"})).is_none());
+    }
+
+    #[test]
+    fn the_concise_table_carries_every_field_and_each_id_once() {
+        let users: Vec<ConciseUser> = [
+            user("1", "active", true, "10", "100"),
+            user("2", "inactive", true, "11", "100"),
+        ]
+        .iter()
+        .map(concise_user)
+        .collect();
+        let t = concise_table(7, 0, Some("page on"), &users);
+        assert!(
+            t.starts_with("7 users match; 2 shown from offset 0. page on\n"),
+            "{t}"
+        );
+        assert!(t.contains("roles: R=100\n"), "{t}");
+        assert!(
+            t.contains("profiles: Administrator=10, Standard=11\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("1 | User 1 | u1@x.test | active | R | Administrator\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("2 | User 2 | u2@x.test | inactive | R | Standard\n"),
+            "{t}"
+        );
+        // Two roles that share a name keep their ids on each line.
+        let mut twins = users.clone();
+        twins[1].role = Some(Ref {
+            id: "101".into(),
+            name: "R".into(),
+        });
+        let t = concise_table(2, 0, None, &twins);
+        assert!(
+            t.contains("| R (100) |") && t.contains("| R (101) |"),
+            "{t}"
+        );
     }
 
     #[test]

@@ -442,39 +442,54 @@ impl BiginServer {
         // Records are moved, never copied: a full page of 450 users is a few
         // MiB as JSON values, and memory is part of the promise.
         let mut total = 0usize;
-        let mut page: Vec<Value> = Vec::new();
+        let mut full_page: Vec<Value> = Vec::new();
+        let mut concise_page: Vec<ConciseUser> = Vec::new();
         for raw in users {
             let u = review::lite_user(&raw).map_err(|e| decode_error(&e))?;
             if !keep(&u) {
                 continue;
             }
-            if total >= offset && page.len() < limit as usize {
-                page.push(if full {
-                    serde_json::from_str(raw.get()).map_err(|e| decode_error(&e))?
+            if total >= offset && (full_page.len() + concise_page.len()) < limit as usize {
+                if full {
+                    full_page.push(serde_json::from_str(raw.get()).map_err(|e| decode_error(&e))?);
                 } else {
-                    serde_json::to_value(concise_user(&u)).unwrap_or_default()
-                });
+                    concise_page.push(concise_user(&u));
+                }
             }
             total += 1;
         }
-        let returned = page.len();
+        let returned = full_page.len() + concise_page.len();
         let next_offset = (offset + returned < total).then_some(offset + returned);
+        let note = next_offset.map(|n| {
+            format!(
+                "{total} users match; this is {}-{}. Narrow with profile, role, status or search, or call again with offset={n}.",
+                offset + 1,
+                offset + returned
+            )
+        });
+        // Concise pages reach the model as a compact table (the same data as
+        // the structured content, role and profile ids given once); full
+        // pages as JSON. The table is about half the bytes of the JSON.
+        let table =
+            (!full).then(|| review::concise_table(total, offset, note.as_deref(), &concise_page));
+        let users_value = if full {
+            Value::Array(full_page)
+        } else {
+            serde_json::to_value(&concise_page).unwrap_or_default()
+        };
         let mut out = serde_json::Map::new();
         out.insert("total".into(), total.into());
         out.insert("offset".into(), offset.into());
         out.insert("returned".into(), returned.into());
-        out.insert("users".into(), Value::Array(page));
-        if let Some(n) = next_offset {
+        out.insert("users".into(), users_value);
+        if let (Some(n), Some(note)) = (next_offset, note) {
             out.insert("next_offset".into(), n.into());
-            out.insert(
-                "note".into(),
-                format!(
-                    "{total} users match; this is {}-{}. Narrow with profile, role, status or search, or call again with offset={n}.",
-                    offset + 1,
-                    offset + returned
-                )
-                .into(),
-            );
+            out.insert("note".into(), note.into());
+        }
+        if let Some(text) = table {
+            let mut r = CallToolResult::success(vec![ContentBlock::text(text)]);
+            r.structured_content = Some(Value::Object(out));
+            return Ok(r);
         }
         Ok(CallToolResult::structured(Value::Object(out)))
     }

@@ -178,10 +178,36 @@ async fn list_users_returns_every_status_with_paging_advice() {
         full["users"][0].get("Modified_Time").is_some()
             && full["users"][0].get("time_zone").is_some()
     );
-    // The text content carries the same data as the structured content.
-    let raw = h.call("bigin_list_users", json!({"limit": 2})).await;
+    // The text content carries the same data as the structured content:
+    // full pages as the same JSON, concise pages as a table.
+    let raw = h
+        .call("bigin_list_users", json!({"limit": 2, "detail": "full"}))
+        .await;
     let as_text: Value = serde_json::from_str(&text(&raw)).unwrap();
     assert_eq!(Some(as_text), raw.structured_content);
+    let raw = h.call("bigin_list_users", json!({"limit": 50})).await;
+    let table = text(&raw);
+    let sc = raw.structured_content.unwrap();
+    assert!(
+        table.starts_with(&format!("{} users match; 50 shown", all.len())),
+        "{table}"
+    );
+    for u in sc["users"].as_array().unwrap() {
+        let line = format!(
+            "{} | {} | {} | {} | {} | {}",
+            s(u, "id"),
+            s(u, "full_name"),
+            s(u, "email"),
+            s(u, "status"),
+            s(&u["role"], "name"),
+            s(&u["profile"], "name")
+        );
+        assert!(table.contains(&line), "missing line {line}");
+        for k in ["role", "profile"] {
+            let legend = format!("{}={}", s(&u[k], "name"), s(&u[k], "id"));
+            assert!(table.contains(&legend), "missing {legend}");
+        }
+    }
 }
 
 #[tokio::test]
