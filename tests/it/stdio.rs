@@ -351,3 +351,44 @@ async fn malformed_input_gets_error_replies_and_stdout_stays_json_rpc() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_logged_in_account_without_a_reachable_keychain_still_serves_tools_list() {
+    // Hosts may start servers with a stripped environment (no D-Bus): the
+    // keychain must be opened lazily, so start-up and tools/list still work
+    // and the first call says what is missing.
+    let sb = sandbox().await;
+    let home = tempfile::tempdir().unwrap();
+    let accounts =
+        bigin_mcp::auth::Accounts::new(home.path().join("config/bigin-mcp/accounts.json"));
+    accounts
+        .put(
+            "default",
+            bigin_mcp::auth::AccountMeta {
+                client_id: sandbox::DEMO_CLIENT_ID.into(),
+                dc: "us".into(),
+                accounts_server: sb.base_url(),
+                api_domain: sb.base_url(),
+                scopes: vec!["ZohoBigin.org.READ".into()],
+                org_name: None,
+                org_id: None,
+                logged_in_at: None,
+            },
+        )
+        .unwrap();
+    // command() gives no D-Bus variables; point the session bus at nothing.
+    let mut cmd = command(home.path(), None, &["serve"]);
+    cmd.env("XDG_CONFIG_HOME", home.path().join("config"))
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus");
+    let c = connect(cmd).await;
+    assert_eq!(c.list_all_tools().await.unwrap().len(), 8);
+    let r = call(&c, "bigin_get_organization", json!({})).await;
+    assert_eq!(r.is_error, Some(true));
+    let t = text(&r);
+    assert!(
+        t.contains("keychain") && t.contains("BIGIN_CLIENT_ID"),
+        "{t}"
+    );
+    assert!(sb.requests().is_empty(), "nothing reached Zoho");
+    c.cancel().await.unwrap();
+}
