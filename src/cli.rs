@@ -43,7 +43,7 @@ pub struct LoginArgs {
     #[arg(long)]
     pub client_secret_stdin: bool,
     /// Loopback port for the redirect http://127.0.0.1:PORT/callback.
-    #[arg(long, default_value_t = crate::auth::oauth::DEFAULT_PORT)]
+    #[arg(long, default_value_t = crate::auth::oauth::DEFAULT_PORT, value_parser = clap::value_parser!(u16).range(1..))]
     pub port: u16,
     /// Print the authorization URL but do not open a browser.
     #[arg(long)]
@@ -55,7 +55,8 @@ pub struct LoginArgs {
     #[arg(long)]
     pub read_only: bool,
     /// Start the flow at this accounts server instead of the data centre's (proxies, tests).
-    #[arg(long, env = "BIGIN_ACCOUNTS_URL", value_name = "URL")]
+    // No env fallback: where the client secret goes must be said on the command line.
+    #[arg(long, value_name = "URL")]
     pub accounts_url: Option<String>,
     /// Exchange a Self Client grant code from the Zoho API console instead of opening a browser.
     #[arg(long, value_name = "GRANT_CODE")]
@@ -96,7 +97,7 @@ pub struct ServeArgs {
     #[arg(long, env = "BIGIN_ACCOUNT", default_value = "default")]
     pub account: String,
     /// Expose only tools that change nothing. Wins over every other flag.
-    #[arg(long, env = "BIGIN_READ_ONLY")]
+    #[arg(long, env = "BIGIN_READ_ONLY", value_parser = clap::builder::BoolishValueParser::new())]
     pub read_only: bool,
     /// Expose bigin_delete_user (irreversible). Off by default.
     #[arg(long)]
@@ -160,6 +161,13 @@ mod tests {
         };
         assert_eq!(s.tools, vec!["a", "b", "c"]);
         assert!(s.read_only && !s.allow_delete);
+    }
+
+    #[test]
+    fn the_callback_port_cannot_be_zero() {
+        let r = Cli::try_parse_from(["bigin-mcp", "login", "--port", "0"]);
+        assert!(r.is_err(), "port 0 cannot be registered as a redirect URI");
+        assert!(Cli::try_parse_from(["bigin-mcp", "login", "--port", "8080"]).is_ok());
     }
 
     #[test]

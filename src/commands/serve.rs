@@ -120,7 +120,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Credentials from BIGIN_CLIENT_ID / BIGIN_CLIENT_SECRET / BIGIN_REFRESH_TOKEN.
+/// Credentials from BIGIN_CLIENT_ID / BIGIN_CLIENT_SECRET / BIGIN_REFRESH_TOKEN
+/// when a refresh token is set; otherwise the keychain login.
 /// Missing ones do not stop the server: tools/list works and a call says how
 /// to log in.
 fn env_tokens(args: &ServeArgs, http: &Http) -> anyhow::Result<Arc<dyn TokenSource>> {
@@ -133,7 +134,9 @@ fn env_tokens(args: &ServeArgs, http: &Http) -> anyhow::Result<Arc<dyn TokenSour
     let (Some(client_id), Some(secret), Some(refresh)) =
         (id.clone(), secret.clone(), refresh.clone())
     else {
-        if id.is_some() || secret.is_some() || refresh.is_some() {
+        // A refresh token is what makes env credentials: a lone
+        // BIGIN_CLIENT_ID (handy for `login`) must not hide a keychain login.
+        if refresh.is_some() {
             let missing: Vec<&str> = [
                 ("BIGIN_CLIENT_ID", &id),
                 ("BIGIN_CLIENT_SECRET", &secret),
@@ -193,6 +196,12 @@ fn keychain_tokens(args: &ServeArgs, http: &Http) -> anyhow::Result<Arc<dyn Toke
         }
         Err(e) => return Ok(Arc::new(MissingCredentials(format!("{e:#}; {LOGIN_HINT}")))),
     };
+    let mut meta = meta;
+    // An explicit accounts server (a proxy) wins over the one login recorded.
+    if let Some(u) = &args.accounts_url {
+        meta.accounts_server =
+            check_base_url(u).map_err(|e| UsageError(format!("--accounts-url: {e}")))?;
+    }
     let creds = KeychainCredentials::new(&args.account, meta, os_store_opener());
     Ok(Arc::new(RefreshTokenSource::new(
         http.clone(),

@@ -824,18 +824,19 @@ impl BiginServer {
                     ),
                 )),
             };
-        let primary_email = s(&org, "primary_email");
-        let primary_zuid = org.get("primary_zuid").map(|z| match z {
-            Value::Number(n) => n.to_string(),
-            other => other.as_str().unwrap_or_default().to_string(),
-        });
-        let user_zuid = user.get("zuid").map(|z| match z {
-            Value::Number(n) => n.to_string(),
-            other => other.as_str().unwrap_or_default().to_string(),
-        });
+        let as_id = |z: Option<&Value>| match z {
+            Some(Value::Number(n)) => n.to_string(),
+            Some(Value::String(x)) => x.trim().to_string(),
+            _ => String::new(),
+        };
+        let primary_email = s(&org, "primary_email").trim().to_string();
+        let primary_zuid = as_id(org.get("primary_zuid"));
+        if primary_email.is_empty() && primary_zuid.is_empty() {
+            let why = "the organisation record names no primary user (primary_email and primary_zuid are empty), so this server cannot rule out changing it; nothing was changed. Make the change in Bigin's UI.".to_string();
+            return Err(self.refuse(action, id.as_str(), &email, why));
+        }
         let is_primary = (!primary_email.is_empty() && primary_email.eq_ignore_ascii_case(&email))
-            || (primary_zuid.as_deref().is_some_and(|z| !z.is_empty())
-                && primary_zuid == user_zuid);
+            || (!primary_zuid.is_empty() && primary_zuid == as_id(user.get("zuid")));
         if is_primary {
             let why = format!(
                 "{} ({email}) is the organisation's primary user, which this server never changes; transfer the primary role in Bigin first. Nothing was changed.",

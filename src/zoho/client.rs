@@ -24,6 +24,9 @@ use serde_json::{Value, json};
 use super::token::without_url;
 use super::{TokenSource, ZohoError, ZohoId};
 
+/// Most 429 retries of one request, whatever the waits add up to.
+const MAX_RATE_LIMIT_RETRIES: u32 = 8;
+
 /// Largest page Zoho serves.
 const PER_PAGE: u32 = 200;
 /// Stop paging after this many pages (100,000 users): a guard against an API
@@ -463,26 +466,28 @@ impl BiginClient {
             };
             match status {
                 304 => return Ok(None),
-                401 if !refreshed
-                    && matches!(
-                        error_code(&json).as_deref(),
-                        Some("INVALID_TOKEN" | "AUTHENTICATION_FAILURE") | None
-                    ) =>
-                {
+                401 if !refreshed && refreshable(error_code(&json).as_deref()) => {
                     tracing::info!("access token refused; refreshing once");
                     token = self.tokens.refresh_after_rejection(&token).await?;
                     refreshed = true;
                     continue;
                 }
                 429 => {
-                    let wait = retry_after.unwrap_or_else(|| self.backoff(rate_waits + 1));
-                    if waited + wait > self.opts.max_rate_limit_wait {
+                    // Never faster than our own backoff: a `Retry-After: 0`
+                    // (or a date in the past) must not turn into a busy loop.
+                    let wait = retry_after
+                        .unwrap_or_default()
+                        .max(self.backoff(rate_waits + 1));
+                    let total = waited.checked_add(wait);
+                    if rate_waits >= MAX_RATE_LIMIT_RETRIES
+                        || total.is_none_or(|t| t > self.opts.max_rate_limit_wait)
+                    {
                         return Err(ZohoError::RateLimited {
                             retry_after: Some(retry_after.unwrap_or(wait)),
                         });
                     }
                     rate_waits += 1;
-                    waited += wait;
+                    waited = total.unwrap_or(waited);
                     tracing::warn!(%path, wait_ms = wait.as_millis() as u64, "rate-limited by Zoho; waiting");
                     tokio::time::sleep(wait).await;
                     continue;
@@ -530,6 +535,16 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     Some(
         when.duration_since(SystemTime::now())
             .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// 401 codes that mean "this access token is no good": refresh once and
+/// retry. `INVALID_OAUTHTOKEN` is what a token evicted by Zoho's per-refresh
+/// -token limit answers with; no code at all is treated the same way.
+fn refreshable(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        None | Some("INVALID_TOKEN" | "INVALID_OAUTHTOKEN" | "AUTHENTICATION_FAILURE")
     )
 }
 
@@ -633,6 +648,19 @@ mod tests {
             "SUCCESS"
         );
         assert!(record_outcome(None, "users", "x").is_err());
+    }
+
+    #[test]
+    fn stale_token_codes_trigger_one_refresh_and_scope_errors_do_not() {
+        for code in [
+            None,
+            Some("INVALID_TOKEN"),
+            Some("INVALID_OAUTHTOKEN"),
+            Some("AUTHENTICATION_FAILURE"),
+        ] {
+            assert!(refreshable(code), "{code:?}");
+        }
+        assert!(!refreshable(Some("OAUTH_SCOPE_MISMATCH")));
     }
 
     #[test]

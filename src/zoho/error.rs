@@ -67,7 +67,7 @@ impl ZohoError {
     /// admin should take.
     pub fn api(status: u16, code: &str, message: &str, details: Value) -> ZohoError {
         let advice = match code {
-            "INVALID_TOKEN" | "AUTHENTICATION_FAILURE" => {
+            "INVALID_TOKEN" | "INVALID_OAUTHTOKEN" | "AUTHENTICATION_FAILURE" => {
                 "The access token was refused even after a refresh: run `bigin-mcp login` again (or check the API domain / data centre)."
             }
             "OAUTH_SCOPE_MISMATCH" => {

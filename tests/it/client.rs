@@ -245,3 +245,21 @@ async fn per_record_errors_in_http_200_are_errors() {
     assert_eq!(e.code(), Some("NOT_ALLOWED"), "{e:?}");
     assert_eq!(s(&sb.user(primary.as_str()).unwrap(), "status"), "active");
 }
+
+#[tokio::test]
+async fn a_zero_retry_after_is_not_a_busy_loop() {
+    let sb = sandbox().await;
+    let (c, _) = client(&sb);
+    c.get_org().await.unwrap();
+    sb.clear_requests();
+    sb.inject(
+        Fault::new(FaultKind::RateLimited {
+            retry_after_secs: Some(0),
+        })
+        .times(1000),
+    );
+    let e = c.get_org().await.unwrap_err();
+    assert!(matches!(e, ZohoError::RateLimited { .. }), "{e:?}");
+    let sent = api_requests(&sb.requests()).len();
+    assert!(sent <= 9, "bounded retries, sent {sent}");
+}

@@ -151,6 +151,15 @@ async fn flags_filter_the_tools_a_real_client_sees() {
         );
         c.cancel().await.unwrap();
     }
+    // Hosts' env blocks say 1/yes/true; all mean read-only.
+    for v in ["1", "yes", "true"] {
+        let mut cmd = command(home.path(), None, &["serve"]);
+        cmd.env("BIGIN_READ_ONLY", v);
+        let c = connect(cmd).await;
+        let n = c.list_all_tools().await.unwrap().len();
+        assert_eq!(n, 7, "BIGIN_READ_ONLY={v}");
+        c.cancel().await.unwrap();
+    }
 }
 
 #[tokio::test]
@@ -193,7 +202,14 @@ async fn bad_flags_fail_at_startup_with_a_clear_message() {
 async fn without_credentials_it_starts_and_calls_explain_how_to_log_in() {
     let sb = sandbox().await;
     let home = tempfile::tempdir().unwrap();
-    let c = connect(command(home.path(), None, &["serve"])).await;
+    // The sandbox is named as accounts server and API domain, and a lone
+    // client id is set (as for `login`), so a request sent anyway would
+    // show in its log.
+    let mut cmd = command(home.path(), None, &["serve"]);
+    cmd.env("BIGIN_ACCOUNTS_URL", sb.base_url())
+        .env("BIGIN_API_DOMAIN", sb.base_url())
+        .env("BIGIN_CLIENT_ID", sandbox::DEMO_CLIENT_ID);
+    let c = connect(cmd).await;
     assert_eq!(c.list_all_tools().await.unwrap().len(), 8);
     let r = call(&c, "bigin_get_organization", json!({})).await;
     assert_eq!(r.is_error, Some(true));

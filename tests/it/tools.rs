@@ -101,12 +101,14 @@ async fn filters_choose_the_listed_tools_and_calls_outside_them_fail() {
     let n = names(&ro.client.list_all_tools().await.unwrap());
     assert_eq!(n.len(), 7);
     assert!(!n.contains("bigin_set_user_status") && !n.contains("bigin_delete_user"));
-    let id = sb.primary_user_id();
+    // A user the write would otherwise succeed on, with the right email.
+    let u = deactivatable(&all_users(&sb).await, &sb.primary_user_id());
+    sb.clear_requests();
     let r = ro
         .client
         .call_tool(
             CallToolRequestParams::new("bigin_set_user_status").with_arguments(
-                json!({"user_id": id, "status": "inactive", "confirm_email": "x@y.z"})
+                json!({"user_id": u["id"], "status": "inactive", "confirm_email": u["email"]})
                     .as_object()
                     .unwrap()
                     .clone(),
@@ -114,7 +116,8 @@ async fn filters_choose_the_listed_tools_and_calls_outside_them_fail() {
         )
         .await;
     assert!(r.is_err(), "a filtered-out tool is not callable");
-    assert!(writes(&sb.requests()).is_empty());
+    assert!(sb.requests().is_empty(), "nothing reached Zoho");
+    assert_eq!(s(&sb.user(&s(&u, "id")).unwrap(), "status"), "active");
 
     let f = ToolFilter {
         toolsets: vec!["users".into()],
@@ -795,4 +798,48 @@ async fn tools_list_stays_small_enough_for_every_turn() {
     assert!(props["profile"]["description"].is_string());
     let out = users.output_schema.as_ref().unwrap();
     assert_eq!(out["properties"]["users"]["type"], "array");
+}
+
+#[tokio::test]
+async fn a_write_that_cannot_be_audited_is_not_made() {
+    let sb = sandbox().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (c, _) = client(&sb);
+    // A directory where the audit file should be: every append fails.
+    let server = bigin_mcp::mcp::BiginServer::new(
+        c,
+        bigin_mcp::mcp::ServerOptions {
+            filter: all_tools(),
+            expires_at: None,
+            audit: bigin_mcp::mcp::AuditLog::new(dir.path().to_path_buf()),
+        },
+    )
+    .unwrap();
+    let (server_end, client_end) = tokio::io::duplex(1 << 20);
+    tokio::spawn(async move {
+        if let Ok(s) = rmcp::ServiceExt::serve(server, server_end).await {
+            let _ = s.waiting().await;
+        }
+    });
+    let client = rmcp::ServiceExt::serve((), client_end).await.unwrap();
+    let u = deactivatable(&all_users(&sb).await, &sb.primary_user_id());
+    sb.clear_requests();
+    let r = client
+        .call_tool(
+            CallToolRequestParams::new("bigin_set_user_status").with_arguments(
+                json!({"user_id": u["id"], "status": "inactive", "confirm_email": u["email"]})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.is_error, Some(true));
+    assert!(text(&r).contains("audit"), "{}", text(&r));
+    assert!(
+        writes(&sb.requests()).is_empty(),
+        "no PUT without an audit record"
+    );
+    assert_eq!(s(&sb.user(&s(&u, "id")).unwrap(), "status"), "active");
 }
