@@ -140,7 +140,7 @@ pub async fn login(
         }
         Err(e) => tracing::warn!(error = %e, "logged in, but GET /org failed"),
     }
-    save(
+    if let Err(e) = save(
         &store,
         accounts,
         &p.account,
@@ -149,7 +149,15 @@ pub async fn login(
         &p.client_secret,
         &tokens,
     )
-    .await?;
+    .await
+    {
+        // Zoho counts refresh tokens per user (the 21st evicts the oldest):
+        // give back the one that could not be kept.
+        if let Err(r) = oauth::revoke(http, &meta.accounts_server, &refresh).await {
+            tracing::warn!(error = %r, "could not revoke the refresh token that was not stored");
+        }
+        return Err(e);
+    }
     Ok(LoginOutcome {
         account: p.account,
         meta,
@@ -209,7 +217,8 @@ async fn organisation(
     Ok((s("company_name"), s("id")))
 }
 
-/// Stores secrets, then metadata; on any failure removes what was written.
+/// Stores secrets, then metadata. On any failure the keychain is put back
+/// as it was (a failed re-login must not destroy a working login).
 async fn save(
     store: &Arc<dyn SecretStore>,
     accounts: &Accounts,
@@ -219,7 +228,6 @@ async fn save(
     secret: &SecretString,
     tokens: &TokenSet,
 ) -> Result<(), AuthError> {
-    let store = store.clone();
     let entries = [
         (SecretKind::RefreshToken.key(account), refresh.clone()),
         (SecretKind::ClientSecret.key(account), secret.clone()),
@@ -228,30 +236,40 @@ async fn save(
             encode_access(&tokens.access),
         ),
     ];
-    let account_s = account.to_string();
-    let written = tokio::task::spawn_blocking(move || {
-        for (i, (k, v)) in entries.iter().enumerate() {
-            if let Err(e) = store.set(k, v) {
-                for (k, _) in &entries[..i] {
-                    let _ = store.delete(k);
-                }
+    let keys: Vec<String> = entries.iter().map(|(k, _)| k.clone()).collect();
+    let s = store.clone();
+    let previous = tokio::task::spawn_blocking(move || {
+        let previous = keys
+            .iter()
+            .map(|k| s.get(k))
+            .collect::<Result<Vec<_>, _>>()?;
+        for (k, v) in &entries {
+            if let Err(e) = s.set(k, v) {
+                restore(s.as_ref(), &keys, &previous);
                 return Err(e);
             }
         }
-        Ok(store)
+        Ok((keys, previous))
     })
     .await
     .map_err(|e| AuthError::KeychainUnavailable(e.to_string()))??;
-    if let Err(e) = accounts.put(&account_s, meta.clone()) {
-        let _ = tokio::task::spawn_blocking(move || {
-            for kind in SecretKind::ALL {
-                let _ = written.delete(&kind.key(&account_s));
-            }
-        })
-        .await;
+    if let Err(e) = accounts.put(account, meta.clone()) {
+        let s = store.clone();
+        let _ = tokio::task::spawn_blocking(move || restore(s.as_ref(), &previous.0, &previous.1))
+            .await;
         return Err(e);
     }
     Ok(())
+}
+
+/// Puts keychain entries back to what they held before (absent ones removed).
+fn restore(store: &dyn SecretStore, keys: &[String], previous: &[Option<SecretString>]) {
+    for (k, old) in keys.iter().zip(previous) {
+        let _ = match old {
+            Some(v) => store.set(k, v),
+            None => store.delete(k),
+        };
+    }
 }
 
 /// What `logout` did.

@@ -206,7 +206,8 @@ fn check_callback(
     params: &HashMap<String, String>,
     expected_state: &str,
 ) -> Result<Callback, AuthError> {
-    // State first: only an answer to *this* login may end it with Zoho's verdict.
+    // State first, so the message says what really happened. Any mismatch
+    // ends the login (the safe reading of a forged or stale redirect).
     if params.get("state").map(String::as_str) != Some(expected_state) {
         return Err(AuthError::Callback(
             "the callback's state does not match this login (a stale or forged redirect); nothing was stored. Run bigin-mcp login again".into(),

@@ -43,6 +43,21 @@ where
     R: AsyncRead + Send + Unpin + 'static,
     W: AsyncWrite + Send + Unpin + 'static,
 {
+    line_transport_limited(reader, writer, MAX_LINE)
+}
+
+fn line_transport_limited<R, W>(
+    reader: R,
+    writer: W,
+    max_line: usize,
+) -> LineTransport<
+    impl Sink<TxJsonRpcMessage<RoleServer>, Error = io::Error> + Send + Unpin + 'static,
+    impl Stream<Item = RxJsonRpcMessage<RoleServer>> + Send + Unpin + 'static,
+>
+where
+    R: AsyncRead + Send + Unpin + 'static,
+    W: AsyncWrite + Send + Unpin + 'static,
+{
     let (tx, mut rx) = mpsc::unbounded_channel::<String>();
     let writer_task = tokio::spawn(async move {
         let mut w = writer;
@@ -69,28 +84,38 @@ where
     let reader = BufReader::new(reader);
     let stream = Box::pin(futures::stream::unfold(
         (reader, tx),
-        |(mut reader, tx)| async move {
+        move |(mut reader, tx)| async move {
             let mut buf = Vec::new();
             loop {
                 buf.clear();
                 match (&mut reader)
-                    .take(MAX_LINE as u64 + 1)
+                    .take(max_line as u64 + 1)
                     .read_until(b'\n', &mut buf)
                     .await
                 {
                     Ok(0) | Err(_) => return None,
                     Ok(_) => {}
                 }
-                if buf.len() > MAX_LINE {
+                // The newline does not count against the limit; only a read
+                // that hit the limit without finding one is too long.
+                if buf.len() > max_line && !buf.ends_with(b"\n") {
                     let _ = tx.send(error_line(
                         Value::Null,
                         -32600,
                         "Invalid Request: message too long",
                     ));
-                    // Skip the rest of the oversized line.
-                    let mut rest = Vec::new();
-                    if reader.read_until(b'\n', &mut rest).await.is_err() {
-                        return None;
+                    // Skip the rest of the line in bounded chunks.
+                    loop {
+                        buf.clear();
+                        match (&mut reader)
+                            .take(64 * 1024)
+                            .read_until(b'\n', &mut buf)
+                            .await
+                        {
+                            Ok(0) | Err(_) => return None,
+                            Ok(_) if buf.ends_with(b"\n") => break,
+                            Ok(_) => {}
+                        }
                     }
                     continue;
                 }
@@ -153,6 +178,39 @@ mod tests {
     fn reply(line: &str) -> Option<Value> {
         let e = serde_json::from_str::<RxJsonRpcMessage<RoleServer>>(line).unwrap_err();
         reply_to_bad_line(line.as_bytes(), &e).map(|r| serde_json::from_str(&r).unwrap())
+    }
+
+    #[tokio::test]
+    async fn long_lines_are_refused_and_the_next_line_is_still_served() {
+        use futures::StreamExt;
+        use tokio::io::AsyncReadExt;
+        let (mut client_w, server_r) = tokio::io::duplex(1 << 16);
+        let (server_w, mut client_r) = tokio::io::duplex(1 << 16);
+        let t = line_transport_limited(server_r, server_w, 64);
+        let mut stream = t.stream;
+        let ping = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+        // Exactly at the limit (the newline does not count): served.
+        let padded = format!("{ping}{}", " ".repeat(64 - ping.len()));
+        let input = format!("{}\n{padded}\n", "x".repeat(200));
+        client_w.write_all(input.as_bytes()).await.unwrap();
+        drop(client_w);
+        let msg = stream
+            .next()
+            .await
+            .expect("the line after the long one is served");
+        assert!(serde_json::to_string(&msg).unwrap().contains("\"ping\""));
+        assert!(stream.next().await.is_none());
+        drop(stream);
+        drop(t.sink);
+        t.writer.await.unwrap();
+        let mut out = String::new();
+        client_r.read_to_string(&mut out).await.unwrap();
+        let replies: Vec<Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(replies.len(), 1, "{out}");
+        assert_eq!(replies[0]["error"]["code"], -32600);
     }
 
     #[test]

@@ -217,7 +217,11 @@ async fn denied_consent_and_forged_callbacks_store_nothing() {
 
     let (store, accounts, _d) = setup();
     sb.clear_requests();
-    let evil = |u: String| {
+    // Another server on the same host as --accounts-url, another port: a
+    // leaked secret would land in its log.
+    let evil_sb = sandbox().await;
+    let evil_url = evil_sb.base_url();
+    let evil = move |u: String| {
         let url = reqwest::Url::parse(&u).unwrap();
         let pairs: Vec<(String, String)> = url
             .query_pairs()
@@ -225,7 +229,7 @@ async fn denied_consent_and_forged_callbacks_store_nothing() {
                 (
                     k.to_string(),
                     if k == "accounts-server" {
-                        "https://evil.example".to_string()
+                        evil_url.clone()
                     } else {
                         v.to_string()
                     },
@@ -249,6 +253,10 @@ async fn denied_consent_and_forged_callbacks_store_nothing() {
     assert!(
         !sb.requests().iter().any(|r| r.path == "/oauth/v2/token"),
         "the secret was never sent"
+    );
+    assert!(
+        evil_sb.requests().is_empty(),
+        "nothing reached the other server"
     );
     assert_nothing_written(&store, &accounts).await;
 
@@ -324,4 +332,70 @@ async fn logout_removes_local_entries_even_when_the_revoke_fails() {
     assert!(store.dump().is_empty() && accounts.get("r").unwrap().is_none());
     let log = format!("{:?}", sb.requests());
     assert!(!log.contains(&refresh), "the sandbox log redacts tokens");
+}
+
+/// A keychain that refuses writes of one kind of entry, once armed.
+struct Flaky {
+    inner: MemoryStore,
+    fail: std::sync::atomic::AtomicBool,
+}
+
+impl SecretStore for Flaky {
+    fn get(&self, key: &str) -> Result<Option<SecretString>, bigin_mcp::auth::AuthError> {
+        self.inner.get(key)
+    }
+    fn set(&self, key: &str, value: &SecretString) -> Result<(), bigin_mcp::auth::AuthError> {
+        if self.fail.load(std::sync::atomic::Ordering::SeqCst) && key.ends_with("/access_token") {
+            return Err(bigin_mcp::auth::AuthError::KeychainLocked("test".into()));
+        }
+        self.inner.set(key, value)
+    }
+    fn delete(&self, key: &str) -> Result<(), bigin_mcp::auth::AuthError> {
+        self.inner.delete(key)
+    }
+}
+
+#[tokio::test]
+async fn a_failed_re_login_keeps_the_working_login_and_revokes_the_new_token() {
+    let sb = sandbox().await;
+    let dir = tempfile::tempdir().unwrap();
+    let accounts = Accounts::new(dir.path().join("accounts.json"));
+    let store = Arc::new(Flaky {
+        inner: MemoryStore::default(),
+        fail: false.into(),
+    });
+    let http = http_client(Duration::from_secs(5));
+    let mut p = params(&sb, "keep", free_port());
+    p.self_client_code = Some(SecretString::from(
+        sb.issue_grant_code("ZohoBigin.org.READ"),
+    ));
+    flow::login(&http, p, store.clone(), &accounts, |_| {})
+        .await
+        .unwrap();
+    let before = store.inner.dump();
+    assert_eq!(before.len(), 3);
+
+    store.fail.store(true, std::sync::atomic::Ordering::SeqCst);
+    sb.clear_requests();
+    let mut p = params(&sb, "keep", free_port());
+    p.self_client_code = Some(SecretString::from(
+        sb.issue_grant_code("ZohoBigin.org.READ"),
+    ));
+    assert!(
+        flow::login(&http, p, store.clone(), &accounts, |_| {})
+            .await
+            .is_err()
+    );
+    let mut after = store.inner.dump();
+    let mut before = before;
+    after.sort();
+    before.sort();
+    assert_eq!(after, before, "the old login is intact");
+    assert!(accounts.get("keep").unwrap().is_some());
+    assert!(
+        sb.requests()
+            .iter()
+            .any(|r| r.path == "/oauth/v2/token/revoke"),
+        "the new refresh token was given back"
+    );
 }
