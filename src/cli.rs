@@ -88,7 +88,7 @@ fn list(s: &str) -> Result<String, String> {
     Ok(s.to_string())
 }
 
-#[derive(Debug, Args, Default, Clone)]
+#[derive(Debug, Args, Clone)]
 pub struct ServeArgs {
     /// Serve against the built-in sandbox organisation (no Zoho account needed).
     #[arg(long)]

@@ -52,7 +52,7 @@ pub async fn login(
     accounts: &Accounts,
     on_url: impl FnOnce(&str),
 ) -> Result<LoginOutcome, AuthError> {
-    let (tokens, accounts_server, location, redirect) = match &p.self_client_code {
+    let (tokens, accounts_server, location) = match &p.self_client_code {
         Some(code) => {
             let t = oauth::exchange_code(
                 http,
@@ -64,7 +64,7 @@ pub async fn login(
                 None,
             )
             .await?;
-            (t, p.start_accounts.clone(), None, None)
+            (t, p.start_accounts.clone(), None)
         }
         None => {
             let (listener, _) = oauth::bind_callback(p.port).await?;
@@ -92,12 +92,9 @@ pub async fn login(
                 }
                 Ok((t, server, cb.location))
             };
-            let (t, server, location) =
-                oauth::wait_for_callback(listener, &auth.state, p.timeout, finish).await?;
-            (t, server, location, Some(auth.redirect_uri.clone()))
+            oauth::wait_for_callback(listener, &auth.state, p.timeout, finish).await?
         }
     };
-    let _ = redirect; // kept for symmetry with Zoho's exchange; not stored
     let refresh = tokens.refresh_token.clone().ok_or_else(no_refresh_token)?;
     let dc = location
         .as_deref()
