@@ -134,13 +134,52 @@ pub struct BiginClient {
 pub fn http_client(timeout: Duration) -> reqwest::Client {
     // Installing twice is harmless; the first provider wins.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
+    let mut b = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(timeout)
         .connect_timeout(Duration::from_secs(10))
         .user_agent(concat!("bigin-mcp/", env!("CARGO_PKG_VERSION")))
-        .build()
+        // Proxies come from the environment as usual, below, except that
+        // loopback (the sandbox, local proxies) is always reached directly.
+        .no_proxy();
+    for proxy in env_proxies() {
+        b = b.proxy(proxy);
+    }
+    b.build()
         .expect("the TLS backend and resolver are available")
+}
+
+/// `HTTPS_PROXY`, `HTTP_PROXY` and `ALL_PROXY` (either case), honouring
+/// `NO_PROXY` plus loopback. A malformed proxy URL is ignored with a warning.
+fn env_proxies() -> Vec<reqwest::Proxy> {
+    let var = |names: [&str; 2]| {
+        names
+            .iter()
+            .find_map(|n| std::env::var(n).ok())
+            .filter(|v| !v.trim().is_empty())
+    };
+    let no_proxy = format!(
+        "{},localhost,127.0.0.1,::1",
+        var(["NO_PROXY", "no_proxy"]).unwrap_or_default()
+    );
+    let mut out = Vec::new();
+    let kinds: [([&str; 2], fn(&str) -> reqwest::Result<reqwest::Proxy>); 3] = [
+        (["HTTPS_PROXY", "https_proxy"], |u| reqwest::Proxy::https(u)),
+        (["HTTP_PROXY", "http_proxy"], |u| reqwest::Proxy::http(u)),
+        (["ALL_PROXY", "all_proxy"], |u| reqwest::Proxy::all(u)),
+    ];
+    for (names, make) in kinds {
+        if let Some(url) = var(names) {
+            match make(&url) {
+                Ok(p) => out.push(p.no_proxy(reqwest::NoProxy::from_string(&no_proxy))),
+                Err(_) => tracing::warn!(
+                    variable = names[0],
+                    "ignoring a proxy URL that does not parse"
+                ),
+            }
+        }
+    }
+    out
 }
 
 /// An HTTP client built on first use. Building one loads the platform's
