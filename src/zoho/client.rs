@@ -163,7 +163,8 @@ fn env_proxies() -> Vec<reqwest::Proxy> {
         var(["NO_PROXY", "no_proxy"]).unwrap_or_default()
     );
     let mut out = Vec::new();
-    let kinds: [([&str; 2], fn(&str) -> reqwest::Result<reqwest::Proxy>); 3] = [
+    type MakeProxy = fn(&str) -> reqwest::Result<reqwest::Proxy>;
+    let kinds: [([&str; 2], MakeProxy); 3] = [
         (["HTTPS_PROXY", "https_proxy"], |u| reqwest::Proxy::https(u)),
         (["HTTP_PROXY", "http_proxy"], |u| reqwest::Proxy::http(u)),
         (["ALL_PROXY", "all_proxy"], |u| reqwest::Proxy::all(u)),
