@@ -94,13 +94,6 @@ impl Default for ClientOptions {
     }
 }
 
-/// One page of `GET /users`.
-#[derive(Debug, Clone)]
-pub struct UsersPage {
-    pub users: Vec<Value>,
-    pub more_records: bool,
-}
-
 /// One page of `GET /users`, each user still raw JSON.
 #[derive(Debug)]
 pub struct RawUsersPage {
@@ -236,26 +229,6 @@ impl BiginClient {
     /// The token source (to share it, e.g. with a second client).
     pub fn tokens(&self) -> &Arc<dyn TokenSource> {
         &self.tokens
-    }
-
-    /// Fetches one page of users.
-    pub async fn list_users_page(
-        &self,
-        ty: UserType,
-        page: u32,
-        per_page: u32,
-    ) -> Result<UsersPage, ZohoError> {
-        let raw = self.list_users_page_raw(ty, page, per_page).await?;
-        let users = raw
-            .users
-            .iter()
-            .map(|u| serde_json::from_str(u.get()))
-            .collect::<Result<Vec<Value>, _>>()
-            .map_err(|e| decode_users(&e))?;
-        Ok(UsersPage {
-            users,
-            more_records: raw.more_records,
-        })
     }
 
     /// One page of users as raw JSON, one slice per user: a tenth of the

@@ -13,7 +13,7 @@ mod ids;
 mod token;
 
 pub use client::{
-    BiginClient, ClientOptions, Http, RawUsersPage, RecordOutcome, UserType, UsersPage, http_client,
+    BiginClient, ClientOptions, Http, RawUsersPage, RecordOutcome, UserType, http_client,
 };
 pub use dc::{DataCentre, api_domain_for_accounts, check_base_url};
 pub use error::ZohoError;
