@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use axum::extract::{Query, State};
 use axum::response::Html;
@@ -283,33 +283,8 @@ pub async fn exchange_code(
         form.push(("code_verifier", v.expose_secret()));
     }
     let body = post_form(http, &format!("{accounts}/oauth/v2/token"), &form).await?;
-    if let Some(code) = body.get("error").and_then(Value::as_str) {
-        return Err(ZohoError::auth(code).into());
-    }
-    let access = body
-        .get("access_token")
-        .and_then(Value::as_str)
-        .ok_or_else(|| {
-            AuthError::Zoho(ZohoError::Decode {
-                what: "the code exchange".into(),
-                message: "no access_token and no error in the answer".into(),
-            })
-        })?;
-    let api_domain = body
-        .get("api_domain")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let expires_in = body
-        .get("expires_in")
-        .and_then(Value::as_u64)
-        .unwrap_or(3600);
     Ok(TokenSet {
-        access: AccessToken {
-            secret: SecretString::from(access.to_string()),
-            api_domain,
-            expires_at: SystemTime::now() + Duration::from_secs(expires_in),
-            generation: 0,
-        },
+        access: crate::zoho::access_token_from(&body, "the code exchange")?,
         scopes: body.get("scope").and_then(Value::as_str).map(|sc| {
             sc.split([',', ' '])
                 .filter(|x| !x.is_empty())

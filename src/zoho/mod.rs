@@ -18,6 +18,7 @@ pub use client::{
 pub use dc::{DataCentre, api_domain_for_accounts, check_base_url};
 pub use error::ZohoError;
 pub use ids::{IdError, ZohoId};
+pub(crate) use token::access_token_from;
 pub(crate) use token::without_url as describe_transport_error;
 pub use token::{
     AccessToken, BoxFuture, Credentials, MissingCredentials, RefreshCredentials,

@@ -291,7 +291,33 @@ pub(crate) fn without_url(e: &reqwest::Error) -> String {
     msg
 }
 
-/// Zoho's token endpoint answers errors with HTTP 200 and `{"error": ...}`.
+/// Reads a token endpoint answer (refresh or code exchange). Zoho reports
+/// errors inside HTTP 200 as `{"error": "<code>"}`. The `api_domain` is
+/// returned as given: callers decide on fallbacks and checks.
+pub(crate) fn access_token_from(v: &Value, what: &str) -> Result<AccessToken, ZohoError> {
+    if let Some(code) = v.get("error").and_then(Value::as_str) {
+        return Err(ZohoError::auth(code));
+    }
+    let Some(secret) = v.get("access_token").and_then(Value::as_str) else {
+        return Err(ZohoError::Decode {
+            what: what.into(),
+            message: "no access_token and no error in the answer".into(),
+        });
+    };
+    let expires_in = v.get("expires_in").and_then(Value::as_u64).unwrap_or(3600);
+    Ok(AccessToken {
+        secret: SecretString::from(secret.to_string()),
+        api_domain: v
+            .get("api_domain")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        expires_at: SystemTime::now() + Duration::from_secs(expires_in),
+        generation: 0,
+    })
+}
+
+/// A refresh answer, with the API domain falling back to the login's and
+/// then to the data-centre table, and checked before a token goes there.
 fn parse_token_response(
     status: u16,
     body: &[u8],
@@ -302,35 +328,20 @@ fn parse_token_response(
         what: "the token refresh".into(),
         message: format!("HTTP {status} with a body that is not JSON"),
     })?;
-    if let Some(code) = v.get("error").and_then(Value::as_str) {
-        return Err(ZohoError::auth(code));
-    }
-    let Some(secret) = v.get("access_token").and_then(Value::as_str) else {
-        return Err(ZohoError::Decode {
-            what: "the token refresh".into(),
-            message: format!("HTTP {status} without access_token or error"),
-        });
-    };
-    let expires_in = v.get("expires_in").and_then(Value::as_u64).unwrap_or(3600);
-    let api_domain = v
-        .get("api_domain")
-        .and_then(Value::as_str)
-        .map(str::to_string)
+    let mut token = access_token_from(&v, "the token refresh")?;
+    let api_domain = token
+        .api_domain
+        .take()
         .or_else(|| creds.api_domain.clone())
         .or_else(|| api_domain_for_accounts(accounts).map(str::to_string));
-    let api_domain = match api_domain {
+    token.api_domain = match api_domain {
         Some(d) => Some(check_base_url(&d).map_err(|m| ZohoError::Decode {
             what: "the token refresh's api_domain".into(),
             message: m,
         })?),
         None => None,
     };
-    Ok(AccessToken {
-        secret: SecretString::from(secret.to_string()),
-        api_domain,
-        expires_at: SystemTime::now() + Duration::from_secs(expires_in),
-        generation: 0,
-    })
+    Ok(token)
 }
 
 impl TokenSource for RefreshTokenSource {
