@@ -31,7 +31,8 @@ pub struct ConciseUser {
     pub profile: Option<Ref>,
 }
 
-fn s(v: &Value, key: &str) -> String {
+/// A string field, or a number field as its digits (ids come both ways).
+pub(crate) fn s(v: &Value, key: &str) -> String {
     match v.get(key) {
         Some(Value::String(x)) => x.clone(),
         Some(Value::Number(n)) => n.to_string(),

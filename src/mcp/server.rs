@@ -824,19 +824,15 @@ impl BiginServer {
                     ),
                 )),
             };
-        let as_id = |z: Option<&Value>| match z {
-            Some(Value::Number(n)) => n.to_string(),
-            Some(Value::String(x)) => x.trim().to_string(),
-            _ => String::new(),
-        };
         let primary_email = s(&org, "primary_email").trim().to_string();
-        let primary_zuid = as_id(org.get("primary_zuid"));
+        // zuids arrive as strings or numbers; review::s reads both.
+        let primary_zuid = review::s(&org, "primary_zuid").trim().to_string();
         if primary_email.is_empty() && primary_zuid.is_empty() {
             let why = "the organisation record names no primary user (primary_email and primary_zuid are empty), so this server cannot rule out changing it; nothing was changed. Make the change in Bigin's UI.".to_string();
             return Err(self.refuse(action, id.as_str(), &email, why));
         }
         let is_primary = (!primary_email.is_empty() && primary_email.eq_ignore_ascii_case(&email))
-            || (!primary_zuid.is_empty() && primary_zuid == as_id(user.get("zuid")));
+            || (!primary_zuid.is_empty() && primary_zuid == review::s(&user, "zuid").trim());
         if is_primary {
             let why = format!(
                 "{} ({email}) is the organisation's primary user, which this server never changes; transfer the primary role in Bigin first. Nothing was changed.",

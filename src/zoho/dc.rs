@@ -76,20 +76,20 @@ impl DataCentre {
     /// The data centre whose accounts server is `url` (scheme and host compared,
     /// trailing slash ignored).
     pub fn from_accounts_url(url: &str) -> Option<DataCentre> {
-        let url = url.trim_end_matches('/');
-        DATA_CENTRES
-            .iter()
-            .copied()
-            .find(|d| d.accounts.eq_ignore_ascii_case(url))
+        Self::find(url, |d| d.accounts)
     }
 
     /// The data centre whose API domain is `url`.
     pub fn from_api_domain(url: &str) -> Option<DataCentre> {
+        Self::find(url, |d| d.api_domain)
+    }
+
+    fn find(url: &str, field: fn(&DataCentre) -> &'static str) -> Option<DataCentre> {
         let url = url.trim_end_matches('/');
         DATA_CENTRES
             .iter()
             .copied()
-            .find(|d| d.api_domain.eq_ignore_ascii_case(url))
+            .find(|d| field(d).eq_ignore_ascii_case(url))
     }
 }
 
