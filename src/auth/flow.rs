@@ -11,7 +11,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::Serialize;
 
-use super::keychain::encode_access;
+use super::keychain::{blocking, encode_access};
 use super::oauth::{self, Callback, TokenSet};
 use super::{AccountMeta, Accounts, AuthError, SecretKind, SecretStore};
 use crate::zoho::{
@@ -235,7 +235,7 @@ async fn save(
     ];
     let keys: Vec<String> = entries.iter().map(|(k, _)| k.clone()).collect();
     let s = store.clone();
-    let previous = tokio::task::spawn_blocking(move || {
+    let previous = blocking(move || {
         let previous = keys
             .iter()
             .map(|k| s.get(k))
@@ -248,12 +248,14 @@ async fn save(
         }
         Ok((keys, previous))
     })
-    .await
-    .map_err(|e| AuthError::KeychainUnavailable(e.to_string()))??;
+    .await?;
     if let Err(e) = accounts.put(account, meta.clone()) {
         let s = store.clone();
-        let _ = tokio::task::spawn_blocking(move || restore(s.as_ref(), &previous.0, &previous.1))
-            .await;
+        let _ = blocking(move || {
+            restore(s.as_ref(), &previous.0, &previous.1);
+            Ok(())
+        })
+        .await;
         return Err(e);
     }
     Ok(())
@@ -288,9 +290,7 @@ pub async fn logout(
         .ok_or_else(|| AuthError::NotLoggedIn(account.to_string()))?;
     let key = SecretKind::RefreshToken.key(account);
     let s = store.clone();
-    let refresh = tokio::task::spawn_blocking(move || s.get(&key))
-        .await
-        .map_err(|e| AuthError::KeychainUnavailable(e.to_string()))??;
+    let refresh = blocking(move || s.get(&key)).await?;
     let revoked = match &refresh {
         Some(r) => oauth::revoke(http, &meta.accounts_server, r)
             .await
@@ -298,14 +298,13 @@ pub async fn logout(
         None => Err("no refresh token was in the keychain, so there was nothing to revoke".into()),
     };
     let account_s = account.to_string();
-    tokio::task::spawn_blocking(move || {
+    blocking(move || {
         for kind in SecretKind::ALL {
             store.delete(&kind.key(&account_s))?;
         }
-        Ok::<_, AuthError>(())
+        Ok(())
     })
-    .await
-    .map_err(|e| AuthError::KeychainUnavailable(e.to_string()))??;
+    .await?;
     accounts.remove(account)?;
     Ok(LogoutReport { revoked })
 }

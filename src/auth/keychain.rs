@@ -168,6 +168,16 @@ impl SecretStore for OsStore {
     }
 }
 
+/// Runs a blocking keychain operation off the async threads (D-Bus and the
+/// Security framework block), so every caller maps a lost task the same way.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, AuthError> + Send + 'static,
+) -> Result<T, AuthError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AuthError::KeychainUnavailable(e.to_string()))?
+}
+
 /// Opens a store on demand (the OS keychain in the binary, memory in tests).
 pub type StoreOpener = Arc<dyn Fn() -> Result<Arc<dyn SecretStore>, AuthError> + Send + Sync>;
 
@@ -226,9 +236,7 @@ impl KeychainCredentials {
         self.store
             .get_or_try_init(|| async {
                 let opener = self.opener.clone();
-                tokio::task::spawn_blocking(move || opener())
-                    .await
-                    .map_err(|e| AuthError::KeychainUnavailable(e.to_string()))?
+                blocking(move || opener()).await
             })
             .await
             .cloned()
@@ -237,9 +245,7 @@ impl KeychainCredentials {
     async fn get(&self, kind: SecretKind) -> Result<Option<SecretString>, AuthError> {
         let store = self.store().await?;
         let key = kind.key(&self.account);
-        tokio::task::spawn_blocking(move || store.get(&key))
-            .await
-            .map_err(|e| AuthError::KeychainUnavailable(e.to_string()))?
+        blocking(move || store.get(&key)).await
     }
 }
 
@@ -285,8 +291,7 @@ impl Credentials for KeychainCredentials {
             };
             let key = SecretKind::AccessToken.key(&self.account);
             let value = encode_access(token);
-            let r = tokio::task::spawn_blocking(move || store.set(&key, &value)).await;
-            if let Ok(Err(e)) = r {
+            if let Err(e) = blocking(move || store.set(&key, &value)).await {
                 // Only a cache: the next start refreshes instead.
                 tracing::warn!(error = %e, "cannot cache the access token in the keychain");
             }

@@ -16,5 +16,5 @@ pub mod oauth;
 pub use accounts::{AccountMeta, Accounts, DEFAULT_ACCOUNT, check_account_name};
 pub use error::AuthError;
 pub use keychain::{
-    KeychainCredentials, MemoryStore, OsStore, SecretKind, SecretStore, StoreOpener,
+    KeychainCredentials, MemoryStore, OsStore, SecretKind, SecretStore, StoreOpener, blocking,
 };

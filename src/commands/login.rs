@@ -10,7 +10,8 @@ use std::time::Duration;
 use anyhow::Context;
 use bigin_mcp::auth::flow::{self, LoginParams};
 use bigin_mcp::auth::{
-    AuthError, KeychainCredentials, OsStore, SecretStore, StoreOpener, check_account_name, oauth,
+    AuthError, KeychainCredentials, OsStore, SecretStore, StoreOpener, blocking,
+    check_account_name, oauth,
 };
 use bigin_mcp::cli::{LoginArgs, LogoutArgs, StatusArgs};
 use bigin_mcp::zoho::{DataCentre, check_base_url, http_client};
@@ -75,10 +76,7 @@ pub async fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
     };
     let client_secret = read_secret(args.client_secret_stdin)?;
     // Fail before the browser if the keychain cannot take the result.
-    let store = tokio::task::spawn_blocking(|| os_store_opener()())
-        .await
-        .context("keychain task")?
-        .map_err(anyhow::Error::new)?;
+    let store = blocking(|| os_store_opener()()).await?;
 
     let params = LoginParams {
         account: args.account.clone(),
@@ -181,10 +179,7 @@ pub async fn logout(args: LogoutArgs) -> anyhow::Result<ExitCode> {
     {
         return Err(NotLoggedIn(AuthError::NotLoggedIn(args.account.clone()).to_string()).into());
     }
-    let store = tokio::task::spawn_blocking(|| os_store_opener()())
-        .await
-        .context("keychain task")?
-        .map_err(anyhow::Error::new)?;
+    let store = blocking(|| os_store_opener()()).await?;
     let http = http_client(Duration::from_secs(30));
     let report = flow::logout(&http, &args.account, store, &accounts)
         .await
