@@ -9,28 +9,11 @@ use bigin_mcp::auth::flow::{self, LoginParams};
 use bigin_mcp::auth::{
     Accounts, KeychainCredentials, MemoryStore, SecretKind, SecretStore, StoreOpener,
 };
-use bigin_mcp::sandbox::{self, Fault, FaultKind, Sandbox, SandboxOptions};
+use bigin_mcp::sandbox::{self, Fault, FaultKind, Sandbox};
 use bigin_mcp::zoho::{BiginClient, DataCentre, RefreshTokenSource, http_client};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::common::*;
-
-async fn eu_sandbox() -> Sandbox {
-    Sandbox::start(SandboxOptions {
-        location: "eu".into(),
-        ..Default::default()
-    })
-    .await
-    .unwrap()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn params(sb: &Sandbox, account: &str, port: u16) -> LoginParams {
     LoginParams {

@@ -21,6 +21,26 @@ pub async fn sandbox() -> Sandbox {
         .expect("sandbox starts on 127.0.0.1")
 }
 
+/// A sandbox that says the user's data centre is `eu`, so nothing can pass
+/// by defaulting to `us`.
+pub async fn eu_sandbox() -> Sandbox {
+    Sandbox::start(SandboxOptions {
+        location: "eu".into(),
+        ..Default::default()
+    })
+    .await
+    .expect("sandbox starts on 127.0.0.1")
+}
+
+/// A port that was free a moment ago (bound, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 pub fn creds(sb: &Sandbox) -> RefreshCredentials {
     RefreshCredentials {
         client_id: sandbox::DEMO_CLIENT_ID.into(),

@@ -23,11 +23,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bigin_mcp::auth::{OsStore, SecretKind, SecretStore, oauth};
-use bigin_mcp::sandbox::{self, Fault, FaultKind, RecordedRequest, Sandbox, SandboxOptions};
+use bigin_mcp::sandbox::{self, Fault, FaultKind, RecordedRequest, Sandbox};
 use reqwest::Url;
 use rmcp::model::CallToolRequestParams;
 use rmcp::transport::TokioChildProcess;
 use rmcp::{RoleClient, ServiceExt};
+
+use crate::common::{eu_sandbox, free_port};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -287,26 +289,6 @@ async fn run(mut cmd: Command, stdin: &str) -> Out {
 
 // ---------------------------------------------------------------------------
 // The sandbox, the browser and a login in flight.
-
-/// A sandbox that says the user's data centre is `eu`, so nothing can pass
-/// by defaulting to `us`.
-async fn eu_sandbox() -> Sandbox {
-    Sandbox::start(SandboxOptions {
-        location: "eu".into(),
-        ..Default::default()
-    })
-    .await
-    .expect("sandbox starts on 127.0.0.1")
-}
-
-/// A port that was free a moment ago (bound, then released).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// The scriptable login, minus the secret (which goes to stdin).
 fn login_args(sb: &Sandbox, account: &str, port: u16) -> Vec<String> {
