@@ -126,7 +126,7 @@ impl Fault {
 
 /// What an injected fault does.
 ///
-/// `RateLimited`, `ServerError`, `Delay` and `DropConnection` hit any matching
+/// `RateLimited`, `ServerError`, `Delay`, `DropConnection` and `Answer` hit any matching
 /// request (API or accounts) before it is even authenticated, like a gateway
 /// would. The other kinds are semantic and only fire where they make sense,
 /// so an unrelated request in between does not use them up: `RecordError` on
@@ -150,6 +150,10 @@ pub enum FaultKind {
     TokenError { error: String },
     /// The consent page redirects back with `error=access_denied`.
     ConsentDenied,
+    /// Answer with this HTTP status and this body (as JSON content), whatever
+    /// was asked: Zoho errors inside HTTP 200, empty objects, `null` lists and
+    /// oversized pages, to prove the client reads none of them as data.
+    Answer { status: u16, body: String },
 }
 
 impl FaultKind {
@@ -161,6 +165,7 @@ impl FaultKind {
                 | FaultKind::ServerError { .. }
                 | FaultKind::Delay { .. }
                 | FaultKind::DropConnection
+                | FaultKind::Answer { .. }
         )
     }
 }
@@ -445,6 +450,15 @@ async fn entry(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -> R
             );
         }
         Some(FaultKind::DropConnection) => return dropped_connection(),
+        Some(FaultKind::Answer { status, body }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            let mut resp = (status, body).into_response();
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json;charset=UTF-8"),
+            );
+            return resp;
+        }
         Some(FaultKind::Delay { ms }) => tokio::time::sleep(Duration::from_millis(ms)).await,
         _ => {}
     }

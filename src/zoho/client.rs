@@ -80,6 +80,10 @@ pub struct ClientOptions {
     pub read_retries: u32,
     /// First backoff step; doubles each attempt, with jitter.
     pub backoff_base: Duration,
+    /// Largest answer read from Zoho. A page of 200 users is about 250 KB;
+    /// anything near this is not a Bigin answer and must not take the
+    /// process's memory with it.
+    pub max_body_bytes: usize,
 }
 
 impl Default for ClientOptions {
@@ -90,6 +94,7 @@ impl Default for ClientOptions {
             max_rate_limit_wait: Duration::from_secs(20),
             read_retries: 2,
             backoff_base: Duration::from_millis(500),
+            max_body_bytes: 32 << 20,
         }
     }
 }
@@ -243,11 +248,17 @@ impl BiginClient {
         struct Info {
             more_records: Option<bool>,
         }
+        // The error fields sit beside `users`: Zoho sends request-level
+        // errors inside HTTP 200 too, and one read must see both.
         #[derive(Deserialize)]
         struct Page {
             #[serde(default)]
             users: Option<Vec<Box<RawValue>>>,
             info: Option<Info>,
+            code: Option<String>,
+            status: Option<String>,
+            message: Option<String>,
+            details: Option<Value>,
         }
         let query = [
             ("type", ty.as_str().to_string()),
@@ -255,15 +266,37 @@ impl BiginClient {
             ("per_page", per_page.to_string()),
         ];
         let Some(bytes) = self.send_raw(Method::GET, "/users", &query, None).await? else {
+            // 204: Zoho's own way of saying "no users" (or no more pages).
             return Ok(RawUsersPage {
                 users: vec![],
                 more_records: false,
             });
         };
         let p: Page = serde_json::from_slice(&bytes).map_err(|e| decode_users(&e))?;
-        let users = p.users.unwrap_or_default();
-        let more_records = match p.info.and_then(|i| i.more_records) {
+        if p.status.as_deref() == Some("error") || (p.users.is_none() && p.code.is_some()) {
+            return Err(ZohoError::api(
+                200,
+                p.code.as_deref().unwrap_or("UNKNOWN"),
+                p.message.as_deref().unwrap_or(""),
+                p.details.unwrap_or(Value::Null),
+            ));
+        }
+        let Some(users) = p.users else {
+            return Err(ZohoError::Decode {
+                what: "the user list".into(),
+                message: "the answer has no `users` list, so it cannot say whether there are users; nothing is reported as empty without Zoho saying so".into(),
+            });
+        };
+        let more_records = match p.info.as_ref().and_then(|i| i.more_records) {
             Some(m) => m,
+            // An empty list is "no users" only with its `info`; Zoho's
+            // usual "none" is a 204, so a bare `[]` is not trusted.
+            None if users.is_empty() => {
+                return Err(ZohoError::Decode {
+                    what: "the user list".into(),
+                    message: "an empty `users` list without its `info` block; Zoho says \"no users\" with HTTP 204, so this answer is not read as none".into(),
+                });
+            }
             // No `info`: assume a full page means there may be more.
             None => users.len() as u32 >= per_page,
         };
@@ -305,24 +338,15 @@ impl BiginClient {
         let Some(body) = self.send(Method::GET, &path, &[], None).await? else {
             return Ok(None);
         };
-        let user = single(&body, "users", "the user")?;
         // Zoho has been seen answering an odd id with the *current* user:
         // never act on a record other than the one asked for.
-        if let Some(user) = &user
-            && user.get("id").and_then(id_str).as_deref() != Some(id.as_str())
-        {
-            return Err(ZohoError::Decode {
-                what: format!("user {id}"),
-                message: "Zoho returned a different user than the one asked for".into(),
-            });
-        }
-        Ok(user)
+        the_one(body, "users", id, &format!("user {id}")).map(Some)
     }
 
     /// `GET /settings/roles`.
     pub async fn list_roles(&self) -> Result<Vec<Value>, ZohoError> {
         match self.send(Method::GET, "/settings/roles", &[], None).await? {
-            Some(body) => records(&body, "roles", "the role list"),
+            Some(body) => records(body, "roles", "the role list"),
             None => Ok(vec![]),
         }
     }
@@ -333,7 +357,7 @@ impl BiginClient {
             .send(Method::GET, "/settings/profiles", &[], None)
             .await?
         {
-            Some(body) => records(&body, "profiles", "the profile list"),
+            Some(body) => records(body, "profiles", "the profile list"),
             None => Ok(vec![]),
         }
     }
@@ -342,21 +366,29 @@ impl BiginClient {
     pub async fn get_profile(&self, id: &ZohoId) -> Result<Option<Value>, ZohoError> {
         let path = format!("/settings/profiles/{id}");
         match self.send(Method::GET, &path, &[], None).await? {
-            Some(body) => single(&body, "profiles", "the profile"),
+            Some(body) => the_one(body, "profiles", id, &format!("profile {id}")).map(Some),
             None => Ok(None),
         }
     }
 
     /// `GET /org` (Zoho wraps the one organisation in an array).
     pub async fn get_org(&self) -> Result<Value, ZohoError> {
-        let body = self.send(Method::GET, "/org", &[], None).await?;
-        body.as_ref()
-            .and_then(|b| single(b, "org", "the organisation").transpose())
-            .transpose()?
-            .ok_or_else(|| ZohoError::Decode {
-                what: "the organisation".into(),
-                message: "no organisation record in the answer".into(),
-            })
+        let what = "the organisation";
+        let Some(body) = self.send(Method::GET, "/org", &[], None).await? else {
+            return Err(ZohoError::Decode {
+                what: what.into(),
+                message: "Zoho answered with no organisation record (HTTP 204 or an empty body)"
+                    .into(),
+            });
+        };
+        let mut list = records(body, "org", what)?;
+        match list.len() {
+            1 if list[0].is_object() => Ok(list.remove(0)),
+            n => Err(ZohoError::Decode {
+                what: what.into(),
+                message: format!("expected one organisation record in `org`, got {n}"),
+            }),
+        }
     }
 
     /// `PUT /users/{id}` with `{"status": status}` (`active` / `inactive`).
@@ -368,14 +400,14 @@ impl BiginClient {
         let body = json!({ "users": [ { "id": id.as_str(), "status": status } ] });
         let path = format!("/users/{id}");
         let answer = self.send(Method::PUT, &path, &[], Some(&body)).await?;
-        record_outcome(answer, "users", "the status change")
+        record_outcome(answer, "users", id, "the status change")
     }
 
     /// `DELETE /users/{id}`.
     pub async fn delete_user(&self, id: &ZohoId) -> Result<RecordOutcome, ZohoError> {
         let path = format!("/users/{id}");
         let answer = self.send(Method::DELETE, &path, &[], None).await?;
-        record_outcome(answer, "users", "the deletion")
+        record_outcome(answer, "users", id, "the deletion")
     }
 
     /// Sends one request with the retry rules in the module docs. `Ok(None)`
@@ -444,8 +476,24 @@ impl BiginClient {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let retry_after = retry_after(resp.headers());
-                    match resp.bytes().await {
-                        Ok(bytes) => Ok((status, retry_after, bytes)),
+                    match read_capped(resp, self.opts.max_body_bytes).await {
+                        Ok(Some(bytes)) => Ok((status, retry_after, bytes)),
+                        Ok(None) => {
+                            let limit = self.opts.max_body_bytes;
+                            return Err(if is_read {
+                                ZohoError::TooLarge {
+                                    what: format!("{method} {path}"),
+                                    limit,
+                                }
+                            } else {
+                                unavailable(
+                                    &method,
+                                    path,
+                                    &format!("an answer over {} MiB", limit >> 20),
+                                    false,
+                                )
+                            });
+                        }
                         Err(e) => Err(e),
                     }
                 }
@@ -468,7 +516,7 @@ impl BiginClient {
                 return Ok(if status == 204 || blank {
                     None
                 } else {
-                    Some(bytes.to_vec())
+                    Some(bytes)
                 });
             }
             // Only error bodies are parsed here; they are small.
@@ -525,6 +573,25 @@ impl BiginClient {
         let half = step / 2;
         half + half.mul_f64(fastrand::f64())
     }
+}
+
+/// The body, read chunk by chunk; `None` once it passes `cap` bytes, so a
+/// runaway answer costs at most `cap` of memory.
+async fn read_capped(
+    mut resp: reqwest::Response,
+    cap: usize,
+) -> Result<Option<Vec<u8>>, reqwest::Error> {
+    if resp.content_length().is_some_and(|n| n > cap as u64) {
+        return Ok(None);
+    }
+    let mut buf = Vec::with_capacity(resp.content_length().unwrap_or(0) as usize);
+    while let Some(chunk) = resp.chunk().await? {
+        if buf.len() + chunk.len() > cap {
+            return Ok(None);
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(Some(buf))
 }
 
 fn unavailable(method: &Method, path: &str, what: &str, is_read: bool) -> ZohoError {
@@ -591,25 +658,89 @@ pub(crate) fn id_str(v: &Value) -> Option<String> {
     }
 }
 
-fn records(body: &Value, key: &str, what: &str) -> Result<Vec<Value>, ZohoError> {
-    match body.get(key) {
-        Some(Value::Array(a)) => Ok(a.clone()),
-        Some(Value::Null) | None if body.get("code").is_none() => Ok(vec![]),
-        _ => Err(ZohoError::Decode {
+/// A request-level error that Zoho sent inside a 2xx answer
+/// (`{"code":"INTERNAL_ERROR","status":"error",...}` with HTTP 200).
+fn error_in_2xx(body: &Value, key: &str) -> Option<ZohoError> {
+    let errorish = body.get("status").and_then(Value::as_str) == Some("error")
+        || (body.get(key).is_none() && body.get("code").is_some());
+    errorish.then(|| {
+        ZohoError::api(
+            200,
+            body.get("code").and_then(Value::as_str).unwrap_or("UNKNOWN"),
+            body.get("message").and_then(Value::as_str).unwrap_or(""),
+            body.get("details").cloned().unwrap_or(Value::Null),
+        )
+    })
+}
+
+/// How an answer that lacks the expected list looks, for the error message.
+fn shape_of(body: &Value, key: &str) -> String {
+    match (body, body.get(key)) {
+        (Value::Object(m), _) if m.is_empty() => "an empty object `{}`".into(),
+        (_, Some(Value::Null)) => format!("`{key}` is null"),
+        (_, Some(other)) => format!("`{key}` is {}", kind_of(other)),
+        (Value::Object(m), None) => {
+            let keys: Vec<&str> = m.keys().take(5).map(String::as_str).collect();
+            format!("no `{key}` (keys: {})", keys.join(", "))
+        }
+        (other, None) => format!("{} instead of an object", kind_of(other)),
+    }
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The `key` array of a 2xx answer. Anything else (an error inside HTTP 200,
+/// `{}`, `null`) is an error: "none" is only what Zoho said is none.
+fn records(body: Value, key: &str, what: &str) -> Result<Vec<Value>, ZohoError> {
+    if let Some(e) = error_in_2xx(&body, key) {
+        return Err(e);
+    }
+    match body {
+        Value::Object(mut m) if matches!(m.get(key), Some(Value::Array(_))) => {
+            match m.remove(key) {
+                Some(Value::Array(a)) => Ok(a),
+                _ => unreachable!("checked above"),
+            }
+        }
+        other => Err(ZohoError::Decode {
             what: what.into(),
-            message: format!("expected a `{key}` array"),
+            message: format!("expected a `{key}` array, got {}", shape_of(&other, key)),
         }),
     }
 }
 
-fn single(body: &Value, key: &str, what: &str) -> Result<Option<Value>, ZohoError> {
-    Ok(records(body, key, what)?.into_iter().next())
+/// The record with id `id` in the `key` array. An empty array is not "none"
+/// (Zoho says that with a 204), and a record with another id is never taken
+/// for the one asked for.
+fn the_one(body: Value, key: &str, id: &ZohoId, what: &str) -> Result<Value, ZohoError> {
+    let list = records(body, key, what)?;
+    let n = list.len();
+    list.into_iter()
+        .find(|r| r.get("id").and_then(id_str).as_deref() == Some(id.as_str()))
+        .ok_or_else(|| ZohoError::Decode {
+            what: what.into(),
+            message: if n == 0 {
+                format!("an empty `{key}` list instead of the record or HTTP 204")
+            } else {
+                "Zoho returned a different record than the one asked for".into()
+            },
+        })
 }
 
 /// Writes answer 2xx with one element per record; an element may be an error.
 fn record_outcome(
     answer: Option<Value>,
     key: &str,
+    id: &ZohoId,
     what: &str,
 ) -> Result<RecordOutcome, ZohoError> {
     let Some(body) = answer else {
@@ -618,10 +749,17 @@ fn record_outcome(
             message: "Zoho answered with no body; check the record before retrying".into(),
         });
     };
-    let rec = single(&body, key, what)?.ok_or_else(|| ZohoError::Decode {
-        what: what.into(),
-        message: format!("no `{key}` result element; check the record before retrying"),
-    })?;
+    let mut list = records(body, key, what)?;
+    if list.len() != 1 {
+        return Err(ZohoError::Decode {
+            what: what.into(),
+            message: format!(
+                "expected one `{key}` result element, got {}; check the record before retrying",
+                list.len()
+            ),
+        });
+    }
+    let rec = list.remove(0);
     let code = rec
         .get("code")
         .and_then(Value::as_str)
@@ -632,8 +770,21 @@ fn record_outcome(
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_string();
+    // A success for another record is not a success for this one.
+    let other_id = rec
+        .get("details")
+        .and_then(|d| d.get("id"))
+        .and_then(id_str)
+        .filter(|x| x != id.as_str());
     match rec.get("status").and_then(Value::as_str) {
-        Some("success") => Ok(RecordOutcome { code, message }),
+        Some("success") if other_id.is_none() => Ok(RecordOutcome { code, message }),
+        Some("success") => Err(ZohoError::Decode {
+            what: what.into(),
+            message: format!(
+                "Zoho reported success for record {} instead of {id}; check both records before retrying",
+                other_id.unwrap_or_default()
+            ),
+        }),
         Some("error") => Err(ZohoError::Record {
             code,
             message,
@@ -653,14 +804,20 @@ mod tests {
     #[test]
     fn per_record_errors_inside_http_200_are_errors() {
         let body = json!({"users":[{"code":"NOT_ALLOWED","details":{},"message":"The primary user cannot be deleted","status":"error"}]});
-        let e = record_outcome(Some(body), "users", "x").unwrap_err();
+        let id = ZohoId::parse("1", "id").unwrap();
+        let e = record_outcome(Some(body), "users", &id, "x").unwrap_err();
         assert_eq!(e.code(), Some("NOT_ALLOWED"));
         let ok = json!({"users":[{"code":"SUCCESS","details":{"id":"1"},"message":"User deleted","status":"success"}]});
         assert_eq!(
-            record_outcome(Some(ok), "users", "x").unwrap().code,
+            record_outcome(Some(ok), "users", &id, "x").unwrap().code,
             "SUCCESS"
         );
-        assert!(record_outcome(None, "users", "x").is_err());
+        assert!(record_outcome(None, "users", &id, "x").is_err());
+        let other = json!({"users":[{"code":"SUCCESS","details":{"id":"2"},"message":"User deleted","status":"success"}]});
+        assert!(record_outcome(Some(other), "users", &id, "x").is_err());
+        let in_200 = json!({"code":"INTERNAL_ERROR","details":{},"message":"boom","status":"error"});
+        let e = record_outcome(Some(in_200), "users", &id, "x").unwrap_err();
+        assert_eq!(e.code(), Some("INTERNAL_ERROR"));
     }
 
     #[test]

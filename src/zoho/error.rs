@@ -47,6 +47,13 @@ pub enum ZohoError {
     #[error("{message}")]
     Unavailable { message: String },
 
+    /// An answer larger than this client reads (`ClientOptions::max_body_bytes`).
+    #[error(
+        "Zoho's answer to {what} is larger than {} MiB, which no Bigin call should need; it was not read. Narrow the request, or retry later",
+        limit >> 20
+    )]
+    TooLarge { what: String, limit: usize },
+
     /// Zoho answered something this client does not understand.
     #[error("unexpected answer from Zoho for {what}: {message}")]
     Decode { what: String, message: String },

@@ -59,6 +59,7 @@ pub fn fast_options() -> ClientOptions {
         max_rate_limit_wait: Duration::from_secs(3),
         read_retries: 2,
         backoff_base: Duration::from_millis(20),
+        ..Default::default()
     }
 }
 
