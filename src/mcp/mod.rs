@@ -8,9 +8,11 @@ mod error;
 pub mod review;
 mod schema;
 mod server;
+pub mod shutdown;
 pub mod stdio;
 
 pub use audit::AuditLog;
 pub use catalog::{FilterError, ToolFilter};
 pub use error::ToolError;
 pub use server::{BiginServer, INSTRUCTIONS, ServerOptions};
+pub use shutdown::Shutdown;
