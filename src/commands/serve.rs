@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use bigin_mcp::cli::ServeArgs;
-use bigin_mcp::mcp::stdio::line_transport;
-use bigin_mcp::mcp::{AuditLog, BiginServer, ServerOptions, ToolFilter};
+use bigin_mcp::mcp::stdio::{TransportOptions, line_transport_with};
+use bigin_mcp::mcp::{AuditLog, BiginServer, ServerOptions, Shutdown, ToolFilter};
 use bigin_mcp::sandbox::{self, Sandbox, SandboxOptions};
 use bigin_mcp::zoho::{
     BiginClient, ClientOptions, DataCentre, Http, MissingCredentials, RefreshCredentials,
@@ -98,17 +98,43 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             ..Default::default()
         },
     );
+    let audit = AuditLog::new(audit_path);
+    // Writes refuse themselves without an audit record; say so now, not at
+    // the first write.
+    let exposes_writes = selected.iter().any(|name| {
+        bigin_mcp::mcp::catalog::TOOLS
+            .iter()
+            .any(|t| t.name == *name && !t.method.is_read())
+    });
+    if exposes_writes && let Err(e) = audit.check() {
+        tracing::error!(
+            "{e}. Write tools will refuse every change until this is fixed (--audit-log / BIGIN_AUDIT_LOG)."
+        );
+    }
+    let shutdown = Shutdown::default();
     let server = BiginServer::new(
         client,
         ServerOptions {
             filter,
             expires_at,
-            audit: AuditLog::new(audit_path),
+            audit,
+            shutdown: shutdown.clone(),
         },
     )
     .map_err(|e| UsageError(e.0))?;
+    tokio::spawn(flip_on_signal(shutdown.clone()));
 
-    let t = line_transport(tokio::io::stdin(), tokio::io::stdout());
+    let t = line_transport_with(
+        tokio::io::stdin(),
+        tokio::io::stdout(),
+        TransportOptions {
+            shutdown,
+            // A write already sent to Zoho finishes within one request
+            // timeout; a little more lets its outcome reach the audit log.
+            drain_timeout: Some(Duration::from_secs(args.timeout.max(1) + 5)),
+            ..Default::default()
+        },
+    );
     let service = server
         .serve((t.sink, t.stream))
         .await
@@ -118,6 +144,42 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // Every reply must reach stdout before the process exits.
     let _ = t.writer.await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Flips `shutdown` on SIGTERM or SIGINT (Ctrl-C). The transport then stops
+/// reading and waits for the requests in flight; writes not yet sent refuse.
+async fn flip_on_signal(shutdown: Shutdown) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            tracing::warn!("cannot listen for SIGTERM/SIGINT; they will end the server at once");
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: finishing requests in flight"),
+            _ = int.recv() => tracing::info!("SIGINT: finishing requests in flight"),
+        }
+        shutdown.trigger();
+        // A second signal means "now": the person has stopped waiting.
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        tracing::warn!("second signal: exiting without waiting for requests in flight");
+        std::process::exit(130);
+    }
+    #[cfg(not(unix))]
+    {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        tracing::info!("Ctrl-C: finishing requests in flight");
+        shutdown.trigger();
+    }
 }
 
 /// Credentials from BIGIN_CLIENT_ID / BIGIN_CLIENT_SECRET / BIGIN_REFRESH_TOKEN

@@ -2,29 +2,59 @@
 //! or done), appended to a file the admin can keep.
 //!
 //! Writes fail closed: if the line cannot be written before a change is
-//! sent, the change is refused. Lines never hold a token or secret.
+//! sent, the change is refused. Lines never hold a token or secret, but they
+//! do hold emails: the file is created 0600 in a 0700 directory, and every
+//! field is capped at [`MAX_FIELD_CHARS`] so a caller cannot bloat the log.
 
-use std::fs::OpenOptions;
+use std::borrow::Cow;
+use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
+
+/// Longest field kept whole; longer ones are cut and marked.
+pub const MAX_FIELD_CHARS: usize = 256;
+
+/// `s`, or its first [`MAX_FIELD_CHARS`] characters marked as cut.
+fn capped(s: &str) -> Cow<'_, str> {
+    match s.char_indices().nth(MAX_FIELD_CHARS) {
+        None => Cow::Borrowed(s),
+        Some((at, _)) => {
+            let rest = s[at..].chars().count();
+            Cow::Owned(format!("{}…[cut {rest} more chars]", &s[..at]))
+        }
+    }
+}
+
+fn ser_capped<S: Serializer>(s: &str, ser: S) -> Result<S::Ok, S::Error> {
+    ser.serialize_str(&capped(s))
+}
 
 /// One audit record.
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditEntry<'a> {
     /// RFC 3339 time of the attempt.
     pub time: String,
+    #[serde(serialize_with = "ser_capped")]
     pub tool: &'a str,
+    #[serde(serialize_with = "ser_capped")]
     pub user_id: &'a str,
-    /// The user's email on record when known, else the confirmation given.
+    /// The user's email on record; empty when the user could not be read.
+    #[serde(serialize_with = "ser_capped")]
     pub email: &'a str,
+    /// What the caller gave as `confirm_email`, which may differ.
+    #[serde(serialize_with = "ser_capped")]
+    pub given_email: &'a str,
     /// What was asked: `deactivate`, `activate`, `delete`.
+    #[serde(serialize_with = "ser_capped")]
     pub action: &'a str,
     /// `refused`, `dry_run`, `pending`, `success`, `error`.
+    #[serde(serialize_with = "ser_capped")]
     pub outcome: &'a str,
     /// Why, in one sentence.
+    #[serde(serialize_with = "ser_capped")]
     pub detail: &'a str,
 }
 
@@ -76,19 +106,48 @@ impl AuditLog {
             source,
         };
         let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(dir) = self.path.parent()
-            && !dir.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(dir).map_err(err)?;
-        }
-        let mut f = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .map_err(err)?;
+        let mut f = self.open().map_err(err)?;
         // One write call per line keeps lines whole even with other writers.
         f.write_all(line.as_bytes()).map_err(err)?;
         Ok(())
+    }
+
+    /// Opens (creating) the file for appending, as a write would. `serve`
+    /// calls it at start-up so a broken path is reported before any write.
+    pub fn check(&self) -> Result<(), AuditError> {
+        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.open().map(drop).map_err(|source| AuditError {
+            path: self.path.display().to_string(),
+            source,
+        })
+    }
+
+    fn open(&self) -> std::io::Result<File> {
+        if let Some(dir) = self.path.parent()
+            && !dir.as_os_str().is_empty()
+            && !dir.exists()
+        {
+            let mut b = std::fs::DirBuilder::new();
+            b.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+            b.create(dir)?;
+        }
+        let mut o = OpenOptions::new();
+        o.create(true).append(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+        let f = o.open(&self.path)?;
+        // A file made before this rule (or by hand) is tightened: it holds emails.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let meta = f.metadata()?;
+            if meta.permissions().mode() & 0o077 != 0 {
+                f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+        Ok(f)
     }
 }
 
@@ -106,6 +165,7 @@ mod tests {
                 tool: "bigin_set_user_status",
                 user_id: "1",
                 email: "a@b.c",
+                given_email: "a@b.c",
                 action: "deactivate",
                 outcome,
                 detail: "",
@@ -122,6 +182,49 @@ mod tests {
         assert!(lines[0]["time"].as_str().unwrap().ends_with('Z'));
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn the_log_is_private_to_its_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::new(dir.path().join("new/audit.log"));
+        log.check().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(log.path()), 0o600);
+        assert_eq!(mode(&dir.path().join("new")), 0o700);
+        // An existing world-readable log is tightened on first use.
+        let old = dir.path().join("old.log");
+        std::fs::write(&old, "").unwrap();
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+        AuditLog::new(old.clone()).check().unwrap();
+        assert_eq!(mode(&old), 0o600);
+    }
+
+    #[test]
+    fn every_field_is_capped_and_marked() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::new(dir.path().join("audit.log"));
+        let huge = "x".repeat(1_000_000);
+        log.append(AuditEntry {
+            time: String::new(),
+            tool: "bigin_set_user_status",
+            user_id: "1",
+            email: "a@b.c",
+            given_email: &huge,
+            action: "deactivate",
+            outcome: "refused",
+            detail: &huge,
+        })
+        .unwrap();
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        assert!(text.len() < 2_000, "{} bytes", text.len());
+        let line: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let given = line["given_email"].as_str().unwrap();
+        assert!(given.starts_with(&"x".repeat(MAX_FIELD_CHARS)));
+        assert!(given.ends_with("[cut 999744 more chars]"), "{given}");
+        assert_eq!(line["email"], "a@b.c");
+    }
+
     #[test]
     fn an_unwritable_path_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
@@ -132,6 +235,7 @@ mod tests {
             tool: "t",
             user_id: "1",
             email: "",
+            given_email: "",
             action: "delete",
             outcome: "refused",
             detail: "",

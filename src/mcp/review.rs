@@ -5,6 +5,7 @@
 //! without HTTP. It reads Zoho's JSON defensively: a missing field is
 //! "unknown", never a panic.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use schemars::JsonSchema;
@@ -99,6 +100,40 @@ pub fn lite_user(raw: &serde_json::value::RawValue) -> Result<Value, serde_json:
     }))
 }
 
+/// "1 user", "2 users".
+pub fn plural_users(n: usize) -> String {
+    if n == 1 {
+        "1 user".into()
+    } else {
+        format!("{n} users")
+    }
+}
+
+/// One table cell, safe to put between `|` on one line: the pipe and the
+/// backslash are escaped, and so is every character that could end the line
+/// in some reader (C0 and C1 controls, U+0085, U+2028, U+2029), so a name
+/// from Zoho can never forge a row.
+pub fn cell(x: &str) -> Cow<'_, str> {
+    let unsafe_char =
+        |c: char| c == '|' || c == '\\' || c.is_control() || c == '\u{2028}' || c == '\u{2029}';
+    if !x.contains(unsafe_char) {
+        return Cow::Borrowed(x);
+    }
+    let mut out = String::with_capacity(x.len() + 8);
+    for c in x.chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if unsafe_char(c) => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// Concise users as a table for the model: a header line, the role and
 /// profile ids once each, then one line per user. It carries exactly the
 /// data of the structured content in about half the bytes.
@@ -123,18 +158,21 @@ pub fn concise_table(
             }
         }
     }
-    let cell = |x: &str| x.replace('|', "\\|").replace('\n', " ");
     let mut out = String::with_capacity(64 + users.len() * 110);
     let _ = writeln!(
         out,
-        "{total} users match; {} shown from offset {offset}.{}",
+        "{} match; {} shown from offset {offset}.{}",
+        plural_users(total),
         users.len(),
         note.map(|n| format!(" {n}")).unwrap_or_default()
     );
     for (i, label) in ["roles", "profiles"].into_iter().enumerate() {
         let legend: Vec<String> = ids[i]
             .iter()
-            .flat_map(|(name, list)| list.iter().map(move |id| format!("{}={id}", cell(name))))
+            .flat_map(|(name, list)| {
+                list.iter()
+                    .map(move |id| format!("{}={}", cell(name), cell(id)))
+            })
             .collect();
         if !legend.is_empty() {
             let _ = writeln!(out, "{label}: {}", legend.join(", "));
@@ -144,18 +182,18 @@ pub fn concise_table(
     let show = |i: usize, r: &Option<Ref>| match r {
         None => "-".to_string(),
         Some(r) if ids[i].get(r.name.as_str()).is_some_and(|v| v.len() > 1) => {
-            format!("{} ({})", cell(&r.name), r.id)
+            format!("{} ({})", cell(&r.name), cell(&r.id))
         }
-        Some(r) => cell(&r.name),
+        Some(r) => cell(&r.name).into_owned(),
     };
     for u in users {
         let _ = writeln!(
             out,
             "{} | {} | {} | {} | {} | {}",
-            u.id,
+            cell(&u.id),
             cell(&u.full_name),
             cell(&u.email),
-            u.status,
+            cell(&u.status),
             show(0, &u.role),
             show(1, &u.profile)
         );

@@ -4,7 +4,7 @@
 //! Each tool is a method; its doc comment is the description an agent reads,
 //! so those say what the tool is for and how it fits with the others.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -29,6 +29,7 @@ use super::review::{
     self, AccessReview, ConciseUser, PermissionSummary, ProfileFacts, Ref, concise_user,
 };
 use super::schema;
+use super::shutdown::Shutdown;
 use crate::zoho::{BiginClient, UserType, ZohoError, ZohoId};
 
 /// Most full user records one `bigin_list_users` call returns.
@@ -51,12 +52,40 @@ pub struct ServerOptions {
     pub expires_at: Option<DateTime<Utc>>,
     /// Where write attempts are recorded.
     pub audit: AuditLog,
+    /// Flipped on SIGTERM/SIGINT: writes not yet sent are refused.
+    pub shutdown: Shutdown,
 }
+
+/// Tool calls running at once; the rest wait their turn. Zoho limits
+/// concurrency per organisation anyway, and this bounds memory.
+const MAX_CONCURRENT_CALLS: usize = 8;
 
 struct Inner {
     client: BiginClient,
     audit: AuditLog,
     expires_at: Option<DateTime<Utc>>,
+    shutdown: Shutdown,
+    calls: tokio::sync::Semaphore,
+    /// One lock per user being written, so two writes to the same user run
+    /// one after the other and the second sees the first one's result.
+    user_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// Held while a write to one user runs; the map entry goes with the last holder.
+struct UserLock<'a> {
+    locks: &'a std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    id: String,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Drop for UserLock<'_> {
+    fn drop(&mut self) {
+        self.guard.take();
+        let mut map = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        if map.get(&self.id).is_some_and(|l| Arc::strong_count(l) == 1) {
+            map.remove(&self.id);
+        }
+    }
 }
 
 /// The MCP server: clone-cheap, one per session.
@@ -109,6 +138,7 @@ pub struct ListUsersArgs {
     /// concise (default): id, name, email, status, role, profile. full: Zoho's record.
     pub detail: Option<Detail>,
     /// Max users returned: 1-1000, default 200; with detail=full 1-100, default 100.
+    #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<u32>,
     /// Skip this many matches (paging).
     pub offset: Option<u32>,
@@ -346,6 +376,9 @@ impl BiginServer {
                 client,
                 audit: options.audit,
                 expires_at: options.expires_at,
+                shutdown: options.shutdown,
+                calls: tokio::sync::Semaphore::new(MAX_CONCURRENT_CALLS),
+                user_locks: Default::default(),
             }),
             tool_router,
             listed: Arc::new(listed),
@@ -462,7 +495,8 @@ impl BiginServer {
         let next_offset = (offset + returned < total).then_some(offset + returned);
         let note = next_offset.map(|n| {
             format!(
-                "{total} users match; this is {}-{}. Narrow with profile, role, status or search, or call again with offset={n}.",
+                "{} match; this is {}-{}. Narrow with profile, role, status or search, or call again with offset={n}.",
+                review::plural_users(total),
                 offset + 1,
                 offset + returned
             )
@@ -728,12 +762,15 @@ impl BiginServer {
         })
     }
 
-    fn audit(&self, action: Action, user_id: &str, email: &str, outcome: &str, detail: &str) {
+    /// One audit line. `email` is the email on record (empty when the user
+    /// could not be read); `given` is what the caller passed as confirm_email.
+    fn audit(&self, action: Action, target: &Target<'_>, outcome: &str, detail: &str) {
         let entry = AuditEntry {
             time: String::new(),
             tool: action.tool(),
-            user_id,
-            email,
+            user_id: target.id,
+            email: target.email,
+            given_email: target.given,
             action: action.verb(),
             outcome,
             detail,
@@ -744,14 +781,34 @@ impl BiginServer {
     }
 
     /// Refuses with an audit line and the message the caller sees.
-    fn refuse(&self, action: Action, user_id: &str, email: &str, why: String) -> ToolError {
-        self.audit(action, user_id, email, "refused", &why);
+    fn refuse(&self, action: Action, target: &Target<'_>, why: String) -> ToolError {
+        self.audit(action, target, "refused", &why);
         ToolError(why)
+    }
+
+    /// Waits for any other write to the same user to finish.
+    async fn lock_user(&self, id: &ZohoId) -> UserLock<'_> {
+        let lock = {
+            let mut map = self
+                .inner
+                .user_locks
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            Arc::clone(map.entry(id.as_str().to_string()).or_default())
+        };
+        UserLock {
+            locks: &self.inner.user_locks,
+            id: id.as_str().to_string(),
+            guard: Some(lock.lock_owned().await),
+        }
     }
 
     /// Verify, then act: the user is fetched, the confirmation compared, the
     /// primary user and no-op changes refused, and only then is the write
-    /// sent. Every path leaves one audit line.
+    /// sent. Writes to one user run one at a time, each verifying afresh, so
+    /// a repeated call finds the change already made and sends nothing.
+    /// Every path leaves one audit line (two for a sent write: pending, then
+    /// its outcome).
     async fn guarded_write(
         &self,
         action: Action,
@@ -761,14 +818,21 @@ impl BiginServer {
     ) -> Result<Json<WriteResult>, ToolError> {
         let shown_id: String = raw_id.chars().take(40).collect();
         let confirm = confirm.trim();
+        let mut target = Target {
+            id: &shown_id,
+            email: "",
+            given: confirm,
+        };
         let id = match ZohoId::parse(raw_id, "user_id") {
             Ok(id) => id,
-            Err(e) => return Err(self.refuse(action, &shown_id, confirm, ToolError::from(e).0)),
+            Err(e) => return Err(self.refuse(action, &target, ToolError::from(e).0)),
         };
+        target.id = id.as_str();
         if confirm.is_empty() || !confirm.contains('@') {
             let why = "confirm_email must be the user's email address (as shown by bigin_get_user). Nothing was sent to Zoho.".to_string();
-            return Err(self.refuse(action, id.as_str(), confirm, why));
+            return Err(self.refuse(action, &target, why));
         }
+        let _lock = self.lock_user(&id).await;
         let client = &self.inner.client;
         let user = match client.get_user(&id).await {
             Ok(Some(u)) => u,
@@ -776,26 +840,29 @@ impl BiginServer {
                 let why = format!(
                     "no user has id {id}; nothing was changed. Find the id with bigin_list_users."
                 );
-                return Err(self.refuse(action, id.as_str(), confirm, why));
+                return Err(self.refuse(action, &target, why));
             }
             Err(e) => {
                 return Err(self.refuse(
                     action,
-                    id.as_str(),
-                    confirm,
-                    format!("cannot verify the user before the change: {e}"),
+                    &target,
+                    format!(
+                        "cannot verify the user before the change, so nothing was changed: {e}"
+                    ),
                 ));
             }
         };
         let who = concise_user(&user);
-        if !who.email.trim().eq_ignore_ascii_case(confirm) {
+        let email = who.email.trim().to_string();
+        target.email = &email;
+        if !email.eq_ignore_ascii_case(confirm) {
             let why = format!(
                 "confirm_email does not match the email on record for user {id} ({}); nothing was changed. Check the user with bigin_get_user and pass their exact email.",
                 who.full_name
             );
-            return Err(self.refuse(action, id.as_str(), confirm, why));
+            // The email on record is for the log, not for the caller.
+            return Err(self.refuse(action, &target, why));
         }
-        let email = who.email.clone();
         let current = who.status.as_str();
         let noop = match action {
             Action::Deactivate if current == "inactive" => Some("is already inactive"),
@@ -808,28 +875,28 @@ impl BiginServer {
         };
         if let Some(state) = noop {
             let why = format!("{} ({email}) {state}; nothing was changed.", who.full_name);
-            return Err(self.refuse(action, id.as_str(), &email, why));
+            return Err(self.refuse(action, &target, why));
         }
         // The primary user owns the organisation; Zoho refuses too, but we
         // never even try. If we cannot tell, we do not act.
-        let org =
-            match client.get_org().await {
-                Ok(o) => o,
-                Err(e) => return Err(self.refuse(
+        let org = match client.get_org().await {
+            Ok(o) => o,
+            Err(e) => {
+                return Err(self.refuse(
                     action,
-                    id.as_str(),
-                    &email,
+                    &target,
                     format!(
                         "cannot check whether this is the primary user, so nothing was changed: {e}"
                     ),
-                )),
-            };
+                ));
+            }
+        };
         let primary_email = s(&org, "primary_email").trim().to_string();
         // zuids arrive as strings or numbers; review::s reads both.
         let primary_zuid = review::s(&org, "primary_zuid").trim().to_string();
         if primary_email.is_empty() && primary_zuid.is_empty() {
             let why = "the organisation record names no primary user (primary_email and primary_zuid are empty), so this server cannot rule out changing it; nothing was changed. Make the change in Bigin's UI.".to_string();
-            return Err(self.refuse(action, id.as_str(), &email, why));
+            return Err(self.refuse(action, &target, why));
         }
         let is_primary = (!primary_email.is_empty() && primary_email.eq_ignore_ascii_case(&email))
             || (!primary_zuid.is_empty() && primary_zuid == review::s(&user, "zuid").trim());
@@ -838,7 +905,7 @@ impl BiginServer {
                 "{} ({email}) is the organisation's primary user, which this server never changes; transfer the primary role in Bigin first. Nothing was changed.",
                 who.full_name
             );
-            return Err(self.refuse(action, id.as_str(), &email, why));
+            return Err(self.refuse(action, &target, why));
         }
         if dry_run {
             let message = format!(
@@ -846,7 +913,7 @@ impl BiginServer {
                 action.verb(),
                 who.full_name
             );
-            self.audit(action, id.as_str(), &email, "dry_run", &message);
+            self.audit(action, &target, "dry_run", &message);
             return Ok(Json(WriteResult {
                 action: action.verb().into(),
                 dry_run: true,
@@ -855,12 +922,18 @@ impl BiginServer {
                 message,
             }));
         }
+        // A stopping server finishes the writes already sent, and starts none.
+        if self.inner.shutdown.is_triggered() {
+            let why = "the server is shutting down, so the change was not sent; nothing was changed. Call again once it is restarted.".to_string();
+            return Err(self.refuse(action, &target, why));
+        }
         // Fail closed: a change that cannot be recorded is not made.
         if let Err(e) = self.inner.audit.append(AuditEntry {
             time: String::new(),
             tool: action.tool(),
             user_id: id.as_str(),
             email: &email,
+            given_email: confirm,
             action: action.verb(),
             outcome: "pending",
             detail: "sending the change to Zoho",
@@ -885,7 +958,7 @@ impl BiginServer {
                     "{} ({email}) was {done}. Zoho: {} {}",
                     who.full_name, outcome.code, outcome.message
                 );
-                self.audit(action, id.as_str(), &email, "success", &message);
+                self.audit(action, &target, "success", &message);
                 let mut user = who;
                 user.status = match action {
                     Action::Deactivate => "inactive",
@@ -903,7 +976,7 @@ impl BiginServer {
             }
             Err(e) => {
                 let msg = e.to_string();
-                self.audit(action, id.as_str(), &email, "error", &msg);
+                self.audit(action, &target, "error", &msg);
                 Err(ToolError(match e {
                     ZohoError::Record { .. } => msg,
                     _ => format!("{msg} (user {id}, {email})"),
@@ -911,6 +984,15 @@ impl BiginServer {
             }
         }
     }
+}
+
+/// Whom a write is aimed at, as far as it is known, for the audit log.
+struct Target<'a> {
+    id: &'a str,
+    /// The email on record, once the user has been read.
+    email: &'a str,
+    /// What the caller passed as confirm_email.
+    given: &'a str,
 }
 
 impl ServerHandler for BiginServer {
@@ -948,6 +1030,12 @@ impl ServerHandler for BiginServer {
             );
             return Ok(CallToolResult::error(vec![ContentBlock::text(msg)]).into());
         }
+        let Ok(_permit) = self.inner.calls.acquire().await else {
+            return Err(rmcp::ErrorData::internal_error(
+                "the server is stopping",
+                None,
+            ));
+        };
         let tcc = ToolCallContext::new(self, request, context);
         self.tool_router.call(tcc).await
     }

@@ -332,15 +332,14 @@ fn incoming(state: &State, line: &[u8]) -> Incoming {
             }
         }
         Err(e) => {
-            return Incoming::Reply(error_line(
-                "null",
-                -32700,
-                &format!("Parse error: {e}"),
-            ));
+            return Incoming::Reply(error_line("null", -32700, &format!("Parse error: {e}")));
         }
     };
     let raw_id = raw_id_of(line);
-    let method = obj.get("method").and_then(Value::as_str).map(str::to_string);
+    let method = obj
+        .get("method")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let has_id = obj.contains_key("id");
 
     let Some(method) = method else {
@@ -525,7 +524,10 @@ fn outgoing_line(state: &State, msg: TxJsonRpcMessage<RoleServer>) -> io::Result
         ),
         _ => unreachable!("only replies carry a private id"),
     };
-    Ok(format!("{{\"jsonrpc\":\"2.0\",\"id\":{},{body}}}", raw.get()))
+    Ok(format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":{},{body}}}",
+        raw.get()
+    ))
 }
 
 /// The exact text of the top-level `id`, if the line has one.
@@ -672,13 +674,24 @@ mod tests {
             r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}"#,
             r#"{"jsonrpc":"2.0","id":5,"result":{}}"#,
         ] {
-            assert!(matches!(incoming(&st, n.as_bytes()), Incoming::Ignore(_)), "{n}");
+            assert!(
+                matches!(incoming(&st, n.as_bytes()), Incoming::Ignore(_)),
+                "{n}"
+            );
         }
         let r = reply(&st, r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#).unwrap();
         assert_eq!(r["error"]["code"], -32600);
-        assert!(r["error"]["message"].as_str().unwrap().contains("initialize"));
+        assert!(
+            r["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("initialize")
+        );
         let ping = r#"{"jsonrpc":"2.0","id":3,"method":"ping"}"#;
-        assert!(matches!(incoming(&st, ping.as_bytes()), Incoming::Forward(_)));
+        assert!(matches!(
+            incoming(&st, ping.as_bytes()),
+            Incoming::Forward(_)
+        ));
     }
 
     #[test]
@@ -690,21 +703,35 @@ mod tests {
         };
         let r = reply(&st, list).expect("the second is refused");
         assert_eq!(r["id"], "a");
-        assert!(r["error"]["message"].as_str().unwrap().contains("in flight"));
+        assert!(
+            r["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("in flight")
+        );
         // Another id passes meanwhile.
         let other = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
-        assert!(matches!(incoming(&st, other.as_bytes()), Incoming::Forward(_)));
+        assert!(matches!(
+            incoming(&st, other.as_bytes()),
+            Incoming::Forward(_)
+        ));
         // The reply to the first frees its id, and carries it.
         let JsonRpcMessage::Request(r) = *first else {
             panic!("a request")
         };
         let line = outgoing_line(
             &st,
-            JsonRpcMessage::response(rmcp::model::ServerResult::EmptyResult(rmcp::model::EmptyResult {}), r.id),
+            JsonRpcMessage::response(
+                rmcp::model::ServerResult::EmptyResult(rmcp::model::EmptyResult {}),
+                r.id,
+            ),
         )
         .unwrap();
         assert!(line.starts_with(r#"{"jsonrpc":"2.0","id":"a","#), "{line}");
-        assert!(matches!(incoming(&st, list.as_bytes()), Incoming::Forward(_)));
+        assert!(matches!(
+            incoming(&st, list.as_bytes()),
+            Incoming::Forward(_)
+        ));
     }
 
     #[test]
@@ -726,7 +753,10 @@ mod tests {
             };
             let out = outgoing_line(
                 &st,
-                JsonRpcMessage::response(rmcp::model::ServerResult::EmptyResult(rmcp::model::EmptyResult {}), r.id),
+                JsonRpcMessage::response(
+                    rmcp::model::ServerResult::EmptyResult(rmcp::model::EmptyResult {}),
+                    r.id,
+                ),
             )
             .unwrap();
             assert!(out.contains(&format!(r#""id":{id},"#)), "{out}");

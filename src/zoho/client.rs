@@ -666,7 +666,9 @@ fn error_in_2xx(body: &Value, key: &str) -> Option<ZohoError> {
     errorish.then(|| {
         ZohoError::api(
             200,
-            body.get("code").and_then(Value::as_str).unwrap_or("UNKNOWN"),
+            body.get("code")
+                .and_then(Value::as_str)
+                .unwrap_or("UNKNOWN"),
             body.get("message").and_then(Value::as_str).unwrap_or(""),
             body.get("details").cloned().unwrap_or(Value::Null),
         )
@@ -815,7 +817,8 @@ mod tests {
         assert!(record_outcome(None, "users", &id, "x").is_err());
         let other = json!({"users":[{"code":"SUCCESS","details":{"id":"2"},"message":"User deleted","status":"success"}]});
         assert!(record_outcome(Some(other), "users", &id, "x").is_err());
-        let in_200 = json!({"code":"INTERNAL_ERROR","details":{},"message":"boom","status":"error"});
+        let in_200 =
+            json!({"code":"INTERNAL_ERROR","details":{},"message":"boom","status":"error"});
         let e = record_outcome(Some(in_200), "users", &id, "x").unwrap_err();
         assert_eq!(e.code(), Some("INTERNAL_ERROR"));
     }

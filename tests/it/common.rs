@@ -99,6 +99,7 @@ pub async fn harness_with(
             filter,
             expires_at,
             audit: AuditLog::new(audit_path.clone()),
+            shutdown: Default::default(),
         },
     )
     .expect("valid filter");

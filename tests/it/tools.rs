@@ -812,6 +812,7 @@ async fn a_write_that_cannot_be_audited_is_not_made() {
             filter: all_tools(),
             expires_at: None,
             audit: bigin_mcp::mcp::AuditLog::new(dir.path().to_path_buf()),
+            shutdown: Default::default(),
         },
     )
     .unwrap();
