@@ -90,9 +90,19 @@ pub async fn harness_with(
     filter: ToolFilter,
     expires_at: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Harness {
+    harness_full(sb, filter, expires_at, fast_options()).await
+}
+
+/// A harness whose Zoho client has these options.
+pub async fn harness_full(
+    sb: &Sandbox,
+    filter: ToolFilter,
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    opts: ClientOptions,
+) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let audit_path = dir.path().join("audit.log");
-    let (c, tokens) = client(sb);
+    let (c, tokens) = client_with(sb, opts);
     let server = BiginServer::new(
         c,
         ServerOptions {

@@ -14,3 +14,4 @@ mod common;
 mod login;
 mod stdio;
 mod tools;
+mod trust;
