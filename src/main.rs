@@ -41,6 +41,10 @@ fn main() -> ExitCode {
             Command::Sandbox(args) => commands::sandbox::run(args).await,
         }
     });
+    // stdin is read by a blocking thread that may sit in read(2) forever
+    // (a signal ends `serve` with stdin still open); dropping the runtime
+    // would wait for it. Everything owed to the client is already flushed.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     match result {
         Ok(code) => code,
         Err(e) => {

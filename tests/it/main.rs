@@ -12,6 +12,7 @@ mod auth;
 mod client;
 mod common;
 mod login;
+mod props;
 mod stdio;
 mod tools;
 mod trust;
