@@ -22,7 +22,9 @@
 //!    `bigin_get_organization`, 20 of `bigin_access_review`, 20 of
 //!    `bigin_list_users` with `{"limit":200}`;
 //! 4. bytes per user of `bigin_list_users` text output, concise vs full;
-//! 5. bytes of the `tools/list` result for the default tool set.
+//! 5. bytes of the `tools/list` result for the default tool set;
+//! 6. peak RSS of 1,000 pipelined `bigin_access_review` calls (all written
+//!    before the first reply is read), and the RSS once they are answered.
 //!
 //! For context it also shows spawn to the initialize reply, the start-up
 //! floor (spawn to exit of `bigin-mcp --version`) and stdin EOF to exit.
@@ -65,6 +67,9 @@ const TARGET_RSS_MIB: f64 = 12.0;
 /// distinction is noise, and a power of two is the usual reading.
 const TARGET_TOOLS_LIST_BYTES: usize = 8 * 1024;
 const TARGET_CONCISE_PCT: f64 = 15.0;
+/// Pipelined access reviews in the burst figure, and its memory ceiling.
+const BURST: usize = 1000;
+const TARGET_BURST_MIB: f64 = 64.0;
 
 /// Proxy variables are removed from the server's environment: the demo's
 /// HTTP client would otherwise honour them and could send the sandbox's
@@ -579,14 +584,52 @@ impl Stats {
 
 /// Peak resident set size of a live process, from `/proc/<pid>/status`.
 fn peak_rss_kib(pid: u32) -> Result<u64> {
+    status_kib(pid, "VmHWM:")
+}
+
+/// One `kB` line of `/proc/<pid>/status` (`VmHWM:` peak, `VmRSS:` now).
+fn status_kib(pid: u32, key: &str) -> Result<u64> {
     let path = format!("/proc/{pid}/status");
     let status = std::fs::read_to_string(&path)
         .map_err(|e| format!("cannot read {path} (Linux only): {e}"))?;
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(key))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| format!("no VmHWM line in {path}").into())
+        .ok_or_else(|| format!("no {key} line in {path}").into())
+}
+
+/// Figure 6: a burst of pipelined access reviews, all written before the
+/// first reply is read, as a runaway client would. Returns (peak RSS MiB,
+/// RSS MiB once every reply is in, seconds for the whole burst).
+fn burst(cfg: &Config, notes: &mut Notes) -> Result<(f64, f64, f64)> {
+    let mut s = Session::spawn(cfg.command())?;
+    s.handshake()?;
+    // One review first, so the burst measures the work, not the token.
+    s.call("bigin_access_review", json!({}))?;
+    let first = s.next_id;
+    let t = Instant::now();
+    for _ in 0..BURST {
+        let id = s.next_id;
+        s.next_id += 1;
+        s.send(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": {"name": "bigin_access_review", "arguments": {}}}))?;
+    }
+    for id in first..first + BURST as u64 {
+        let r = s.wait_for(id)?;
+        if r.get("error").is_some() || r.pointer("/result/isError") == Some(&json!(true)) {
+            return Err(format!(
+                "burst: review {id} failed: {}",
+                shorten(&r.to_string(), 200)
+            )
+            .into());
+        }
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let peak = peak_rss_kib(s.pid())? as f64 / 1024.0;
+    let after = status_kib(s.pid(), "VmRSS:")? as f64 / 1024.0;
+    s.close(notes)?;
+    Ok((peak, after, secs))
 }
 
 /// Cold-start figures, all in ms.
@@ -812,6 +855,8 @@ fn measure(cfg: &Config) -> Result<bool> {
         .map(|ts| ts.iter().filter_map(|t| t["name"].as_str()).collect())
         .unwrap_or_default();
 
+    let (burst_peak, burst_after, burst_secs) = burst(cfg, &mut notes)?;
+
     let mut s = Session::spawn(cfg.command())?;
     s.handshake()?;
     let lat = latencies(&mut s)?;
@@ -855,6 +900,11 @@ fn measure(cfg: &Config) -> Result<bool> {
     for (name, args, st) in &lat {
         stat_row(format!("tools/call {name} {args}, median of {}", st.n), st);
     }
+    println!(
+        "{:<W$} {:>8.1} MiB  (RSS after {burst_after:.1} MiB, {burst_secs:.1} s)",
+        format!("peak RSS, {BURST} pipelined access reviews"),
+        burst_peak
+    );
     println!(
         "{:<W$} {:>8.1} B    ({n_concise} users)",
         "list_users text bytes/user, concise", concise
@@ -913,6 +963,13 @@ fn measure(cfg: &Config) -> Result<bool> {
             value: tools_bytes as f64,
         },
         Target {
+            name: "peak RSS, review burst",
+            shown: format!("{burst_peak:.1} MiB"),
+            limit: format!("<= {TARGET_BURST_MIB} MiB"),
+            pass: burst_peak <= TARGET_BURST_MIB,
+            value: round1(burst_peak),
+        },
+        Target {
             name: "concise bytes/user vs full",
             shown: format!("{pct:.1} %"),
             limit: format!("<= {TARGET_CONCISE_PCT} %"),
@@ -947,6 +1004,12 @@ fn measure(cfg: &Config) -> Result<bool> {
         "spawn_to_version_exit_ms": cold_all.version.json(),
         "eof_to_exit_ms": cold_all.exit.json(),
         "peak_rss_mib": round1(rss_mib),
+        "review_burst": {
+            "reviews": BURST,
+            "peak_rss_mib": round1(burst_peak),
+            "rss_after_mib": round1(burst_after),
+            "seconds": round1(burst_secs),
+        },
         "demo_spawn_to_tools_list_ms": demo_cold.json(),
         "demo_peak_rss_mib": round1(demo_rss),
         "tools_call_ms": lat.iter().map(|(name, args, st)| {
