@@ -18,7 +18,7 @@ use rmcp::ServiceExt;
 use secrecy::SecretString;
 
 use super::UsageError;
-use super::login::os_store_opener;
+use super::login::{os_store_opener, store_opener};
 use bigin_mcp::auth::{DEFAULT_ACCOUNT, KeychainCredentials, check_account_name};
 
 /// How to get credentials, said wherever they are missing.
@@ -202,7 +202,11 @@ fn keychain_tokens(args: &ServeArgs, http: &Http) -> anyhow::Result<Arc<dyn Toke
         meta.accounts_server =
             check_base_url(u).map_err(|e| UsageError(format!("--accounts-url: {e}")))?;
     }
-    let creds = KeychainCredentials::new(&args.account, meta, os_store_opener());
+    let opener = match super::accounts_file() {
+        Ok(accounts) => store_opener(&meta, &accounts),
+        Err(_) => os_store_opener(),
+    };
+    let creds = KeychainCredentials::new(&args.account, meta, opener);
     Ok(Arc::new(RefreshTokenSource::new(
         http.clone(),
         Arc::new(creds),
