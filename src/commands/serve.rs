@@ -1,6 +1,7 @@
 //! `bigin-mcp serve`: wires credentials, the Zoho client, the tool filters
 //! and the audit log into an MCP server on stdin/stdout.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,9 +34,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         tools: args.tools.clone(),
         exclude_tools: args.exclude_tools.clone(),
     };
-    let selected = filter.select().map_err(|e| UsageError(e.0))?;
-    if selected.is_empty() {
-        tracing::warn!("the filters leave no tools; the server will list none");
+    filter.select().map_err(|e| UsageError(e.0))?;
+    if let Some(why) = filter.explain_empty() {
+        tracing::warn!("{why}");
+    }
+    // A person who ran `serve` by hand sees silence otherwise: say what this
+    // is and how to use it. Only when stdin is a terminal (a client always
+    // pipes it), and only on stderr (stdout is the protocol's).
+    if std::io::stdin().is_terminal() {
+        eprintln!("{}", first_run_hint(args.demo));
     }
     let expires_at = match &args.expires_at {
         Some(s) => Some(
@@ -66,7 +73,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
 
     // Built on the first request, so start-up never loads the certificate store.
-    let http = Http::lazy(Duration::from_secs(args.timeout.max(1)));
+    let http = Http::lazy(Duration::from_secs(args.timeout));
     let mut _sandbox: Option<Sandbox> = None;
     let tokens: Arc<dyn TokenSource> = if args.demo {
         let sb = Sandbox::start(SandboxOptions {
@@ -94,7 +101,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         tokens,
         ClientOptions {
             api_domain_override: api_domain,
-            timeout: Duration::from_secs(args.timeout.max(1)),
+            timeout: Duration::from_secs(args.timeout),
             ..Default::default()
         },
     );
@@ -118,6 +125,34 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // Every reply must reach stdout before the process exits.
     let _ = t.writer.await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `serve` says when started from a terminal.
+fn first_run_hint(demo: bool) -> String {
+    let exe = super::this_binary()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "bigin-mcp".into());
+    let args = if demo {
+        r#"["serve", "--demo"]"#
+    } else {
+        r#"["serve"]"#
+    };
+    let quoted = serde_json::Value::from(exe.clone());
+    format!(
+        "bigin-mcp {version}: an MCP server for Zoho Bigin, waiting for JSON-RPC on stdin.\n\
+         An MCP client (Claude Desktop, Claude Code, Cursor, VS Code) starts it for you; you do not run it by hand.\n\
+         \n\
+         Add it to a client with `{exe} install claude-desktop` (or claude-code, cursor, vscode), or put this in the client's config:\n\
+         \n\
+         \x20 \"mcpServers\": {{ \"bigin\": {{ \"command\": {quoted}, \"args\": {args} }} }}\n\
+         \n\
+         Try the tools in a browser with the MCP Inspector and the demo organisation:\n\
+         \n\
+         \x20 npx @modelcontextprotocol/inspector {exe} serve --demo\n\
+         \n\
+         Still serving on stdin/stdout; press Ctrl-D or Ctrl-C to stop.",
+        version = env!("CARGO_PKG_VERSION"),
+    )
 }
 
 /// Credentials from BIGIN_CLIENT_ID / BIGIN_CLIENT_SECRET / BIGIN_REFRESH_TOKEN

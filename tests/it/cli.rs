@@ -1,7 +1,9 @@
 //! The binary's commands for people: `install` / `uninstall` against a
-//! temporary HOME, `completions`, `man`, the hidden `tools --json`, and
-//! errors from `BIGIN_*` variables.
+//! temporary HOME, `completions`, `man`, the hidden `tools --json`, errors
+//! from `BIGIN_*` variables, and the first-run hint of `serve` (stdin a
+//! terminal, through util-linux `script`, versus a pipe).
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -379,4 +381,114 @@ fn an_invalid_environment_value_names_its_variable() {
     let out = home.run(&["login", "--timeout", "0"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("at least 1"), "{}", stderr(&out));
+}
+
+#[test]
+fn environment_variables_set_the_serve_filters() {
+    let home = Home::new();
+    // Every filter from the environment, leaving nothing: start-up says why.
+    let out = home
+        .cmd(&["serve"])
+        .env("BIGIN_TOOLS", "bigin_delete_user,bigin_get_user")
+        .env("BIGIN_EXCLUDE_TOOLS", "bigin_get_user")
+        .env("BIGIN_METHODS", "delete,get")
+        .env("BIGIN_TOOLSETS", "users")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(
+        err.contains("leave no tools")
+            && err.contains("--exclude-tools removes bigin_get_user")
+            && err.contains("--allow-delete is needed for bigin_delete_user"),
+        "{err}"
+    );
+    let out = home
+        .cmd(&["serve"])
+        .env("BIGIN_TOOLSETS", "billing")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("billing"), "{}", stderr(&out));
+    let out = home
+        .cmd(&["serve"])
+        .env("BIGIN_EXPIRES_AT", "tomorrow")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("RFC 3339"), "{}", stderr(&out));
+}
+
+// ---------------------------------------------------------------------------
+// The first run
+
+/// `script` from util-linux runs a command on a new pseudo-terminal.
+fn have_script() -> bool {
+    Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn serve_on_a_terminal_explains_itself_on_stderr() {
+    if !have_script() {
+        eprintln!(
+            "skipped cli::serve_on_a_terminal_explains_itself_on_stderr: no util-linux `script`"
+        );
+        return;
+    }
+    let home = Home::new();
+    // stdin of `script` is empty, so the server on the terminal reads EOF
+    // right after printing the hint and exits. stdout is discarded inside
+    // the terminal so only stderr reaches the transcript.
+    let inner = format!("{BIN} serve --demo 1>/dev/null");
+    let out = Command::new("timeout")
+        .args(["30", "script", "-qec", &inner, "/dev/null"])
+        .env("HOME", home.path())
+        .env("XDG_DATA_HOME", home.path().join("data"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run script");
+    let transcript = stdout(&out);
+    assert!(
+        transcript.contains("an MCP server for Zoho Bigin")
+            && transcript.contains("An MCP client")
+            && transcript.contains(&format!(
+                "npx @modelcontextprotocol/inspector {} serve --demo",
+                this_binary()
+            ))
+            && transcript.contains(&format!("\"command\": \"{}\"", this_binary())),
+        "{transcript}\n{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn serve_on_a_pipe_prints_no_hint_and_only_json_rpc() {
+    let home = Home::new();
+    let mut child = home
+        .cmd(&["serve", "--demo"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"}}});
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{init}").unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let s = stdout(&out);
+    assert!(!s.is_empty(), "an initialize reply");
+    for line in s.lines() {
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert_eq!(v["jsonrpc"], "2.0", "{line}");
+    }
+    let err = stderr(&out);
+    assert!(
+        !err.contains("MCP Inspector") && !err.contains("inspector"),
+        "{err}"
+    );
 }
