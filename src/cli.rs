@@ -170,6 +170,28 @@ pub struct ServeArgs {
     pub timeout: u64,
 }
 
+impl ServeArgs {
+    /// The tool filter these flags ask for. Blank list entries are dropped:
+    /// an empty variable (`BIGIN_TOOLSETS=`, as an MCPB bundle passes for an
+    /// unset option) means no restriction, not a toolset named "".
+    pub fn tool_filter(&self) -> crate::mcp::ToolFilter {
+        let clean = |l: &[String]| -> Vec<String> {
+            l.iter()
+                .map(|x| x.trim().to_string())
+                .filter(|x| !x.is_empty())
+                .collect()
+        };
+        crate::mcp::ToolFilter {
+            read_only: self.read_only,
+            allow_delete: self.allow_delete,
+            methods: clean(&self.methods),
+            toolsets: clean(&self.toolsets),
+            tools: clean(&self.tools),
+            exclude_tools: clean(&self.exclude_tools),
+        }
+    }
+}
+
 /// The MCP clients `install` knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ClientArg {
@@ -448,6 +470,18 @@ mod tests {
         let r = Cli::try_parse_from(["bigin-mcp", "login", "--port", "0"]);
         assert!(r.is_err(), "port 0 cannot be registered as a redirect URI");
         assert!(Cli::try_parse_from(["bigin-mcp", "login", "--port", "8080"]).is_ok());
+    }
+
+    #[test]
+    fn blank_list_entries_restrict_nothing() {
+        let Some(Command::Serve(s)) =
+            parse(&["serve", "--toolsets", "", "--tools", "a,,b"]).command
+        else {
+            panic!("not serve")
+        };
+        let f = s.tool_filter();
+        assert!(f.toolsets.is_empty());
+        assert_eq!(f.tools, vec!["a", "b"]);
     }
 
     #[test]

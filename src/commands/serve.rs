@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use bigin_mcp::cli::ServeArgs;
 use bigin_mcp::mcp::stdio::line_transport;
-use bigin_mcp::mcp::{AuditLog, BiginServer, ServerOptions, ToolFilter};
+use bigin_mcp::mcp::{AuditLog, BiginServer, ServerOptions};
 use bigin_mcp::sandbox::{self, Sandbox, SandboxOptions};
 use bigin_mcp::zoho::{
     BiginClient, ClientOptions, DataCentre, Http, MissingCredentials, RefreshCredentials,
@@ -26,14 +26,7 @@ use bigin_mcp::auth::{DEFAULT_ACCOUNT, KeychainCredentials, check_account_name};
 const LOGIN_HINT: &str = "Not logged in to Zoho. Run `bigin-mcp login` in a terminal, or set BIGIN_CLIENT_ID, BIGIN_CLIENT_SECRET and BIGIN_REFRESH_TOKEN in the MCP server's env; to try the tools without Zoho, start the server with `serve --demo`.";
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let filter = ToolFilter {
-        read_only: args.read_only,
-        allow_delete: args.allow_delete,
-        methods: args.methods.clone(),
-        toolsets: args.toolsets.clone(),
-        tools: args.tools.clone(),
-        exclude_tools: args.exclude_tools.clone(),
-    };
+    let filter = args.tool_filter();
     filter.select().map_err(|e| UsageError(e.0))?;
     if let Some(why) = filter.explain_empty() {
         tracing::warn!("{why}");
