@@ -24,7 +24,7 @@ pub struct Cli {
 pub enum Command {
     /// Serve the tools over MCP on stdin/stdout (the default command).
     Serve(ServeArgs),
-    /// Log in to Zoho (OAuth in the browser, or a Self Client code) and keep the tokens in the OS keychain.
+    /// Log in to Zoho (OAuth in the browser, or a Self Client code) and keep the tokens in the OS keychain (or, with --insecure-storage, a private file).
     Login(LoginArgs),
     /// Revoke an account's refresh token at Zoho and remove it from this machine.
     Logout(LogoutArgs),

@@ -1,6 +1,8 @@
 //! `bigin-mcp login`, `logout` and `status`: the terminal side of
-//! [`bigin_mcp::auth::flow`]. Everything for people goes to stderr;
-//! `status --json` alone writes stdout.
+//! [`bigin_mcp::auth::flow`], and which store (OS keychain, or the
+//! `--insecure-storage` file) holds an account's secrets. `status` writes
+//! its report to stdout (people and scripts alike); `login` and `logout`
+//! talk to people on stderr.
 
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
