@@ -1,10 +1,16 @@
 //! The command line, parsed with clap. Doc comments are the `--help` text.
 //! Parsing lives in the library so it can be unit-tested; running the
 //! commands is the binary's job.
+//!
+//! Every `serve` flag has a `BIGIN_*` environment variable, so a host that
+//! can only set env (or a container) configures the server the same way.
+//! [`parse_from`] makes an invalid environment value name its variable:
+//! clap blames the flag, which the user never typed.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 /// A local MCP server for administering a Zoho Bigin organisation.
 #[derive(Debug, Parser)]
@@ -18,7 +24,7 @@ pub struct Cli {
 pub enum Command {
     /// Serve the tools over MCP on stdin/stdout (the default command).
     Serve(ServeArgs),
-    /// Log in to Zoho (OAuth in the browser, or a Self Client code) and keep the tokens in the OS keychain.
+    /// Log in to Zoho (OAuth in the browser, or a Self Client code) and keep the tokens in the OS keychain (or, with --insecure-storage, a private file).
     Login(LoginArgs),
     /// Revoke an account's refresh token at Zoho and remove it from this machine.
     Logout(LogoutArgs),
@@ -26,6 +32,17 @@ pub enum Command {
     Status(StatusArgs),
     /// Run the sandbox Bigin API and accounts server alone on 127.0.0.1.
     Sandbox(SandboxArgs),
+    /// Add this server to an MCP client's config file (keeps everything else; backs the file up).
+    Install(InstallArgs),
+    /// Remove this server's entry from an MCP client's config file.
+    Uninstall(UninstallArgs),
+    /// Print a shell completion script, e.g. `bigin-mcp completions bash > ~/.local/share/bash-completion/completions/bigin-mcp`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), e.g. `bigin-mcp man | man -l -`.
+    Man,
+    /// Print the tools this binary serves as JSON (feeds the MCPB bundle's manifest).
+    #[command(hide = true)]
+    Tools(ToolsArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -34,7 +51,7 @@ pub struct LoginArgs {
     #[arg(long, default_value = "default")]
     pub account: String,
     /// Data centre of the Zoho account: us, eu, in, au, jp, cn, sa, ca.
-    #[arg(long, default_value = "us")]
+    #[arg(long, default_value = "us", value_parser = data_centre)]
     pub dc: String,
     /// The OAuth client id from the Zoho API console (default: BIGIN_CLIENT_ID, else a prompt).
     #[arg(long, env = "BIGIN_CLIENT_ID", value_name = "ID")]
@@ -62,8 +79,11 @@ pub struct LoginArgs {
     #[arg(long, value_name = "GRANT_CODE")]
     pub code: Option<String>,
     /// Seconds to wait for the browser.
-    #[arg(long, default_value_t = 300, value_name = "SECS")]
+    #[arg(long, default_value_t = 300, value_name = "SECS", value_parser = seconds)]
     pub timeout: u64,
+    /// Keep the tokens and client secret in a file (mode 0600) in the config directory instead of the OS keychain, for machines without one.
+    #[arg(long)]
+    pub insecure_storage: bool,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -88,37 +108,53 @@ fn list(s: &str) -> Result<String, String> {
     Ok(s.to_string())
 }
 
+/// A timeout in whole seconds; 0 would time out every request at once.
+fn seconds(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(0) => Err("must be at least 1 (seconds)".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("not a whole number of seconds".into()),
+    }
+}
+
+/// A data-centre code, checked while parsing so a typo fails at once, with
+/// or without credentials.
+fn data_centre(s: &str) -> Result<String, String> {
+    s.parse::<crate::zoho::DataCentre>()
+        .map(|d| d.code.to_string())
+}
+
 #[derive(Debug, Args, Clone)]
 pub struct ServeArgs {
     /// Serve against the built-in sandbox organisation (no Zoho account needed).
-    #[arg(long)]
+    #[arg(long, env = "BIGIN_DEMO", action = ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     pub demo: bool,
     /// The logged-in account to use (see `bigin-mcp login --account`).
     #[arg(long, env = "BIGIN_ACCOUNT", default_value = "default")]
     pub account: String,
     /// Expose only tools that change nothing. Wins over every other flag.
-    #[arg(long, env = "BIGIN_READ_ONLY", value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "BIGIN_READ_ONLY", action = ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     pub read_only: bool,
     /// Expose bigin_delete_user (irreversible). Off by default.
-    #[arg(long)]
+    #[arg(long, env = "BIGIN_ALLOW_DELETE", action = ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     pub allow_delete: bool,
     /// Only tools of these methods: list, get, create, update, delete, read (= list,get), write (= create,update,delete).
-    #[arg(long, value_delimiter = ',', value_parser = list, value_name = "LIST")]
+    #[arg(long, env = "BIGIN_METHODS", value_delimiter = ',', value_parser = list, value_name = "LIST")]
     pub methods: Vec<String>,
     /// Only tools of these toolsets: users, roles, profiles, org, audit.
-    #[arg(long, value_delimiter = ',', value_parser = list, value_name = "LIST")]
+    #[arg(long, env = "BIGIN_TOOLSETS", value_delimiter = ',', value_parser = list, value_name = "LIST")]
     pub toolsets: Vec<String>,
     /// Only these tools.
-    #[arg(long, value_delimiter = ',', value_parser = list, value_name = "LIST")]
+    #[arg(long, env = "BIGIN_TOOLS", value_delimiter = ',', value_parser = list, value_name = "LIST")]
     pub tools: Vec<String>,
     /// Never these tools (wins over --tools).
-    #[arg(long, value_delimiter = ',', value_parser = list, value_name = "LIST")]
+    #[arg(long, env = "BIGIN_EXCLUDE_TOOLS", value_delimiter = ',', value_parser = list, value_name = "LIST")]
     pub exclude_tools: Vec<String>,
     /// Refuse every tool call after this instant (RFC 3339, e.g. 2026-12-31T18:00:00Z).
-    #[arg(long, value_name = "RFC3339")]
+    #[arg(long, env = "BIGIN_EXPIRES_AT", value_name = "RFC3339")]
     pub expires_at: Option<String>,
     /// Zoho data centre of the env credentials: us, eu, in, au, jp, cn, sa, ca.
-    #[arg(long, env = "BIGIN_DC", value_name = "DC")]
+    #[arg(long, env = "BIGIN_DC", value_name = "DC", value_parser = data_centre)]
     pub dc: Option<String>,
     /// Override the API domain (default: the token response's api_domain).
     #[arg(long, env = "BIGIN_API_DOMAIN", value_name = "URL")]
@@ -129,9 +165,198 @@ pub struct ServeArgs {
     /// Audit log of write attempts (JSON lines). Default: audit.log in the platform data directory.
     #[arg(long, env = "BIGIN_AUDIT_LOG", value_name = "PATH")]
     pub audit_log: Option<PathBuf>,
-    /// Seconds before a Zoho request times out.
-    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    /// Seconds before a Zoho request times out (at least 1).
+    #[arg(long, env = "BIGIN_TIMEOUT", default_value_t = 30, value_name = "SECS", value_parser = seconds)]
     pub timeout: u64,
+}
+
+impl ServeArgs {
+    /// The tool filter these flags ask for. Blank list entries are dropped:
+    /// an empty variable (`BIGIN_TOOLSETS=`, as an MCPB bundle passes for an
+    /// unset option) means no restriction, not a toolset named "".
+    pub fn tool_filter(&self) -> crate::mcp::ToolFilter {
+        let clean = |l: &[String]| -> Vec<String> {
+            l.iter()
+                .map(|x| x.trim().to_string())
+                .filter(|x| !x.is_empty())
+                .collect()
+        };
+        crate::mcp::ToolFilter {
+            read_only: self.read_only,
+            allow_delete: self.allow_delete,
+            methods: clean(&self.methods),
+            toolsets: clean(&self.toolsets),
+            tools: clean(&self.tools),
+            exclude_tools: clean(&self.exclude_tools),
+        }
+    }
+}
+
+/// The MCP clients `install` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClientArg {
+    /// Claude Desktop (claude_desktop_config.json).
+    ClaudeDesktop,
+    /// Claude Code (~/.claude.json, or .mcp.json with --scope project).
+    ClaudeCode,
+    /// Cursor (~/.cursor/mcp.json, or .cursor/mcp.json with --scope project).
+    Cursor,
+    /// VS Code (.vscode/mcp.json in the current folder).
+    Vscode,
+}
+
+/// Whose config file: the user's, or the project in the current directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScopeArg {
+    User,
+    Project,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct InstallArgs {
+    /// The client whose config file gets the entry.
+    #[arg(value_enum)]
+    pub client: ClientArg,
+    /// user (default) or project (Claude Code: .mcp.json; Cursor: .cursor/mcp.json). VS Code is always project.
+    #[arg(long, value_enum)]
+    pub scope: Option<ScopeArg>,
+    /// The entry's name in the client's server list.
+    #[arg(long, default_value = "bigin", value_parser = entry_name)]
+    pub name: String,
+    /// Print the change without writing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Flags for `serve`, written into the entry's args.
+    #[command(flatten)]
+    pub serve: ForwardedServeArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct UninstallArgs {
+    /// The client whose config file loses the entry.
+    #[arg(value_enum)]
+    pub client: ClientArg,
+    /// user (default) or project, as for install.
+    #[arg(long, value_enum)]
+    pub scope: Option<ScopeArg>,
+    /// The entry's name in the client's server list.
+    #[arg(long, default_value = "bigin", value_parser = entry_name)]
+    pub name: String,
+    /// Print the change without writing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Entry names become JSON keys and command-line words in docs: keep them plain.
+fn entry_name(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err("use 1-64 letters, digits, '-', '_' or '.'".into())
+    }
+}
+
+/// The `serve` flags `install` writes into the client's config. No env
+/// fallbacks here: what goes into the file is what was typed.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ForwardedServeArgs {
+    /// serve --demo: the built-in sandbox organisation.
+    #[arg(long)]
+    pub demo: bool,
+    /// serve --account NAME.
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
+    /// serve --read-only.
+    #[arg(long)]
+    pub read_only: bool,
+    /// serve --allow-delete.
+    #[arg(long)]
+    pub allow_delete: bool,
+    /// serve --methods LIST.
+    #[arg(long, value_delimiter = ',', value_parser = list, value_name = "LIST")]
+    pub methods: Vec<String>,
+    /// serve --toolsets LIST.
+    #[arg(long, value_delimiter = ',', value_parser = list, value_name = "LIST")]
+    pub toolsets: Vec<String>,
+    /// serve --tools LIST.
+    #[arg(long, value_delimiter = ',', value_parser = list, value_name = "LIST")]
+    pub tools: Vec<String>,
+    /// serve --exclude-tools LIST.
+    #[arg(long, value_delimiter = ',', value_parser = list, value_name = "LIST")]
+    pub exclude_tools: Vec<String>,
+    /// serve --expires-at RFC3339.
+    #[arg(long, value_name = "RFC3339")]
+    pub expires_at: Option<String>,
+    /// serve --dc DC.
+    #[arg(long, value_name = "DC", value_parser = data_centre)]
+    pub dc: Option<String>,
+    /// serve --api-domain URL.
+    #[arg(long, value_name = "URL")]
+    pub api_domain: Option<String>,
+    /// serve --accounts-url URL.
+    #[arg(long, value_name = "URL")]
+    pub accounts_url: Option<String>,
+    /// serve --audit-log PATH.
+    #[arg(long, value_name = "PATH")]
+    pub audit_log: Option<PathBuf>,
+    /// serve --timeout SECS.
+    #[arg(long, value_name = "SECS", value_parser = seconds)]
+    pub timeout: Option<u64>,
+}
+
+impl ForwardedServeArgs {
+    /// `serve` followed by the flags given, in `--help` order.
+    pub fn to_args(&self) -> Vec<String> {
+        let mut out = vec!["serve".to_string()];
+        let mut flag = |on: bool, name: &str| {
+            if on {
+                out.push(format!("--{name}"));
+            }
+        };
+        flag(self.demo, "demo");
+        flag(self.read_only, "read-only");
+        flag(self.allow_delete, "allow-delete");
+        let mut opt = |name: &str, v: Option<String>| {
+            if let Some(v) = v {
+                out.push(format!("--{name}"));
+                out.push(v);
+            }
+        };
+        let joined = |l: &[String]| (!l.is_empty()).then(|| l.join(","));
+        opt("account", self.account.clone());
+        opt("methods", joined(&self.methods));
+        opt("toolsets", joined(&self.toolsets));
+        opt("tools", joined(&self.tools));
+        opt("exclude-tools", joined(&self.exclude_tools));
+        opt("expires-at", self.expires_at.clone());
+        opt("dc", self.dc.clone());
+        opt("api-domain", self.api_domain.clone());
+        opt("accounts-url", self.accounts_url.clone());
+        opt(
+            "audit-log",
+            self.audit_log.as_ref().map(|p| p.display().to_string()),
+        );
+        opt("timeout", self.timeout.map(|t| t.to_string()));
+        out
+    }
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh, fish, powershell or elvish.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ToolsArgs {
+    /// Print JSON (the only format; the flag keeps scripts explicit).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -142,6 +367,83 @@ pub struct SandboxArgs {
     /// The data centre the consent redirect reports (`location`).
     #[arg(long, default_value = "us")]
     pub location: String,
+}
+
+/// Parses `args` (program name first). On an invalid value that came from
+/// an environment variable, the error names the variable instead of the
+/// flag. Help and version requests come back as errors too, as clap does.
+pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let mut cmd = Cli::command();
+    let parsed = cmd
+        .try_get_matches_from_mut(args.iter().cloned())
+        .and_then(|m| Cli::from_arg_matches(&m));
+    parsed.map_err(|e| blame_env(e, &args, &mut cmd))
+}
+
+/// Rewrites a value error whose value came from the environment. clap does
+/// not say where a failing value came from (and gives no matches to ask),
+/// so: the flag is not on the command line, and its variable holds the
+/// value clap rejected.
+fn blame_env(e: clap::Error, args: &[OsString], cmd: &mut clap::Command) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    use std::error::Error as _;
+    if !matches!(
+        e.kind(),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation
+    ) {
+        return e;
+    }
+    let ctx = |k| match e.get(k) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        _ => None,
+    };
+    let (Some(arg), Some(value)) = (ctx(ContextKind::InvalidArg), ctx(ContextKind::InvalidValue))
+    else {
+        return e;
+    };
+    // "--timeout <SECS>" -> "timeout"
+    let long = arg
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches('-')
+        .to_string();
+    let typed = args.iter().skip(1).any(|a| {
+        let a = a.to_string_lossy();
+        a == format!("--{long}") || a.starts_with(&format!("--{long}="))
+    });
+    if typed {
+        return e;
+    }
+    let env = std::iter::once(&*cmd)
+        .chain(cmd.get_subcommands())
+        .flat_map(|c| c.get_arguments())
+        .filter(|a| a.get_long() == Some(long.as_str()))
+        .filter_map(|a| a.get_env())
+        .find(|var| {
+            std::env::var_os(var).is_some_and(|v| {
+                let v = v.to_string_lossy();
+                v == value || v.split(',').any(|part| part == value)
+            })
+        })
+        .map(|v| v.to_string_lossy().into_owned());
+    let Some(var) = env else {
+        return e;
+    };
+    // clap's own explanation (e.g. "1..18446744073709551615"), minus its
+    // blame of the flag.
+    let why = e.source().map(|s| format!(": {s}")).unwrap_or_default();
+    cmd.error(
+        e.kind(),
+        format!(
+            "invalid value '{value}' in the environment variable {var} (read for --{long}){why}"
+        ),
+    )
 }
 
 #[cfg(test)]
@@ -168,6 +470,18 @@ mod tests {
         let r = Cli::try_parse_from(["bigin-mcp", "login", "--port", "0"]);
         assert!(r.is_err(), "port 0 cannot be registered as a redirect URI");
         assert!(Cli::try_parse_from(["bigin-mcp", "login", "--port", "8080"]).is_ok());
+    }
+
+    #[test]
+    fn blank_list_entries_restrict_nothing() {
+        let Some(Command::Serve(s)) =
+            parse(&["serve", "--toolsets", "", "--tools", "a,,b"]).command
+        else {
+            panic!("not serve")
+        };
+        let f = s.tool_filter();
+        assert!(f.toolsets.is_empty());
+        assert_eq!(f.tools, vec!["a", "b"]);
     }
 
     #[test]

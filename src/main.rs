@@ -6,18 +6,31 @@ mod commands;
 
 use std::process::ExitCode;
 
-use bigin_mcp::cli::{Cli, Command};
-use clap::Parser;
+use bigin_mcp::cli::{self, Command};
 
 fn main() -> ExitCode {
-    let mut cli = Cli::parse();
+    // clap prints its own errors (to stderr) and help (to stdout) and exits.
+    let mut cli = cli::parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit());
     // `bigin-mcp` alone serves, so a host config can name just the binary.
-    let command = cli.command.take().unwrap_or_else(|| {
-        match Cli::parse_from(["bigin-mcp", "serve"]).command {
-            Some(c) => c,
-            None => unreachable!("serve parses"),
-        }
-    });
+    let command = match cli.command.take() {
+        Some(c) => c,
+        None => match cli::parse_from(["bigin-mcp", "serve"]) {
+            Ok(cli::Cli {
+                command: Some(c), ..
+            }) => c,
+            Ok(_) => unreachable!("serve parses to a command"),
+            Err(e) => e.exit(),
+        },
+    };
+    // Commands that only print need no runtime or logging.
+    match command {
+        Command::Completions(args) => return commands::docs::completions(args),
+        Command::Man => return commands::docs::man(),
+        Command::Tools(_) => return report(commands::docs::tools()),
+        Command::Install(args) => return report(commands::install::install(args)),
+        Command::Uninstall(args) => return report(commands::install::uninstall(args)),
+        _ => {}
+    }
     init_logging(matches!(command, Command::Sandbox(_)));
     // One thread: a stdio server answers one client, its work is waiting on
     // Zoho, and a single thread keeps memory (and malloc arenas) small.
@@ -39,12 +52,22 @@ fn main() -> ExitCode {
             Command::Logout(args) => commands::login::logout(args).await,
             Command::Status(args) => commands::login::status(args).await,
             Command::Sandbox(args) => commands::sandbox::run(args).await,
+            Command::Completions(_)
+            | Command::Man
+            | Command::Tools(_)
+            | Command::Install(_)
+            | Command::Uninstall(_) => unreachable!("handled before the runtime starts"),
         }
     });
     // stdin is read by a blocking thread that may sit in read(2) forever
     // (a signal ends `serve` with stdin still open); dropping the runtime
     // would wait for it. Everything owed to the client is already flushed.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    report(result)
+}
+
+/// Prints a command's failure and maps it to the exit code.
+fn report(result: anyhow::Result<ExitCode>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {

@@ -29,6 +29,26 @@ pub struct AccountMeta {
     /// RFC 3339 time of the login.
     #[serde(default)]
     pub logged_in_at: Option<String>,
+    /// Where the secrets are; absent (older files) means the keychain.
+    #[serde(default, skip_serializing_if = "SecretsIn::is_keychain")]
+    pub secrets: SecretsIn,
+}
+
+/// Where an account's secrets are kept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretsIn {
+    /// The OS keychain.
+    #[default]
+    Keychain,
+    /// `credentials.json` beside the account file (`login --insecure-storage`).
+    File,
+}
+
+impl SecretsIn {
+    pub fn is_keychain(&self) -> bool {
+        *self == SecretsIn::Keychain
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -147,6 +167,7 @@ mod tests {
             org_name: Some("Northwind".into()),
             org_id: Some("1".into()),
             logged_in_at: None,
+            secrets: SecretsIn::Keychain,
         }
     }
 

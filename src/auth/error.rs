@@ -23,6 +23,8 @@ pub enum AuthError {
         key: String,
         message: String,
     },
+    #[error("cannot use the secrets file {path} ({message})")]
+    SecretsFile { path: String, message: String },
     #[error("cannot read or write the account file {path}: {message}")]
     Config { path: String, message: String },
     #[error("{0}")]

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::keychain::{blocking, encode_access};
 use super::oauth::{self, Callback, TokenSet};
-use super::{AccountMeta, Accounts, AuthError, SecretKind, SecretStore};
+use super::{AccountMeta, Accounts, AuthError, SecretKind, SecretStore, SecretsIn};
 use crate::zoho::{
     BiginClient, ClientOptions, Credentials, DataCentre, RefreshTokenSource, TokenSource,
     check_base_url,
@@ -34,6 +34,9 @@ pub struct LoginParams {
     pub timeout: Duration,
     /// A Self Client grant code: no browser, no redirect URI.
     pub self_client_code: Option<SecretString>,
+    /// Where `store` keeps the secrets, recorded in the account file so
+    /// `serve`, `status` and `logout` open the same place.
+    pub secrets: SecretsIn,
 }
 
 /// What a successful login stored.
@@ -126,6 +129,7 @@ pub async fn login(
         org_name: None,
         org_id: None,
         logged_in_at: Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        secrets: p.secrets,
     };
     // Which organisation did the user pick on the consent page? Ask, with
     // the fresh token, before anything is stored.
@@ -321,6 +325,8 @@ pub struct AccountStatus {
     pub organization_id: Option<String>,
     pub scopes: Vec<String>,
     pub logged_in_at: Option<String>,
+    /// Where the secrets are kept.
+    pub secrets: SecretsIn,
     /// Whether a token refresh works right now.
     pub refresh_ok: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -350,6 +356,7 @@ pub async fn check_account(
         organization_id: meta.org_id,
         scopes: meta.scopes,
         logged_in_at: meta.logged_in_at,
+        secrets: meta.secrets,
         refresh_ok: result.is_ok(),
         refresh_error: result.err().map(|e| e.to_string()),
     }

@@ -1,6 +1,8 @@
 //! `bigin-mcp login`, `logout` and `status`: the terminal side of
-//! [`bigin_mcp::auth::flow`]. Everything for people goes to stderr;
-//! `status --json` alone writes stdout.
+//! [`bigin_mcp::auth::flow`], and which store (OS keychain, or the
+//! `--insecure-storage` file) holds an account's secrets. `status` writes
+//! its report to stdout (people and scripts alike); `login` and `logout`
+//! talk to people on stderr.
 
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
@@ -10,8 +12,8 @@ use std::time::Duration;
 use anyhow::Context;
 use bigin_mcp::auth::flow::{self, LoginParams};
 use bigin_mcp::auth::{
-    AuthError, KeychainCredentials, OsStore, SecretStore, StoreOpener, blocking,
-    check_account_name, oauth,
+    AccountMeta, Accounts, AuthError, FileStore, KeychainCredentials, OsStore, SecretStore,
+    SecretsIn, StoreOpener, blocking, check_account_name, oauth,
 };
 use bigin_mcp::cli::{LoginArgs, LogoutArgs, StatusArgs};
 use bigin_mcp::zoho::{DataCentre, check_base_url, http_client};
@@ -22,6 +24,28 @@ use super::{NotLoggedIn, UsageError, accounts_file};
 /// The OS keychain, opened when first needed.
 pub fn os_store_opener() -> StoreOpener {
     Arc::new(|| OsStore::open().map(|s| Arc::new(s) as Arc<dyn SecretStore>))
+}
+
+/// Where an account's secrets are, as its login recorded.
+pub fn store_opener(meta: &AccountMeta, accounts: &Accounts) -> StoreOpener {
+    match meta.secrets {
+        SecretsIn::Keychain => os_store_opener(),
+        SecretsIn::File => {
+            let path = accounts.path().to_path_buf();
+            Arc::new(move || Ok(Arc::new(FileStore::beside(&path)) as Arc<dyn SecretStore>))
+        }
+    }
+}
+
+/// Where the secrets are, for people.
+fn secrets_location(secrets: SecretsIn, accounts: &Accounts) -> String {
+    match secrets {
+        SecretsIn::Keychain => "the OS keychain".into(),
+        SecretsIn::File => format!(
+            "{} (--insecure-storage)",
+            FileStore::beside(accounts.path()).path().display()
+        ),
+    }
 }
 
 fn usage(e: AuthError) -> anyhow::Error {
@@ -57,6 +81,24 @@ pub async fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
     if scopes.is_empty() {
         return Err(UsageError("--scopes is empty; omit it for the default scopes".into()).into());
     }
+    let accounts = accounts_file()?;
+    // Before any prompt: asking for a secret that cannot be kept wastes the
+    // user's time (and a Self Client code, which expires).
+    let (store, secrets): (Arc<dyn SecretStore>, SecretsIn) = if args.insecure_storage {
+        let s = FileStore::beside(accounts.path());
+        eprintln!(
+            "--insecure-storage: the tokens and client secret go to {} (mode 0600), not the OS keychain.",
+            s.path().display()
+        );
+        (Arc::new(s), SecretsIn::File)
+    } else {
+        let store = blocking(|| os_store_opener()()).await.map_err(|e| {
+            anyhow::anyhow!(
+                "{e}. On a machine without a keychain, `bigin-mcp login --insecure-storage` keeps the tokens in a file readable only by you"
+            )
+        })?;
+        (store, SecretsIn::Keychain)
+    };
     let client_id = match args.client_id.clone().filter(|c| !c.trim().is_empty()) {
         Some(c) => c.trim().to_string(),
         None if std::io::stdin().is_terminal() && !args.client_secret_stdin => {
@@ -75,8 +117,6 @@ pub async fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let client_secret = read_secret(args.client_secret_stdin)?;
-    // Fail before the browser if the keychain cannot take the result.
-    let store = blocking(|| os_store_opener()()).await?;
 
     let params = LoginParams {
         account: args.account.clone(),
@@ -87,11 +127,11 @@ pub async fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
         client_secret,
         scopes,
         port: args.port,
-        timeout: Duration::from_secs(args.timeout.max(1)),
+        timeout: Duration::from_secs(args.timeout),
         self_client_code: args.code.clone().map(SecretString::from),
+        secrets,
     };
     let http = http_client(Duration::from_secs(30));
-    let accounts = accounts_file()?;
     let no_browser = args.no_browser;
     let outcome = flow::login(&http, params, store, &accounts, |url| {
         eprintln!(
@@ -116,10 +156,11 @@ pub async fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
         }
     };
     eprintln!(
-        "Logged in as account '{}': {org}, data centre {}, API domain {}.\nSecrets are in the OS keychain; metadata in {}.",
+        "Logged in as account '{}': {org}, data centre {}, API domain {}.\nSecrets are in {}; metadata in {}.",
         outcome.account,
         m.dc,
         m.api_domain,
+        secrets_location(m.secrets, &accounts),
         accounts.path().display()
     );
     Ok(ExitCode::SUCCESS)
@@ -172,14 +213,15 @@ fn open_browser(url: &str) -> bool {
 pub async fn logout(args: LogoutArgs) -> anyhow::Result<ExitCode> {
     check_account_name(&args.account).map_err(usage)?;
     let accounts = accounts_file()?;
-    if accounts
-        .get(&args.account)
-        .map_err(anyhow::Error::new)?
-        .is_none()
-    {
-        return Err(NotLoggedIn(AuthError::NotLoggedIn(args.account.clone()).to_string()).into());
-    }
-    let store = blocking(|| os_store_opener()()).await?;
+    let Some(meta) = accounts.get(&args.account).map_err(anyhow::Error::new)? else {
+        eprintln!(
+            "Nothing to log out: there is no login named '{}' on this machine.",
+            args.account
+        );
+        return Ok(ExitCode::SUCCESS);
+    };
+    let opener = store_opener(&meta, &accounts);
+    let store = blocking(move || opener()).await?;
     let http = http_client(Duration::from_secs(30));
     let report = flow::logout(&http, &args.account, store, &accounts)
         .await
@@ -202,7 +244,7 @@ pub async fn logout(args: LogoutArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-#[allow(clippy::print_stdout)] // `status --json` is for scripts: stdout is its output.
+#[allow(clippy::print_stdout)] // Not `serve`: stdout is status's output, for people and scripts.
 pub async fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
     let accounts = accounts_file()?;
     let all = accounts.load().map_err(anyhow::Error::new)?;
@@ -221,14 +263,10 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
         return Err(NotLoggedIn(format!("not logged in ({who}); run `bigin-mcp login`")).into());
     }
     let http = http_client(Duration::from_secs(30));
-    let opener = os_store_opener();
     let mut out = Vec::new();
     for (name, meta) in selected {
-        let creds = Arc::new(KeychainCredentials::new(
-            &name,
-            meta.clone(),
-            opener.clone(),
-        ));
+        let opener = store_opener(&meta, &accounts);
+        let creds = Arc::new(KeychainCredentials::new(&name, meta.clone(), opener));
         out.push(flow::check_account(&http, &name, meta, creds).await);
     }
     let all_ok = out.iter().all(|a| a.refresh_ok);
@@ -239,14 +277,15 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
         );
     } else {
         for a in &out {
-            eprintln!(
-                "{}: {} ({}) in data centre {} via {}\n  scopes: {}\n  token refresh: {}",
+            println!(
+                "{}: {} ({}) in data centre {} via {}\n  scopes: {}\n  secrets: {}\n  token refresh: {}",
                 a.account,
                 a.organization.as_deref().unwrap_or("unknown organisation"),
                 a.organization_id.as_deref().unwrap_or("?"),
                 a.dc,
                 a.api_domain,
                 a.scopes.join(","),
+                secrets_location(a.secrets, &accounts),
                 match &a.refresh_error {
                     None => "works".to_string(),
                     Some(e) => format!("FAILS: {e}"),

@@ -1,6 +1,8 @@
 //! The commands: the only code that uses `anyhow` and wires the library's
 //! layers together.
 
+pub mod docs;
+pub mod install;
 pub mod login;
 pub mod sandbox;
 pub mod serve;
@@ -20,4 +22,13 @@ pub fn accounts_file() -> anyhow::Result<bigin_mcp::auth::Accounts> {
     let path = bigin_mcp::auth::Accounts::default_path()
         .ok_or_else(|| anyhow::anyhow!("no home directory, so no place for the account file"))?;
     Ok(bigin_mcp::auth::Accounts::new(path))
+}
+
+/// This binary's absolute path, for configs that start it (hosts run
+/// servers without the user's PATH).
+pub fn this_binary() -> anyhow::Result<std::path::PathBuf> {
+    let exe = std::env::current_exe()
+        .and_then(std::fs::canonicalize)
+        .map_err(|e| anyhow::anyhow!("cannot find the path of this program: {e}"))?;
+    Ok(exe)
 }

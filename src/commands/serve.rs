@@ -1,6 +1,7 @@
 //! `bigin-mcp serve`: wires credentials, the Zoho client, the tool filters
 //! and the audit log into an MCP server on stdin/stdout.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use bigin_mcp::cli::ServeArgs;
 use bigin_mcp::mcp::stdio::{TransportOptions, line_transport_with};
-use bigin_mcp::mcp::{AuditLog, BiginServer, ServerOptions, Shutdown, ToolFilter};
+use bigin_mcp::mcp::{AuditLog, BiginServer, ServerOptions, Shutdown};
 use bigin_mcp::sandbox::{self, Sandbox, SandboxOptions};
 use bigin_mcp::zoho::{
     BiginClient, ClientOptions, DataCentre, Http, MissingCredentials, RefreshCredentials,
@@ -18,24 +19,23 @@ use rmcp::ServiceExt;
 use secrecy::SecretString;
 
 use super::UsageError;
-use super::login::os_store_opener;
+use super::login::{os_store_opener, store_opener};
 use bigin_mcp::auth::{DEFAULT_ACCOUNT, KeychainCredentials, check_account_name};
 
 /// How to get credentials, said wherever they are missing.
 const LOGIN_HINT: &str = "Not logged in to Zoho. Run `bigin-mcp login` in a terminal, or set BIGIN_CLIENT_ID, BIGIN_CLIENT_SECRET and BIGIN_REFRESH_TOKEN in the MCP server's env; to try the tools without Zoho, start the server with `serve --demo`.";
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let filter = ToolFilter {
-        read_only: args.read_only,
-        allow_delete: args.allow_delete,
-        methods: args.methods.clone(),
-        toolsets: args.toolsets.clone(),
-        tools: args.tools.clone(),
-        exclude_tools: args.exclude_tools.clone(),
-    };
+    let filter = args.tool_filter();
     let selected = filter.select().map_err(|e| UsageError(e.0))?;
-    if selected.is_empty() {
-        tracing::warn!("the filters leave no tools; the server will list none");
+    if let Some(why) = filter.explain_empty() {
+        tracing::warn!("{why}");
+    }
+    // A person who ran `serve` by hand sees silence otherwise: say what this
+    // is and how to use it. Only when stdin is a terminal (a client always
+    // pipes it), and only on stderr (stdout is the protocol's).
+    if std::io::stdin().is_terminal() {
+        eprintln!("{}", first_run_hint(args.demo));
     }
     let expires_at = match &args.expires_at {
         Some(s) => Some(
@@ -66,7 +66,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
 
     // Built on the first request, so start-up never loads the certificate store.
-    let http = Http::lazy(Duration::from_secs(args.timeout.max(1)));
+    let http = Http::lazy(Duration::from_secs(args.timeout));
     let mut _sandbox: Option<Sandbox> = None;
     let tokens: Arc<dyn TokenSource> = if args.demo {
         let sb = Sandbox::start(SandboxOptions {
@@ -94,7 +94,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         tokens,
         ClientOptions {
             api_domain_override: api_domain,
-            timeout: Duration::from_secs(args.timeout.max(1)),
+            timeout: Duration::from_secs(args.timeout),
             ..Default::default()
         },
     );
@@ -182,6 +182,34 @@ async fn flip_on_signal(shutdown: Shutdown) {
     }
 }
 
+/// What `serve` says when started from a terminal.
+fn first_run_hint(demo: bool) -> String {
+    let exe = super::this_binary()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "bigin-mcp".into());
+    let args = if demo {
+        r#"["serve", "--demo"]"#
+    } else {
+        r#"["serve"]"#
+    };
+    let quoted = serde_json::Value::from(exe.clone());
+    format!(
+        "bigin-mcp {version}: an MCP server for Zoho Bigin, waiting for JSON-RPC on stdin.\n\
+         An MCP client (Claude Desktop, Claude Code, Cursor, VS Code) starts it for you; you do not run it by hand.\n\
+         \n\
+         Add it to a client with `{exe} install claude-desktop` (or claude-code, cursor, vscode), or put this in the client's config:\n\
+         \n\
+         \x20 \"mcpServers\": {{ \"bigin\": {{ \"command\": {quoted}, \"args\": {args} }} }}\n\
+         \n\
+         Try the tools in a browser with the MCP Inspector and the demo organisation:\n\
+         \n\
+         \x20 npx @modelcontextprotocol/inspector {exe} serve --demo\n\
+         \n\
+         Still serving on stdin/stdout; press Ctrl-D or Ctrl-C to stop.",
+        version = env!("CARGO_PKG_VERSION"),
+    )
+}
+
 /// Credentials from BIGIN_CLIENT_ID / BIGIN_CLIENT_SECRET / BIGIN_REFRESH_TOKEN
 /// when a refresh token is set; otherwise the keychain login.
 /// Missing ones do not stop the server: tools/list works and a call says how
@@ -264,7 +292,11 @@ fn keychain_tokens(args: &ServeArgs, http: &Http) -> anyhow::Result<Arc<dyn Toke
         meta.accounts_server =
             check_base_url(u).map_err(|e| UsageError(format!("--accounts-url: {e}")))?;
     }
-    let creds = KeychainCredentials::new(&args.account, meta, os_store_opener());
+    let opener = match super::accounts_file() {
+        Ok(accounts) => store_opener(&meta, &accounts),
+        Err(_) => os_store_opener(),
+    };
+    let creds = KeychainCredentials::new(&args.account, meta, opener);
     Ok(Arc::new(RefreshTokenSource::new(
         http.clone(),
         Arc::new(creds),

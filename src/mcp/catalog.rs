@@ -157,6 +157,55 @@ impl ToolFilter {
             .collect())
     }
 
+    /// Why the filters leave no tool, in the words of the flags; `None`
+    /// when some tool is left (or a name is unknown: `select` says that).
+    /// Each tool is blamed on the first filter that removed it, in the
+    /// documented order, and only tools `--tools` named are discussed.
+    pub fn explain_empty(&self) -> Option<String> {
+        if !self.select().ok()?.is_empty() {
+            return None;
+        }
+        let methods = self.parse_methods().ok()?;
+        let has = |list: &[String], x: &str| list.iter().any(|v| v.trim().eq_ignore_ascii_case(x));
+        let joined = |l: &[String]| l.join(",");
+        // (reason, tools) in filter order; a reason appears once.
+        let mut reasons: Vec<(String, Vec<&str>)> = Vec::new();
+        let mut blame = |reason: String, tool: &'static str| match reasons
+            .iter_mut()
+            .find(|(r, _)| *r == reason)
+        {
+            Some((_, tools)) => tools.push(tool),
+            None => reasons.push((reason, vec![tool])),
+        };
+        for t in TOOLS {
+            if !self.tools.is_empty() && !has(&self.tools, t.name) {
+                continue;
+            }
+            let reason = if methods.as_ref().is_some_and(|m| !m.contains(&t.method)) {
+                format!("--methods {} leaves out", joined(&self.methods))
+            } else if !self.toolsets.is_empty() && !has(&self.toolsets, t.toolset) {
+                format!("--toolsets {} leaves out", joined(&self.toolsets))
+            } else if has(&self.exclude_tools, t.name) {
+                "--exclude-tools removes".to_string()
+            } else if t.name == DELETE_TOOL && !self.allow_delete {
+                "--allow-delete is needed for".to_string()
+            } else if self.read_only && !t.method.is_read() {
+                "--read-only removes every write tool, here".to_string()
+            } else {
+                continue;
+            };
+            blame(reason, t.name);
+        }
+        let detail: Vec<String> = reasons
+            .into_iter()
+            .map(|(r, tools)| format!("{r} {}", tools.join(", ")))
+            .collect();
+        Some(format!(
+            "the filters leave no tools, so the server lists none: {}",
+            detail.join("; ")
+        ))
+    }
+
     fn parse_methods(&self) -> Result<Option<BTreeSet<Method>>, FilterError> {
         if self.methods.is_empty() {
             return Ok(None);
@@ -263,6 +312,34 @@ mod tests {
             ..Default::default()
         };
         assert!(f.select().unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_empty_selection_is_explained_flag_by_flag() {
+        let f = ToolFilter {
+            tools: list(&["bigin_delete_user"]),
+            ..Default::default()
+        };
+        let why = f.explain_empty().unwrap();
+        assert!(
+            why.contains("--allow-delete is needed for bigin_delete_user"),
+            "{why}"
+        );
+        let f = ToolFilter {
+            read_only: true,
+            allow_delete: true,
+            methods: list(&["write"]),
+            ..Default::default()
+        };
+        let why = f.explain_empty().unwrap();
+        assert!(
+            why.contains("--methods write leaves out bigin_list_users")
+                && why.contains(
+                    "--read-only removes every write tool, here bigin_set_user_status, bigin_delete_user"
+                ),
+            "{why}"
+        );
+        assert_eq!(ToolFilter::default().explain_empty(), None);
     }
 
     #[test]

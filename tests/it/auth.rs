@@ -27,6 +27,7 @@ fn params(sb: &Sandbox, account: &str, port: u16) -> LoginParams {
         port,
         timeout: Duration::from_secs(10),
         self_client_code: None,
+        secrets: bigin_mcp::auth::SecretsIn::Keychain,
     }
 }
 

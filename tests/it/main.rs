@@ -9,6 +9,7 @@
 //!   raw bytes: start-up flags, demo mode, malformed input, clean stdout.
 
 mod auth;
+mod cli;
 mod client;
 mod common;
 mod login;

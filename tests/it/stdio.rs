@@ -395,6 +395,7 @@ async fn a_logged_in_account_without_a_reachable_keychain_still_serves_tools_lis
                 org_name: None,
                 org_id: None,
                 logged_in_at: None,
+                secrets: bigin_mcp::auth::SecretsIn::Keychain,
             },
         )
         .unwrap();

@@ -1,0 +1,494 @@
+//! The binary's commands for people: `install` / `uninstall` against a
+//! temporary HOME, `completions`, `man`, the hidden `tools --json`, errors
+//! from `BIGIN_*` variables, and the first-run hint of `serve` (stdin a
+//! terminal, through util-linux `script`, versus a pipe).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_bigin-mcp");
+
+/// A temp HOME (with XDG_CONFIG_HOME inside it) and a project directory.
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new() -> Home {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("project")).unwrap();
+        Home { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.path())
+            .env("XDG_CONFIG_HOME", self.path().join("config"))
+            .env("XDG_DATA_HOME", self.path().join("data"))
+            .current_dir(self.path().join("project"))
+            .args(args)
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("run bigin-mcp")
+    }
+
+    fn desktop_config(&self) -> PathBuf {
+        self.path().join("config/Claude/claude_desktop_config.json")
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn read_json(p: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+fn this_binary() -> String {
+    std::fs::canonicalize(BIN).unwrap().display().to_string()
+}
+
+// ---------------------------------------------------------------------------
+// install / uninstall
+
+#[test]
+fn install_merges_into_claude_desktop_keeps_the_rest_and_backs_up() {
+    let home = Home::new();
+    let path = home.desktop_config();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let original = r#"{
+  "globalShortcut": "Ctrl+Space",
+  "mcpServers": {
+    "filesystem": {
+      "command": "npx",
+      "args": ["-y", "@modelcontextprotocol/server-filesystem", "/tmp"],
+      "env": {"DEBUG": "1"}
+    }
+  },
+  "unknownFutureKey": {"nested": [1, 2, {"x": null}]}
+}
+"#;
+    std::fs::write(&path, original).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    }
+
+    let out = home.run(&[
+        "install",
+        "claude-desktop",
+        "--read-only",
+        "--account",
+        "eu",
+        "--toolsets",
+        "users,audit",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("Added 'bigin'"), "{}", stdout(&out));
+    let v = read_json(&path);
+    assert_eq!(
+        v["mcpServers"]["bigin"],
+        json!({
+            "command": this_binary(),
+            "args": ["serve", "--read-only", "--account", "eu", "--toolsets", "users,audit"]
+        })
+    );
+    // Everything else is still there, in its order.
+    assert_eq!(v["globalShortcut"], "Ctrl+Space");
+    assert_eq!(
+        v["unknownFutureKey"],
+        json!({"nested": [1, 2, {"x": null}]})
+    );
+    assert_eq!(v["mcpServers"]["filesystem"]["env"], json!({"DEBUG": "1"}));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let pos = |k: &str| text.find(k).unwrap();
+    assert!(
+        pos("globalShortcut") < pos("mcpServers") && pos("mcpServers") < pos("unknownFutureKey")
+    );
+    assert!(pos("\"filesystem\"") < pos("\"bigin\""));
+    // The previous file is the backup, byte for byte; the mode is kept.
+    let backup = path.with_file_name("claude_desktop_config.json.bak");
+    assert_eq!(std::fs::read_to_string(&backup).unwrap(), original);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+    }
+
+    // Twice: nothing changes, and it says so.
+    let before = std::fs::read_to_string(&path).unwrap();
+    let out = home.run(&[
+        "install",
+        "claude-desktop",
+        "--read-only",
+        "--account",
+        "eu",
+        "--toolsets",
+        "users,audit",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("nothing changed"), "{}", stdout(&out));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+    assert_eq!(std::fs::read_to_string(&backup).unwrap(), original);
+
+    // Different flags replace the entry in place.
+    let out = home.run(&["install", "claude-desktop", "--demo"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("Replaced"), "{}", stdout(&out));
+    assert_eq!(
+        read_json(&path)["mcpServers"]["bigin"]["args"],
+        json!(["serve", "--demo"])
+    );
+
+    // uninstall removes only ours; twice says there is nothing to remove.
+    let out = home.run(&["uninstall", "claude-desktop"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = read_json(&path);
+    assert!(v["mcpServers"].get("bigin").is_none(), "{v}");
+    assert_eq!(v["mcpServers"]["filesystem"]["command"], "npx");
+    assert_eq!(
+        v["unknownFutureKey"],
+        json!({"nested": [1, 2, {"x": null}]})
+    );
+    let out = home.run(&["uninstall", "claude-desktop"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("nothing changed"), "{}", stdout(&out));
+}
+
+#[test]
+fn dry_run_prints_the_change_and_writes_nothing() {
+    let home = Home::new();
+    let out = home.run(&[
+        "install",
+        "cursor",
+        "--dry-run",
+        "--name",
+        "bigin-ro",
+        "--read-only",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let s = stdout(&out);
+    assert!(
+        s.contains("Would add 'bigin-ro'") && s.contains(".cursor/mcp.json"),
+        "{s}"
+    );
+    assert!(
+        s.contains("--read-only") && s.contains(&this_binary()),
+        "{s}"
+    );
+    assert!(!home.path().join(".cursor").exists(), "nothing written");
+}
+
+#[test]
+fn each_client_gets_its_own_file_and_shape() {
+    let home = Home::new();
+    let exe = this_binary();
+    for (args, file, key, entry) in [
+        (
+            vec!["install", "claude-code"],
+            home.path().join(".claude.json"),
+            "mcpServers",
+            json!({"type": "stdio", "command": exe, "args": ["serve"]}),
+        ),
+        (
+            vec![
+                "install",
+                "claude-code",
+                "--scope",
+                "project",
+                "--allow-delete",
+            ],
+            home.path().join("project/.mcp.json"),
+            "mcpServers",
+            json!({"type": "stdio", "command": exe, "args": ["serve", "--allow-delete"]}),
+        ),
+        (
+            vec!["install", "cursor"],
+            home.path().join(".cursor/mcp.json"),
+            "mcpServers",
+            json!({"command": exe, "args": ["serve"]}),
+        ),
+        (
+            vec!["install", "vscode", "--methods", "read"],
+            home.path().join("project/.vscode/mcp.json"),
+            "servers",
+            json!({"type": "stdio", "command": exe, "args": ["serve", "--methods", "read"]}),
+        ),
+    ] {
+        let out = home.run(&args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert_eq!(read_json(&file)[key]["bigin"], entry, "{args:?}");
+        assert!(
+            !file.with_extension("json.bak").exists(),
+            "no backup of a file that did not exist"
+        );
+    }
+}
+
+#[test]
+fn an_invalid_config_file_is_refused_and_left_alone() {
+    let home = Home::new();
+    let path = home.path().join(".claude.json");
+    let broken = "{\n  \"projects\": {},\n  \"mcpServers\": {,}\n}\n";
+    std::fs::write(&path, broken).unwrap();
+    for args in [
+        vec!["install", "claude-code"],
+        vec!["uninstall", "claude-code"],
+    ] {
+        let out = home.run(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = stderr(&out);
+        assert!(
+            err.contains(&path.display().to_string())
+                && err.contains("not valid JSON")
+                && err.contains("line 3, column 18")
+                && err.contains("nothing was changed"),
+            "{err}"
+        );
+        assert!(stdout(&out).is_empty());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), broken);
+        assert!(!path.with_extension("json.bak").exists());
+    }
+}
+
+#[test]
+fn install_checks_the_serve_flags_it_forwards() {
+    let home = Home::new();
+    let out = home.run(&["install", "cursor", "--toolsets", "billing"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("users, roles, profiles, org, audit"),
+        "{}",
+        stderr(&out)
+    );
+    let out = home.run(&["install", "cursor", "--read-only", "--methods", "write"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--read-only removes every write tool"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!home.path().join(".cursor").exists());
+}
+
+// ---------------------------------------------------------------------------
+// completions, man, tools
+
+#[test]
+fn completions_for_every_shell_and_a_man_page() {
+    let home = Home::new();
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = home.run(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{shell}: {}", stderr(&out));
+        let s = stdout(&out);
+        assert!(
+            s.contains("bigin-mcp") && s.contains("allow-delete"),
+            "{shell}: {s}"
+        );
+    }
+    let out = home.run(&["completions", "tcsh"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = home.run(&["man"]);
+    assert_eq!(out.status.code(), Some(0));
+    let s = stdout(&out);
+    assert!(s.starts_with(".ie") || s.contains(".TH bigin-mcp"), "{s}");
+    assert!(s.contains("install") && s.contains("completions"), "{s}");
+}
+
+#[test]
+fn tools_json_lists_the_servers_own_catalogue() {
+    let out = Home::new().run(&["tools", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let names: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    let catalogue: Vec<&str> = bigin_mcp::mcp::catalog::TOOLS
+        .iter()
+        .map(|t| t.name)
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    let mut expected = catalogue.clone();
+    expected.sort();
+    assert_eq!(sorted, expected);
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["description"].as_str().is_some_and(|d| d.len() > 20)),
+        "{v}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Environment variables
+
+#[test]
+fn an_invalid_environment_value_names_its_variable() {
+    let home = Home::new();
+    for (var, value, flag) in [
+        ("BIGIN_READ_ONLY", "maybe", "--read-only"),
+        ("BIGIN_ALLOW_DELETE", "perhaps", "--allow-delete"),
+        ("BIGIN_TIMEOUT", "0", "--timeout"),
+        ("BIGIN_DC", "mars", "--dc"),
+    ] {
+        for args in [vec!["serve"], vec![]] {
+            let out = home.cmd(&args).env(var, value).output().unwrap();
+            assert_eq!(out.status.code(), Some(2), "{var}={value} {args:?}");
+            let err = stderr(&out);
+            assert!(
+                err.contains(&format!("'{value}'")) && err.contains(var) && err.contains(flag),
+                "{var}={value} {args:?}: {err}"
+            );
+            assert!(stdout(&out).is_empty());
+        }
+    }
+    // A typed flag is blamed as such, even with the variable set.
+    let out = home
+        .cmd(&["serve", "--timeout", "0"])
+        .env("BIGIN_TIMEOUT", "0")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("'--timeout <SECS>'") && !err.contains("BIGIN_TIMEOUT"),
+        "{err}"
+    );
+    let out = home.run(&["login", "--timeout", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("at least 1"), "{}", stderr(&out));
+}
+
+#[test]
+fn environment_variables_set_the_serve_filters() {
+    let home = Home::new();
+    // Every filter from the environment, leaving nothing: start-up says why.
+    let out = home
+        .cmd(&["serve"])
+        .env("BIGIN_TOOLS", "bigin_delete_user,bigin_get_user")
+        .env("BIGIN_EXCLUDE_TOOLS", "bigin_get_user")
+        .env("BIGIN_METHODS", "delete,get")
+        .env("BIGIN_TOOLSETS", "users")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(
+        err.contains("leave no tools")
+            && err.contains("--exclude-tools removes bigin_get_user")
+            && err.contains("--allow-delete is needed for bigin_delete_user"),
+        "{err}"
+    );
+    let out = home
+        .cmd(&["serve"])
+        .env("BIGIN_TOOLSETS", "billing")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("billing"), "{}", stderr(&out));
+    let out = home
+        .cmd(&["serve"])
+        .env("BIGIN_EXPIRES_AT", "tomorrow")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("RFC 3339"), "{}", stderr(&out));
+}
+
+// ---------------------------------------------------------------------------
+// The first run
+
+/// `script` from util-linux runs a command on a new pseudo-terminal.
+fn have_script() -> bool {
+    Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn serve_on_a_terminal_explains_itself_on_stderr() {
+    if !have_script() {
+        eprintln!(
+            "skipped cli::serve_on_a_terminal_explains_itself_on_stderr: no util-linux `script`"
+        );
+        return;
+    }
+    let home = Home::new();
+    // stdin of `script` is empty, so the server on the terminal reads EOF
+    // right after printing the hint and exits. stdout is discarded inside
+    // the terminal so only stderr reaches the transcript.
+    let inner = format!("{BIN} serve --demo 1>/dev/null");
+    let out = Command::new("timeout")
+        .args(["30", "script", "-qec", &inner, "/dev/null"])
+        .env("HOME", home.path())
+        .env("XDG_DATA_HOME", home.path().join("data"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run script");
+    let transcript = stdout(&out);
+    assert!(
+        transcript.contains("an MCP server for Zoho Bigin")
+            && transcript.contains("An MCP client")
+            && transcript.contains(&format!(
+                "npx @modelcontextprotocol/inspector {} serve --demo",
+                this_binary()
+            ))
+            && transcript.contains(&format!("\"command\": \"{}\"", this_binary())),
+        "{transcript}\n{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn serve_on_a_pipe_prints_no_hint_and_only_json_rpc() {
+    let home = Home::new();
+    let mut child = home
+        .cmd(&["serve", "--demo"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"}}});
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{init}").unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let s = stdout(&out);
+    assert!(!s.is_empty(), "an initialize reply");
+    for line in s.lines() {
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert_eq!(v["jsonrpc"], "2.0", "{line}");
+    }
+    let err = stderr(&out);
+    assert!(
+        !err.contains("MCP Inspector") && !err.contains("inspector"),
+        "{err}"
+    );
+}
