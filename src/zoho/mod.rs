@@ -9,17 +9,17 @@
 mod client;
 mod dc;
 mod error;
+mod http;
 mod ids;
 mod token;
 
-pub use client::{
-    BiginClient, ClientOptions, Http, RawUsersPage, RecordOutcome, UserType, http_client,
-};
+pub use client::{BiginClient, ClientOptions, RawUsersPage, RecordOutcome, UserType};
 pub use dc::{DataCentre, api_domain_for_accounts, check_base_url};
 pub use error::ZohoError;
+pub(crate) use http::without_url as describe_transport_error;
+pub use http::{Http, http_client};
 pub use ids::{IdError, ZohoId};
 pub(crate) use token::access_token_from;
-pub(crate) use token::without_url as describe_transport_error;
 pub use token::{
     AccessToken, BoxFuture, Credentials, MissingCredentials, RefreshCredentials,
     RefreshTokenSource, TokenSource,

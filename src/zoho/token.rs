@@ -10,8 +10,6 @@
 //! the sandbox) and by the keychain layer, which opens the keychain lazily.
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -22,9 +20,10 @@ use tokio::sync::Mutex;
 
 use super::ZohoError;
 use super::dc::{api_domain_for_accounts, check_base_url};
+use super::http::without_url;
 
 /// A boxed, sendable future: the trait objects here are used behind `Arc<dyn _>`.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use futures::future::BoxFuture;
 
 /// Refresh a token this long before Zoho says it expires (at most half its life),
 /// so a request never races the expiry.
@@ -150,7 +149,7 @@ struct State {
 
 /// Refresh-token grant against `{accounts}/oauth/v2/token`, cached and single-flight.
 pub struct RefreshTokenSource {
-    http: super::client::Http,
+    http: super::http::Http,
     creds: Arc<dyn Credentials>,
     state: Mutex<State>,
     refreshes: AtomicU64,
@@ -158,7 +157,7 @@ pub struct RefreshTokenSource {
 
 impl RefreshTokenSource {
     /// `http` should have a timeout and no redirects (see `BiginClient`).
-    pub fn new(http: impl Into<super::client::Http>, creds: Arc<dyn Credentials>) -> Self {
+    pub fn new(http: impl Into<super::http::Http>, creds: Arc<dyn Credentials>) -> Self {
         RefreshTokenSource {
             http: http.into(),
             creds,
@@ -267,28 +266,6 @@ impl RefreshTokenSource {
             message: last_err.unwrap_or_default() + "; retry in a moment",
         })
     }
-}
-
-/// Describes a transport error without its URL: ours never carries a
-/// secret, but the message reads better as "timed out: ..." than as a URL dump.
-pub(crate) fn without_url(e: &reqwest::Error) -> String {
-    let mut msg = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else if e.is_body() || e.is_decode() {
-        "the response was cut off"
-    } else {
-        "request failed"
-    }
-    .to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        src = s.source();
-    }
-    msg
 }
 
 /// Reads a token endpoint answer (refresh or code exchange). Zoho reports
