@@ -208,14 +208,7 @@ async fn organisation(
         },
     );
     let org = client.get_org().await?;
-    let s = |k: &str| {
-        org.get(k).and_then(|v| {
-            v.as_str()
-                .map(str::to_string)
-                .or_else(|| v.as_u64().map(|n| n.to_string()))
-        })
-    };
-    Ok((s("company_name"), s("id")))
+    Ok((org.company_name, Some(org.id).filter(|id| !id.is_empty())))
 }
 
 /// Stores secrets, then metadata. On any failure the keychain is put back

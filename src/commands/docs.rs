@@ -60,6 +60,7 @@ pub fn tools() -> anyhow::Result<ExitCode> {
             // Not written: nothing is called.
             audit: AuditLog::new(std::env::temp_dir().join("bigin-mcp-unused-audit.log")),
             shutdown: Default::default(),
+            snapshots: None,
         },
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;

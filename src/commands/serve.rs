@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use bigin_mcp::cli::ServeArgs;
 use bigin_mcp::mcp::stdio::{TransportOptions, line_transport_with};
-use bigin_mcp::mcp::{AuditLog, BiginServer, ServerOptions, Shutdown};
+use bigin_mcp::mcp::{AuditLog, BiginServer, ServerOptions, Shutdown, SnapshotStore};
 use bigin_mcp::sandbox::{self, Sandbox, SandboxOptions};
 use bigin_mcp::zoho::{
     BiginClient, ClientOptions, DataCentre, Http, MissingCredentials, RefreshCredentials,
@@ -101,11 +101,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let audit = AuditLog::new(audit_path);
     // Writes refuse themselves without an audit record; say so now, not at
     // the first write.
-    let exposes_writes = selected.iter().any(|name| {
-        bigin_mcp::mcp::catalog::TOOLS
-            .iter()
-            .any(|t| t.name == *name && !t.method.is_read())
-    });
+    let exposes_writes = selected
+        .iter()
+        .any(|name| bigin_mcp::mcp::catalog::tool_info(name).is_some_and(|t| !t.read_only));
     if exposes_writes && let Err(e) = audit.check() {
         tracing::error!(
             "{e}. Write tools will refuse every change until this is fixed (--audit-log / BIGIN_AUDIT_LOG)."
@@ -119,6 +117,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             expires_at,
             audit,
             shutdown: shutdown.clone(),
+            snapshots: SnapshotStore::default_for(&snapshot_account(&args)),
         },
     )
     .map_err(|e| UsageError(e.0))?;
@@ -144,6 +143,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // Every reply must reach stdout before the process exits.
     let _ = t.writer.await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whose reviews these are, for the snapshot directory: the demo, env
+/// credentials, or the logged-in account.
+pub fn snapshot_account(args: &ServeArgs) -> String {
+    if args.demo {
+        "demo".into()
+    } else if std::env::var("BIGIN_REFRESH_TOKEN").is_ok_and(|v| !v.trim().is_empty()) {
+        "env".into()
+    } else {
+        args.account.clone()
+    }
 }
 
 /// Flips `shutdown` on SIGTERM or SIGINT (Ctrl-C). The transport then stops

@@ -49,62 +49,65 @@ impl fmt::Display for Method {
     }
 }
 
-/// One tool's place in the catalogue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One tool's place in the catalogue, read off its own definition: the
+/// toolset is the domain router it is routed in, read-only is its
+/// `readOnlyHint`, and the method is the verb its name starts with.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToolInfo {
     pub name: &'static str,
     pub method: Method,
     pub toolset: &'static str,
+    /// The tool's `readOnlyHint`.
+    pub read_only: bool,
 }
 
-/// Every tool the server knows, in the order the README lists them.
-pub const TOOLS: &[ToolInfo] = &[
-    ToolInfo {
-        name: "bigin_list_users",
-        method: Method::List,
-        toolset: "users",
-    },
-    ToolInfo {
-        name: "bigin_get_user",
-        method: Method::Get,
-        toolset: "users",
-    },
-    ToolInfo {
-        name: "bigin_list_roles",
-        method: Method::List,
-        toolset: "roles",
-    },
-    ToolInfo {
-        name: "bigin_list_profiles",
-        method: Method::List,
-        toolset: "profiles",
-    },
-    ToolInfo {
-        name: "bigin_get_profile",
-        method: Method::Get,
-        toolset: "profiles",
-    },
-    ToolInfo {
-        name: "bigin_get_organization",
-        method: Method::Get,
-        toolset: "org",
-    },
-    ToolInfo {
-        name: "bigin_access_review",
-        method: Method::List,
-        toolset: "audit",
-    },
-    ToolInfo {
-        name: "bigin_set_user_status",
-        method: Method::Update,
-        toolset: "users",
-    },
-    ToolInfo {
-        name: "bigin_delete_user",
-        method: Method::Delete,
-        toolset: "users",
-    },
-];
+/// The method a tool's name says it is (`bigin_<verb>_...`).
+pub fn method_of(name: &str) -> Option<Method> {
+    let verb = name.strip_prefix("bigin_")?.split('_').next()?;
+    Some(match verb {
+        "list" | "access" => Method::List,
+        "get" => Method::Get,
+        "invite" | "create" => Method::Create,
+        "set" | "update" => Method::Update,
+        "delete" => Method::Delete,
+        _ => return None,
+    })
+}
+
+/// Every tool the server knows, derived once from the domain routers
+/// (see `tools::ROUTERS`), in the order the README lists them.
+pub fn tools() -> &'static [ToolInfo] {
+    static TOOLS: std::sync::OnceLock<Vec<ToolInfo>> = std::sync::OnceLock::new();
+    TOOLS.get_or_init(|| {
+        super::tools::routers()
+            .into_iter()
+            .flat_map(|(toolset, router)| {
+                router
+                    .list_all()
+                    .into_iter()
+                    .map(move |t| {
+                        let name: &'static str = match t.name {
+                            std::borrow::Cow::Borrowed(n) => n,
+                            std::borrow::Cow::Owned(n) => Box::leak(n.into_boxed_str()),
+                        };
+                        ToolInfo {
+                            name,
+                            method: method_of(name).unwrap_or_else(|| {
+                                panic!("tool {name} does not start with a known verb")
+                            }),
+                            toolset,
+                            read_only: t
+                                .annotations
+                                .as_ref()
+                                .and_then(|a| a.read_only_hint)
+                                .unwrap_or(false),
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    })
+}
 
 /// Toolset names with what they hold.
 pub const TOOLSETS: &[(&str, &str)] = &[
@@ -140,19 +143,19 @@ impl ToolFilter {
     pub fn select(&self) -> Result<BTreeSet<&'static str>, FilterError> {
         let methods = self.parse_methods()?;
         let all_toolsets: Vec<&str> = TOOLSETS.iter().map(|t| t.0).collect();
-        let all_tools: Vec<&str> = TOOLS.iter().map(|t| t.name).collect();
+        let all_tools: Vec<&str> = tools().iter().map(|t| t.name).collect();
         check_known("--toolsets", &self.toolsets, &all_toolsets)?;
         check_known("--tools", &self.tools, &all_tools)?;
         check_known("--exclude-tools", &self.exclude_tools, &all_tools)?;
         let has = |list: &[String], x: &str| list.iter().any(|v| v.trim().eq_ignore_ascii_case(x));
-        Ok(TOOLS
+        Ok(tools()
             .iter()
             .filter(|t| methods.as_ref().is_none_or(|m| m.contains(&t.method)))
             .filter(|t| self.toolsets.is_empty() || has(&self.toolsets, t.toolset))
             .filter(|t| self.tools.is_empty() || has(&self.tools, t.name))
             .filter(|t| !has(&self.exclude_tools, t.name))
             .filter(|t| t.name != DELETE_TOOL || self.allow_delete)
-            .filter(|t| !self.read_only || t.method.is_read())
+            .filter(|t| !self.read_only || t.read_only)
             .map(|t| t.name)
             .collect())
     }
@@ -177,7 +180,7 @@ impl ToolFilter {
             Some((_, tools)) => tools.push(tool),
             None => reasons.push((reason, vec![tool])),
         };
-        for t in TOOLS {
+        for t in tools() {
             if !self.tools.is_empty() && !has(&self.tools, t.name) {
                 continue;
             }
@@ -189,7 +192,7 @@ impl ToolFilter {
                 "--exclude-tools removes".to_string()
             } else if t.name == DELETE_TOOL && !self.allow_delete {
                 "--allow-delete is needed for".to_string()
-            } else if self.read_only && !t.method.is_read() {
+            } else if self.read_only && !t.read_only {
                 "--read-only removes every write tool, here".to_string()
             } else {
                 continue;
@@ -204,6 +207,44 @@ impl ToolFilter {
             "the filters leave no tools, so the server lists none: {}",
             detail.join("; ")
         ))
+    }
+
+    /// Why these flags removed `name`, naming the flag that would bring it
+    /// back; `None` when the tool is exposed or unknown.
+    pub fn why_removed(&self, name: &str) -> Option<String> {
+        let t = tool_info(name)?;
+        let has = |list: &[String], x: &str| list.iter().any(|v| v.trim().eq_ignore_ascii_case(x));
+        let methods = self.parse_methods().ok()?;
+        Some(if self.read_only && !t.read_only {
+            format!(
+                "{name} changes Zoho and the server runs with --read-only (BIGIN_READ_ONLY), which removes every write tool"
+            )
+        } else if t.name == DELETE_TOOL && !self.allow_delete {
+            format!(
+                "{name} is irreversible and off by default; the server must be started with --allow-delete (BIGIN_ALLOW_DELETE=true)"
+            )
+        } else if has(&self.exclude_tools, t.name) {
+            format!("{name} is removed by --exclude-tools (BIGIN_EXCLUDE_TOOLS)")
+        } else if !self.tools.is_empty() && !has(&self.tools, t.name) {
+            format!(
+                "{name} is not among --tools {} (BIGIN_TOOLS)",
+                self.tools.join(",")
+            )
+        } else if methods.as_ref().is_some_and(|m| !m.contains(&t.method)) {
+            format!(
+                "{name} is a {} tool and --methods is {} (BIGIN_METHODS)",
+                t.method,
+                self.methods.join(",")
+            )
+        } else if !self.toolsets.is_empty() && !has(&self.toolsets, t.toolset) {
+            format!(
+                "{name} is in toolset {} and --toolsets is {} (BIGIN_TOOLSETS)",
+                t.toolset,
+                self.toolsets.join(",")
+            )
+        } else {
+            return None;
+        })
     }
 
     fn parse_methods(&self) -> Result<Option<BTreeSet<Method>>, FilterError> {
@@ -251,7 +292,7 @@ fn check_known(flag: &str, given: &[String], valid: &[&str]) -> Result<(), Filte
 
 /// Looks a tool up by name.
 pub fn tool_info(name: &str) -> Option<&'static ToolInfo> {
-    TOOLS.iter().find(|t| t.name == name)
+    tools().iter().find(|t| t.name == name)
 }
 
 #[cfg(test)]
@@ -265,7 +306,7 @@ mod tests {
     #[test]
     fn default_hides_only_delete() {
         let s = ToolFilter::default().select().unwrap();
-        assert_eq!(s.len(), TOOLS.len() - 1);
+        assert_eq!(s.len(), tools().len() - 1);
         assert!(!s.contains(DELETE_TOOL));
         let s = ToolFilter {
             allow_delete: true,
@@ -293,7 +334,7 @@ mod tests {
         .select()
         .unwrap();
         assert_eq!(s.len(), 7);
-        assert!(s.iter().all(|n| tool_info(n).unwrap().method.is_read()));
+        assert!(s.iter().all(|n| tool_info(n).unwrap().read_only));
     }
 
     #[test]
@@ -333,9 +374,9 @@ mod tests {
         };
         let why = f.explain_empty().unwrap();
         assert!(
-            why.contains("--methods write leaves out bigin_list_users")
+            why.contains("--methods write leaves out bigin_get_user, bigin_list_users")
                 && why.contains(
-                    "--read-only removes every write tool, here bigin_set_user_status, bigin_delete_user"
+                    "--read-only removes every write tool, here bigin_delete_user, bigin_set_user_status"
                 ),
             "{why}"
         );

@@ -1,18 +1,28 @@
-//! The MCP surface: the curated tools, the start-up filters, the write
-//! guards and the audit log. It reaches Zoho only through
+//! The MCP surface: the curated tools (one module per domain in `tools`),
+//! the start-up filters (`catalog`), the write guard, the audit log, the
+//! session cache, the access review and its snapshots, the prompts, and the
+//! stdio session layer. It reaches Zoho only through
 //! [`crate::zoho::BiginClient`] and never touches the keychain.
 
 pub mod audit;
+pub mod cache;
 pub mod catalog;
 mod error;
+mod guard;
+pub mod permissions;
+mod prompts;
 pub mod review;
 mod schema;
 mod server;
 pub mod shutdown;
+pub mod snapshots;
 pub mod stdio;
+mod tools;
+pub mod view;
 
 pub use audit::AuditLog;
 pub use catalog::{FilterError, ToolFilter};
 pub use error::ToolError;
-pub use server::{BiginServer, INSTRUCTIONS, ServerOptions};
+pub use server::{BiginServer, ServerOptions};
 pub use shutdown::Shutdown;
+pub use snapshots::{Since, SnapshotStore};

@@ -1,367 +1,18 @@
-//! The correlation work the server does so the model does not have to:
-//! concise users, permission summaries and the access review.
+//! The access review: users correlated with roles and profiles, every
+//! active holder of an administrator-level profile, findings, and what
+//! changed since an earlier review (from its snapshot).
 //!
-//! Everything here is pure (records in, summaries out) so it is tested
-//! without HTTP. It reads Zoho's JSON defensively: a missing field is
-//! "unknown", never a panic.
+//! Everything here is pure (records in, review out) so it is tested without
+//! HTTP. Its output stays small whatever the organisation's size: counts per
+//! profile and role, the admins, and findings; never one line per user.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use schemars::JsonSchema;
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 
-use crate::zoho::ZohoId;
-
-/// `{id, name}` of a role or profile.
-#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
-pub struct Ref {
-    pub id: String,
-    pub name: String,
-}
-
-/// The fields an admin scans a user by.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct ConciseUser {
-    pub id: String,
-    pub full_name: String,
-    pub email: String,
-    pub status: String,
-    pub role: Option<Ref>,
-    pub profile: Option<Ref>,
-}
-
-/// A string field, or a number field as its digits (ids come both ways).
-pub(crate) fn s(v: &Value, key: &str) -> String {
-    match v.get(key) {
-        Some(Value::String(x)) => x.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => String::new(),
-    }
-}
-
-fn reference(v: &Value, key: &str) -> Option<Ref> {
-    let r = v.get(key)?;
-    if !r.is_object() {
-        return None;
-    }
-    Some(Ref {
-        id: s(r, "id"),
-        name: s(r, "name"),
-    })
-}
-
-/// The user's concise form.
-pub fn concise_user(u: &Value) -> ConciseUser {
-    let mut full_name = s(u, "full_name");
-    if full_name.is_empty() {
-        full_name = format!("{} {}", s(u, "first_name"), s(u, "last_name"))
-            .trim()
-            .to_string();
-    }
-    ConciseUser {
-        id: s(u, "id"),
-        full_name,
-        email: s(u, "email"),
-        status: s(u, "status"),
-        role: reference(u, "role"),
-        profile: reference(u, "profile"),
-    }
-}
-
-/// The fields the filters, concise form and review read, parsed from one
-/// user's raw JSON into a small value (about a tenth of the full record).
-pub fn lite_user(raw: &serde_json::value::RawValue) -> Result<Value, serde_json::Error> {
-    #[derive(serde::Deserialize)]
-    struct Lite {
-        #[serde(default)]
-        id: Value,
-        full_name: Option<String>,
-        first_name: Option<String>,
-        last_name: Option<String>,
-        email: Option<String>,
-        status: Option<String>,
-        confirm: Option<bool>,
-        role: Option<Value>,
-        profile: Option<Value>,
-    }
-    let l: Lite = serde_json::from_str(raw.get())?;
-    let pick = |r: Option<Value>| match r {
-        Some(Value::Object(o)) => {
-            serde_json::json!({"id": o.get("id").cloned().unwrap_or(Value::Null), "name": o.get("name").cloned().unwrap_or(Value::Null)})
-        }
-        _ => Value::Null,
-    };
-    Ok(serde_json::json!({
-        "id": l.id, "full_name": l.full_name, "first_name": l.first_name, "last_name": l.last_name,
-        "email": l.email, "status": l.status, "confirm": l.confirm,
-        "role": pick(l.role), "profile": pick(l.profile),
-    }))
-}
-
-/// "1 user", "2 users".
-pub fn plural_users(n: usize) -> String {
-    if n == 1 {
-        "1 user".into()
-    } else {
-        format!("{n} users")
-    }
-}
-
-/// One table cell, safe to put between `|` on one line: the pipe and the
-/// backslash are escaped, and so is every character that could end the line
-/// in some reader (C0 and C1 controls, U+0085, U+2028, U+2029), so a name
-/// from Zoho can never forge a row.
-pub fn cell(x: &str) -> Cow<'_, str> {
-    let unsafe_char =
-        |c: char| c == '|' || c == '\\' || c.is_control() || c == '\u{2028}' || c == '\u{2029}';
-    if !x.contains(unsafe_char) {
-        return Cow::Borrowed(x);
-    }
-    let mut out = String::with_capacity(x.len() + 8);
-    for c in x.chars() {
-        match c {
-            '|' => out.push_str("\\|"),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if unsafe_char(c) => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    Cow::Owned(out)
-}
-
-/// Concise users as a table for the model: a header line, the role and
-/// profile ids once each, then one line per user. It carries exactly the
-/// data of the structured content in about half the bytes.
-pub fn concise_table(
-    total: usize,
-    offset: usize,
-    note: Option<&str>,
-    users: &[ConciseUser],
-) -> String {
-    use std::collections::BTreeMap;
-    use std::fmt::Write;
-    // A name is shown alone when it stands for one id on this page;
-    // otherwise as "name (id)".
-    let mut ids: [BTreeMap<&str, Vec<&str>>; 2] = Default::default();
-    for u in users {
-        for (i, r) in [&u.role, &u.profile].into_iter().enumerate() {
-            if let Some(r) = r {
-                let v = ids[i].entry(r.name.as_str()).or_default();
-                if !v.contains(&r.id.as_str()) {
-                    v.push(r.id.as_str());
-                }
-            }
-        }
-    }
-    let mut out = String::with_capacity(64 + users.len() * 110);
-    let _ = writeln!(
-        out,
-        "{} match; {} shown from offset {offset}.{}",
-        plural_users(total),
-        users.len(),
-        note.map(|n| format!(" {n}")).unwrap_or_default()
-    );
-    for (i, label) in ["roles", "profiles"].into_iter().enumerate() {
-        let legend: Vec<String> = ids[i]
-            .iter()
-            .flat_map(|(name, list)| {
-                list.iter()
-                    .map(move |id| format!("{}={}", cell(name), cell(id)))
-            })
-            .collect();
-        if !legend.is_empty() {
-            let _ = writeln!(out, "{label}: {}", legend.join(", "));
-        }
-    }
-    out.push_str("id | full_name | email | status | role | profile\n");
-    let show = |i: usize, r: &Option<Ref>| match r {
-        None => "-".to_string(),
-        Some(r) if ids[i].get(r.name.as_str()).is_some_and(|v| v.len() > 1) => {
-            format!("{} ({})", cell(&r.name), cell(&r.id))
-        }
-        Some(r) => cell(&r.name).into_owned(),
-    };
-    for u in users {
-        let _ = writeln!(
-            out,
-            "{} | {} | {} | {} | {} | {}",
-            cell(&u.id),
-            cell(&u.full_name),
-            cell(&u.email),
-            cell(&u.status),
-            show(0, &u.role),
-            show(1, &u.profile)
-        );
-    }
-    out
-}
-
-/// Whether the user accepted the invitation (`confirm`); unknown counts as confirmed.
-pub fn is_confirmed(u: &Value) -> bool {
-    u.get("confirm").and_then(Value::as_bool).unwrap_or(true)
-}
-
-/// Finds a record (role or profile) by id or case-insensitive name. On a
-/// miss, the error lists the valid names so the caller can fix the call.
-pub fn resolve<'a>(
-    records: &'a [Value],
-    wanted: &str,
-    kind: &str,
-    list_tool: &str,
-) -> Result<&'a Value, String> {
-    let w = wanted.trim();
-    let found = if ZohoId::parse(w, "id").is_ok() {
-        records.iter().find(|r| s(r, "id") == w)
-    } else {
-        None
-    }
-    .or_else(|| {
-        records.iter().find(|r| {
-            s(r, "name").eq_ignore_ascii_case(w) || s(r, "display_label").eq_ignore_ascii_case(w)
-        })
-    });
-    found.ok_or_else(|| {
-        let mut names: Vec<String> = records.iter().map(|r| s(r, "name")).collect();
-        names.sort();
-        format!(
-            "unknown {kind} '{w}'. Valid {kind}s: {}. Pass a name (any case) or an id; {list_tool} lists them with ids.",
-            names.join(", ")
-        )
-    })
-}
-
-/// A profile's permissions in the terms an auditor asks about.
-#[derive(Debug, Clone, Default, Serialize, JsonSchema, PartialEq, Eq)]
-pub struct PermissionSummary {
-    /// Setup / organisation settings.
-    pub administration: bool,
-    pub user_management: bool,
-    pub role_profile_management: bool,
-    pub export: bool,
-    pub import: bool,
-    pub mass_delete: bool,
-    pub mass_update: bool,
-    pub data_backup: bool,
-    pub api_access: bool,
-    /// Module → enabled actions (view, create, edit, delete).
-    pub modules: BTreeMap<String, Vec<String>>,
-    /// Other enabled permissions, by label.
-    pub other: Vec<String>,
-    pub enabled: usize,
-    pub total: usize,
-}
-
-fn squash(x: &str) -> String {
-    x.chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect::<String>()
-        .to_ascii_lowercase()
-}
-
-fn module_name(p: &Value) -> Option<String> {
-    match p.get("module") {
-        Some(Value::String(m)) if !m.is_empty() => Some(m.clone()),
-        Some(Value::Object(o)) => o
-            .get("api_name")
-            .or_else(|| o.get("name"))
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        _ => None,
-    }
-}
-
-/// Summarises `permissions_details` (Zoho's raw dump can be hundreds of KB).
-pub fn summarize_permissions(profile: &Value) -> Option<PermissionSummary> {
-    let perms = profile.get("permissions_details")?.as_array()?;
-    let mut out = PermissionSummary {
-        total: perms.len(),
-        ..Default::default()
-    };
-    for p in perms {
-        if p.get("enabled").and_then(Value::as_bool) != Some(true) {
-            continue;
-        }
-        out.enabled += 1;
-        let name = s(p, "name");
-        let label = s(p, "display_label");
-        let key = format!("{} {}", squash(&name), squash(&label));
-        if let Some(module) = module_name(p) {
-            let action = ["view", "create", "edit", "delete"]
-                .into_iter()
-                .find(|a| squash(&name).contains(a) || squash(&label).starts_with(a));
-            let entry = out.modules.entry(module).or_default();
-            match action {
-                Some(a) if !entry.iter().any(|x| x == a) => entry.push(a.to_string()),
-                Some(_) => {}
-                None => entry.push(if label.is_empty() { name } else { label }),
-            }
-            continue;
-        }
-        let flags: [(&[&str], &mut bool); 9] = [
-            (&["manageusers", "usermanagement"], &mut out.user_management),
-            (
-                &["manageroles", "manageprofiles", "rolesandprofiles"],
-                &mut out.role_profile_management,
-            ),
-            (
-                &[
-                    "setup",
-                    "managesettings",
-                    "administ",
-                    "customiz",
-                    "managecompany",
-                ],
-                &mut out.administration,
-            ),
-            (&["massdelete"], &mut out.mass_delete),
-            (&["massupdate", "masstransfer"], &mut out.mass_update),
-            (&["export"], &mut out.export),
-            (&["import"], &mut out.import),
-            (&["backup"], &mut out.data_backup),
-            (&["apiaccess", "impliedapi", "restapi"], &mut out.api_access),
-        ];
-        let mut matched = false;
-        for (needles, flag) in flags {
-            if needles.iter().any(|n| key.contains(n)) {
-                *flag = true;
-                matched = true;
-            }
-        }
-        if !matched {
-            out.other.push(if label.is_empty() { name } else { label });
-        }
-    }
-    for actions in out.modules.values_mut() {
-        actions.sort();
-    }
-    out.other.sort();
-    Some(out)
-}
-
-/// Why a profile counts as administrator-level (empty: it does not).
-pub fn admin_reasons(name: &str, summary: Option<&PermissionSummary>) -> Vec<String> {
-    let mut r = Vec::new();
-    if name.eq_ignore_ascii_case("administrator") {
-        r.push("the built-in Administrator profile".to_string());
-    }
-    if let Some(p) = summary {
-        if p.administration {
-            r.push("can change organisation settings".into());
-        }
-        if p.user_management {
-            r.push("can manage users".into());
-        }
-        if p.role_profile_management {
-            r.push("can manage roles or profiles".into());
-        }
-    }
-    r
-}
+use super::permissions::{PermissionSummary, admin_reasons};
+use crate::zoho::{Ref, Role, User, UserStatus};
 
 /// A profile as the review sees it.
 #[derive(Debug, Clone)]
@@ -372,29 +23,38 @@ pub struct ProfileFacts {
     pub summary: Option<PermissionSummary>,
 }
 
-/// User counts by status.
-#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// User counts by status; zeros are left out.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 pub struct Counts {
+    #[serde(default)]
     pub total: usize,
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub active: usize,
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub inactive: usize,
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub deleted: usize,
     /// Active but never accepted the invitation.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub unconfirmed: usize,
 }
 
 impl Counts {
-    fn add(&mut self, u: &Value) {
+    fn add(&mut self, u: &User) {
         self.total += 1;
-        match s(u, "status").as_str() {
-            "active" => {
+        match u.status {
+            UserStatus::Active => {
                 self.active += 1;
-                if !is_confirmed(u) {
+                if !u.is_confirmed() {
                     self.unconfirmed += 1;
                 }
             }
-            "inactive" => self.inactive += 1,
-            "deleted" => self.deleted += 1,
+            UserStatus::Inactive => self.inactive += 1,
+            UserStatus::Deleted => self.deleted += 1,
             _ => {}
         }
     }
@@ -414,6 +74,7 @@ pub struct ProfileGroup {
 pub struct RoleGroup {
     pub id: String,
     pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reporting_to: Option<String>,
     /// 0 for the top of the hierarchy.
     pub depth: usize,
@@ -427,19 +88,57 @@ pub struct Finding {
     pub kind: String,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub user: Option<ConciseUser>,
+    pub user_id: Option<String>,
 }
 
-/// The quarterly access review in one answer.
+/// Every active holder of an administrator-level profile, as a table.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct AdminTable {
+    /// Always `["id","full_name","email","confirmed","profile","role"]`.
+    pub columns: Vec<&'static str>,
+    /// One row per admin, in `columns` order (confirmed is true/false).
+    pub rows: Vec<(String, String, String, bool, String, String)>,
+}
+
+/// Where the review came from: what an auditor files with it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct Evidence {
+    /// UTC, RFC 3339.
+    pub generated_at: String,
+    pub organization_id: String,
+    pub organization_name: String,
+    /// us, eu, in, au, jp, cn, sa, ca; or the API domain when it is none of them.
+    pub data_centre: String,
+    /// Zoho API credits this review used (one per request; 0 from cache).
+    pub credits_used: u32,
+    /// Every record came from this session's cache (younger than its TTL).
+    pub from_cache: bool,
+}
+
+/// The access review, as the tool returns it.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct AccessReview {
+    pub evidence: Evidence,
     pub users: Counts,
     pub profiles: Vec<ProfileGroup>,
     pub roles: Vec<RoleGroup>,
-    /// Active users holding an administrator-level profile.
-    pub active_admins: Vec<ConciseUser>,
+    /// Every active user holding an administrator-level profile, confirmed or not.
+    pub admins: AdminTable,
     /// Most severe first.
     pub findings: Vec<Finding>,
+    /// Set with `since`: what changed from that snapshot to this review.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Changes>,
+    /// Where this review's snapshot was stored, when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<String>,
+}
+
+impl AccessReview {
+    /// Whether any finding is high-severity (the CLI's exit code).
+    pub fn has_high(&self) -> bool {
+        self.findings.iter().any(|f| f.severity == "high")
+    }
 }
 
 fn severity_rank(s: &str) -> u8 {
@@ -451,15 +150,26 @@ fn severity_rank(s: &str) -> u8 {
     }
 }
 
+/// The review without its evidence header (the caller knows where the data
+/// came from), plus each user's row for the snapshot.
+pub struct Computed {
+    pub users: Counts,
+    pub profiles: Vec<ProfileGroup>,
+    pub roles: Vec<RoleGroup>,
+    pub admins: AdminTable,
+    pub findings: Vec<Finding>,
+    pub snapshot_users: Vec<SnapshotUser>,
+}
+
 /// Correlates users, roles and profiles.
-pub fn access_review(users: &[Value], roles: &[Value], profiles: &[ProfileFacts]) -> AccessReview {
+pub fn access_review(users: &[User], roles: &[Role], profiles: &[ProfileFacts]) -> Computed {
     let mut findings = Vec::new();
-    let mut finding = |severity: &str, kind: &str, message: String, user: Option<&Value>| {
+    let mut finding = |severity: &str, kind: &str, message: String, user: Option<&User>| {
         findings.push(Finding {
             severity: severity.into(),
             kind: kind.into(),
             message,
-            user: user.map(concise_user),
+            user_id: user.map(|u| u.id.clone()),
         })
     };
 
@@ -467,25 +177,28 @@ pub fn access_review(users: &[Value], roles: &[Value], profiles: &[ProfileFacts]
         .iter()
         .map(|p| (p.id.as_str(), admin_reasons(&p.name, p.summary.as_ref())))
         .collect();
-    let is_admin = |u: &Value| {
-        reference(u, "profile")
-            .is_some_and(|p| admin.get(p.id.as_str()).is_some_and(|r| !r.is_empty()))
+    // A profile missing from the list is judged by its name, so the
+    // built-in Administrator is never left out of the admins.
+    let is_admin = |p: &Ref| match admin.get(p.id.as_str()) {
+        Some(r) => !r.is_empty(),
+        None => !admin_reasons(&p.name, None).is_empty(),
     };
 
     let mut totals = Counts::default();
-    let mut by_profile: HashMap<String, Counts> = HashMap::new();
-    let mut by_role: HashMap<String, Counts> = HashMap::new();
-    let role_ids: HashMap<String, &Value> = roles.iter().map(|r| (s(r, "id"), r)).collect();
-    let mut active_admins = Vec::new();
+    let mut by_profile: HashMap<&str, Counts> = HashMap::new();
+    let mut by_role: HashMap<&str, Counts> = HashMap::new();
+    let role_ids: HashMap<&str, &Role> = roles.iter().map(|r| (r.id.as_str(), r)).collect();
+    let mut admin_rows = Vec::new();
+    let mut snapshot_users = Vec::with_capacity(users.len());
 
     for u in users {
         totals.add(u);
-        let status = s(u, "status");
-        let who = format!("{} <{}>", concise_user(u).full_name, s(u, "email"));
-        match reference(u, "profile") {
+        let live = u.status != UserStatus::Deleted;
+        let who = format!("{} <{}>", u.full_name, u.email);
+        match u.profile.as_deref() {
             Some(p) => {
-                by_profile.entry(p.id.clone()).or_default().add(u);
-                if status != "deleted" && !admin.contains_key(p.id.as_str()) {
+                by_profile.entry(p.id.as_str()).or_default().add(u);
+                if live && !admin.contains_key(p.id.as_str()) {
                     finding(
                         "medium",
                         "unknown_profile",
@@ -497,7 +210,7 @@ pub fn access_review(users: &[Value], roles: &[Value], profiles: &[ProfileFacts]
                     );
                 }
             }
-            None if status != "deleted" => finding(
+            None if live => finding(
                 "medium",
                 "no_profile",
                 format!("{who} has no profile on record"),
@@ -505,10 +218,10 @@ pub fn access_review(users: &[Value], roles: &[Value], profiles: &[ProfileFacts]
             ),
             None => {}
         }
-        match reference(u, "role") {
+        match u.role.as_deref() {
             Some(r) => {
-                by_role.entry(r.id.clone()).or_default().add(u);
-                if status != "deleted" && !role_ids.contains_key(&r.id) {
+                by_role.entry(r.id.as_str()).or_default().add(u);
+                if live && !role_ids.contains_key(r.id.as_str()) {
                     finding(
                         "low",
                         "unknown_role",
@@ -520,7 +233,7 @@ pub fn access_review(users: &[Value], roles: &[Value], profiles: &[ProfileFacts]
                     );
                 }
             }
-            None if status != "deleted" => finding(
+            None if live => finding(
                 "low",
                 "no_role",
                 format!("{who} has no role on record"),
@@ -528,21 +241,38 @@ pub fn access_review(users: &[Value], roles: &[Value], profiles: &[ProfileFacts]
             ),
             None => {}
         }
-        if !is_admin(u) {
+        let admin_level = u.profile.as_deref().is_some_and(is_admin);
+        snapshot_users.push(SnapshotUser::of(u, admin_level));
+        if !admin_level {
             continue;
         }
-        let profile = reference(u, "profile").map(|p| p.name).unwrap_or_default();
-        match status.as_str() {
-            "active" if !is_confirmed(u) => finding(
-                "high",
-                "unconfirmed_admin",
-                format!(
-                    "{who} never accepted the invitation but holds the administrator-level profile '{profile}'; cancel the invitation or give a lower profile"
-                ),
-                Some(u),
-            ),
-            "active" => active_admins.push(concise_user(u)),
-            "inactive" => finding(
+        let profile = u
+            .profile
+            .as_ref()
+            .map(|p| p.name.clone())
+            .unwrap_or_default();
+        match &u.status {
+            UserStatus::Active => {
+                if !u.is_confirmed() {
+                    finding(
+                        "high",
+                        "unconfirmed_admin",
+                        format!(
+                            "{who} never accepted the invitation but holds the administrator-level profile '{profile}'; cancel the invitation or give a lower profile"
+                        ),
+                        Some(u),
+                    );
+                }
+                admin_rows.push((
+                    u.id.clone(),
+                    u.full_name.clone(),
+                    u.email.clone(),
+                    u.is_confirmed(),
+                    profile,
+                    u.role.as_ref().map(|r| r.name.clone()).unwrap_or_default(),
+                ));
+            }
+            UserStatus::Inactive => finding(
                 "medium",
                 "inactive_admin",
                 format!(
@@ -550,31 +280,47 @@ pub fn access_review(users: &[Value], roles: &[Value], profiles: &[ProfileFacts]
                 ),
                 Some(u),
             ),
-            _ => {}
+            UserStatus::Other(s) => finding(
+                "medium",
+                "unknown_status_admin",
+                format!(
+                    "{who} has status '{s}', which this server does not know, and holds the administrator-level profile '{profile}'; check the user in Bigin"
+                ),
+                Some(u),
+            ),
+            UserStatus::Unknown => finding(
+                "medium",
+                "unknown_status_admin",
+                format!(
+                    "{who} has no status on record and holds the administrator-level profile '{profile}'; check the user in Bigin"
+                ),
+                Some(u),
+            ),
+            UserStatus::Deleted => {}
         }
     }
 
     let threshold = (totals.active / 10).max(3);
-    if active_admins.len() > threshold {
+    if admin_rows.len() > threshold {
         finding(
             "medium",
             "many_admins",
             format!(
                 "{} active users hold administrator-level profiles ({}% of {} active users); least privilege suggests at most {threshold}",
-                active_admins.len(),
-                active_admins.len() * 100 / totals.active.max(1),
+                admin_rows.len(),
+                admin_rows.len() * 100 / totals.active.max(1),
                 totals.active
             ),
             None,
         );
     }
-    let unconfirmed_plain = totals.unconfirmed;
-    if unconfirmed_plain > 0 {
+    if totals.unconfirmed > 0 {
         finding(
             "info",
             "unconfirmed_users",
             format!(
-                "{unconfirmed_plain} active users never accepted their invitation; list them with bigin_list_users type=NotConfirmedUsers"
+                "{} never accepted their invitation; list them with bigin_list_users type=NotConfirmedUsers",
+                super::view::plural_users(totals.unconfirmed).replacen("user", "active user", 1)
             ),
             None,
         );
@@ -591,7 +337,7 @@ pub fn access_review(users: &[Value], roles: &[Value], profiles: &[ProfileFacts]
                 None,
             );
         }
-        if by_profile.get(&p.id).is_none_or(|c| c.active == 0) {
+        if by_profile.get(p.id.as_str()).is_none_or(|c| c.active == 0) {
             finding(
                 "info",
                 "unused_profile",
@@ -604,12 +350,12 @@ pub fn access_review(users: &[Value], roles: &[Value], profiles: &[ProfileFacts]
     let depth_of = |id: &str| {
         let mut depth = 0;
         let mut cur = role_ids.get(id).copied();
-        while let Some(r) = cur.and_then(|r| reference(r, "reporting_to")) {
+        while let Some(r) = cur.and_then(|r| r.reporting_to.as_ref()) {
             depth += 1;
             if depth > roles.len() {
                 break; // a cycle in bad data; stop rather than spin
             }
-            cur = role_ids.get(&r.id).copied();
+            cur = role_ids.get(r.id.as_str()).copied();
         }
         depth
     };
@@ -621,143 +367,206 @@ pub fn access_review(users: &[Value], roles: &[Value], profiles: &[ProfileFacts]
             name: p.name.clone(),
             admin_level: admin.get(p.id.as_str()).is_some_and(|r| !r.is_empty()),
             admin_reasons: admin.get(p.id.as_str()).cloned().unwrap_or_default(),
-            users: by_profile.get(&p.id).cloned().unwrap_or_default(),
+            users: by_profile.get(p.id.as_str()).cloned().unwrap_or_default(),
         })
         .collect();
     let mut roles_out: Vec<RoleGroup> = roles
         .iter()
-        .map(|r| {
-            let id = s(r, "id");
-            RoleGroup {
-                depth: depth_of(&id),
-                users: by_role.get(&id).cloned().unwrap_or_default(),
-                name: s(r, "name"),
-                reporting_to: reference(r, "reporting_to").map(|x| x.name),
-                id,
-            }
+        .map(|r| RoleGroup {
+            depth: depth_of(&r.id),
+            users: by_role.get(r.id.as_str()).cloned().unwrap_or_default(),
+            name: r.name.clone(),
+            reporting_to: r.reporting_to.as_ref().map(|x| x.name.clone()),
+            id: r.id.clone(),
         })
         .collect();
     roles_out.sort_by(|a, b| a.depth.cmp(&b.depth).then_with(|| a.name.cmp(&b.name)));
     findings.sort_by_key(|f| severity_rank(&f.severity));
-    active_admins.sort_by(|a, b| a.full_name.cmp(&b.full_name));
-    AccessReview {
+    admin_rows.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+    Computed {
         users: totals,
         profiles: profiles_out,
         roles: roles_out,
-        active_admins,
+        admins: AdminTable {
+            columns: vec!["id", "full_name", "email", "confirmed", "profile", "role"],
+            rows: admin_rows,
+        },
         findings,
+        snapshot_users,
     }
+}
+
+/// One user as a snapshot keeps them: enough to say what changed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SnapshotUser {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub status: String,
+    pub confirmed: bool,
+    pub role: Option<Ref>,
+    pub profile: Option<Ref>,
+    pub admin_level: bool,
+}
+
+impl SnapshotUser {
+    fn of(u: &User, admin_level: bool) -> SnapshotUser {
+        SnapshotUser {
+            id: u.id.clone(),
+            name: u.full_name.clone(),
+            email: u.email.clone(),
+            status: u.status.to_string(),
+            confirmed: u.is_confirmed(),
+            role: u.role.as_deref().cloned(),
+            profile: u.profile.as_deref().cloned(),
+            admin_level,
+        }
+    }
+}
+
+/// A stored review: its evidence header and every user's row.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub version: u32,
+    pub evidence: Evidence,
+    pub users: Vec<SnapshotUser>,
+}
+
+/// Who changed how between two reviews.
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+pub struct Changes {
+    /// The `generated_at` of the snapshot compared with.
+    pub since: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub added: Vec<Change>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<Change>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub status: Vec<Change>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub profile: Vec<Change>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub role: Vec<Change>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gained_admin: Vec<Change>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lost_admin: Vec<Change>,
+}
+
+/// One user's change: `from` → `to` (absent for additions and removals).
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+pub struct Change {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+}
+
+fn change(u: &SnapshotUser, from: Option<String>, to: Option<String>) -> Change {
+    Change {
+        id: u.id.clone(),
+        name: u.name.clone(),
+        email: u.email.clone(),
+        from,
+        to,
+    }
+}
+
+fn ref_name(r: &Option<Ref>) -> Option<String> {
+    r.as_ref().map(|r| r.name.clone())
+}
+
+/// What changed from `old` to `new`, by user id.
+pub fn diff(old: &Snapshot, new: &[SnapshotUser]) -> Changes {
+    let before: BTreeMap<&str, &SnapshotUser> =
+        old.users.iter().map(|u| (u.id.as_str(), u)).collect();
+    let after: BTreeMap<&str, &SnapshotUser> = new.iter().map(|u| (u.id.as_str(), u)).collect();
+    let mut c = Changes {
+        since: old.evidence.generated_at.clone(),
+        ..Default::default()
+    };
+    for (id, n) in &after {
+        let Some(o) = before.get(id) else {
+            c.added.push(change(n, None, Some(n.status.clone())));
+            if n.admin_level {
+                c.gained_admin.push(change(n, None, ref_name(&n.profile)));
+            }
+            continue;
+        };
+        if o.status != n.status {
+            c.status
+                .push(change(n, Some(o.status.clone()), Some(n.status.clone())));
+        }
+        if o.profile.as_ref().map(|r| &r.id) != n.profile.as_ref().map(|r| &r.id) {
+            c.profile
+                .push(change(n, ref_name(&o.profile), ref_name(&n.profile)));
+        }
+        if o.role.as_ref().map(|r| &r.id) != n.role.as_ref().map(|r| &r.id) {
+            c.role.push(change(n, ref_name(&o.role), ref_name(&n.role)));
+        }
+        match (o.admin_level, n.admin_level) {
+            (false, true) => {
+                c.gained_admin
+                    .push(change(n, ref_name(&o.profile), ref_name(&n.profile)))
+            }
+            (true, false) => {
+                c.lost_admin
+                    .push(change(n, ref_name(&o.profile), ref_name(&n.profile)))
+            }
+            _ => {}
+        }
+    }
+    for (id, o) in &before {
+        if !after.contains_key(id) {
+            c.removed.push(change(o, Some(o.status.clone()), None));
+            if o.admin_level {
+                c.lost_admin.push(change(o, ref_name(&o.profile), None));
+            }
+        }
+    }
+    c
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use std::sync::Arc;
 
-    fn user(id: &str, status: &str, confirm: bool, profile: &str, role: &str) -> Value {
-        json!({"id": id, "full_name": format!("User {id}"), "email": format!("u{id}@x.test"), "status": status,
-               "confirm": confirm, "profile": {"id": profile, "name": if profile == "10" {"Administrator"} else {"Standard"}},
-               "role": {"id": role, "name": "R"}})
+    fn user(id: &str, status: &str, confirm: bool, profile: &str, role: &str) -> User {
+        let pname = if profile == "10" {
+            "Administrator"
+        } else {
+            "Standard"
+        };
+        User {
+            id: id.into(),
+            full_name: format!("User {id}"),
+            email: format!("u{id}@x.test"),
+            status: UserStatus::from(status),
+            confirmed: Some(confirm),
+            role: Some(Arc::new(Ref {
+                id: role.into(),
+                name: "R".into(),
+            })),
+            profile: Some(Arc::new(Ref {
+                id: profile.into(),
+                name: pname.into(),
+            })),
+            zuid: None,
+        }
     }
 
-    fn perms(enabled: &[&str]) -> Value {
-        let all = [
-            "Crm_Implied_Manage_Users",
-            "Crm_Implied_Export",
-            "Crm_Implied_Mass_Delete",
-            "Crm_Implied_Setup",
-            "Crm_Implied_Something_New",
-        ];
-        let mut list: Vec<Value> = all
-            .iter()
-            .map(|n| json!({"name": n, "display_label": n.replace("Crm_Implied_", "").replace('_', " "), "module": null, "enabled": enabled.contains(n)}))
-            .collect();
-        list.push(json!({"name": "Crm_Implied_View_Contacts", "display_label": "View", "module": "Contacts", "enabled": true}));
-        list.push(json!({"name": "Crm_Implied_Delete_Contacts", "display_label": "Delete", "module": {"api_name": "Contacts"}, "enabled": true}));
-        json!({"permissions_details": list})
-    }
-
-    #[test]
-    fn summarises_permissions_for_auditors() {
-        let p = summarize_permissions(&perms(&["Crm_Implied_Export", "Crm_Implied_Something_New"]))
-            .unwrap();
-        assert!(p.export && !p.user_management && !p.mass_delete && !p.administration);
-        assert_eq!(p.modules["Contacts"], vec!["delete", "view"]);
-        assert_eq!(p.other, vec!["Something New"]);
-        assert_eq!((p.enabled, p.total), (4, 7));
-        let p = summarize_permissions(&perms(&["Crm_Implied_Manage_Users", "Crm_Implied_Setup"]))
-            .unwrap();
-        assert!(p.user_management && p.administration);
-        assert_eq!(admin_reasons("Helpdesk", Some(&p)).len(), 2);
-        assert!(summarize_permissions(&json!({"name": "x"})).is_none());
+    fn role(id: &str, name: &str, parent: Option<(&str, &str)>) -> Role {
+        serde_json::from_value(serde_json::json!({"id": id, "name": name,
+            "reporting_to": parent.map(|(i, n)| serde_json::json!({"id": i, "name": n}))}))
+        .unwrap()
     }
 
     #[test]
-    fn the_concise_table_carries_every_field_and_each_id_once() {
-        let users: Vec<ConciseUser> = [
-            user("1", "active", true, "10", "100"),
-            user("2", "inactive", true, "11", "100"),
-        ]
-        .iter()
-        .map(concise_user)
-        .collect();
-        let t = concise_table(7, 0, Some("page on"), &users);
-        assert!(
-            t.starts_with("7 users match; 2 shown from offset 0. page on\n"),
-            "{t}"
-        );
-        assert!(t.contains("roles: R=100\n"), "{t}");
-        assert!(
-            t.contains("profiles: Administrator=10, Standard=11\n"),
-            "{t}"
-        );
-        assert!(
-            t.contains("1 | User 1 | u1@x.test | active | R | Administrator\n"),
-            "{t}"
-        );
-        assert!(
-            t.contains("2 | User 2 | u2@x.test | inactive | R | Standard\n"),
-            "{t}"
-        );
-        // Two roles that share a name keep their ids on each line.
-        let mut twins = users.clone();
-        twins[1].role = Some(Ref {
-            id: "101".into(),
-            name: "R".into(),
-        });
-        let t = concise_table(2, 0, None, &twins);
-        assert!(
-            t.contains("| R (100) |") && t.contains("| R (101) |"),
-            "{t}"
-        );
-    }
-
-    #[test]
-    fn resolves_names_and_ids_and_lists_valid_names_on_a_miss() {
-        let roles = vec![
-            json!({"id": "1", "name": "CEO"}),
-            json!({"id": "2", "name": "Manager"}),
-        ];
-        assert_eq!(
-            s(
-                resolve(&roles, "manager", "role", "bigin_list_roles").unwrap(),
-                "id"
-            ),
-            "2"
-        );
-        assert_eq!(
-            s(
-                resolve(&roles, "1", "role", "bigin_list_roles").unwrap(),
-                "name"
-            ),
-            "CEO"
-        );
-        let e = resolve(&roles, "Boss", "role", "bigin_list_roles").unwrap_err();
-        assert!(e.contains("'Boss'") && e.contains("CEO, Manager"), "{e}");
-    }
-
-    #[test]
-    fn review_flags_inactive_and_unconfirmed_admins() {
+    fn every_active_admin_is_listed_confirmed_or_not_and_counts_agree() {
         let users = vec![
             user("1", "active", true, "10", "100"),
             user("2", "inactive", true, "10", "101"),
@@ -767,8 +576,8 @@ mod tests {
             user("6", "active", true, "99", "101"),
         ];
         let roles = vec![
-            json!({"id": "100", "name": "CEO", "reporting_to": null}),
-            json!({"id": "101", "name": "Rep", "reporting_to": {"id": "100", "name": "CEO"}}),
+            role("100", "CEO", None),
+            role("101", "Rep", Some(("100", "CEO"))),
         ];
         let profiles = vec![
             ProfileFacts {
@@ -783,22 +592,19 @@ mod tests {
             },
         ];
         let r = access_review(&users, &roles, &profiles);
+        let u = &r.users;
         assert_eq!(
-            (
-                r.users.total,
-                r.users.active,
-                r.users.inactive,
-                r.users.deleted,
-                r.users.unconfirmed
-            ),
+            (u.total, u.active, u.inactive, u.deleted, u.unconfirmed),
             (6, 4, 1, 1, 1)
         );
+        let ids: Vec<&str> = r.admins.rows.iter().map(|row| row.0.as_str()).collect();
+        assert_eq!(ids, vec!["1", "3"], "the unconfirmed admin is listed too");
+        assert!(!r.admins.rows[1].3, "with confirmed = false");
+        let admin = r.profiles.iter().find(|p| p.id == "10").unwrap();
         assert_eq!(
-            r.active_admins
-                .iter()
-                .map(|u| u.id.as_str())
-                .collect::<Vec<_>>(),
-            vec!["1"]
+            admin.users.active,
+            r.admins.rows.len(),
+            "counts agree with the list"
         );
         let kinds: Vec<(&str, &str)> = r
             .findings
@@ -808,14 +614,60 @@ mod tests {
         assert_eq!(kinds[0], ("high", "unconfirmed_admin"));
         assert!(kinds.contains(&("medium", "inactive_admin")));
         assert!(kinds.contains(&("medium", "unknown_profile")));
-        assert!(
-            !r.findings
-                .iter()
-                .any(|f| f.user.as_ref().is_some_and(|u| u.id == "5")),
-            "deleted users are not findings"
-        );
+        assert!(!r.findings.iter().any(|f| f.user_id.as_deref() == Some("5")));
         let rep = r.roles.iter().find(|x| x.name == "Rep").unwrap();
         assert_eq!((rep.depth, rep.users.total), (1, 5));
         assert!(r.profiles[0].admin_level && !r.profiles[1].admin_level);
+    }
+
+    #[test]
+    fn an_administrator_missing_from_the_profile_list_is_still_an_admin() {
+        let users = vec![user("1", "active", true, "10", "100")];
+        let r = access_review(&users, &[], &[]);
+        assert_eq!(r.admins.rows.len(), 1);
+    }
+
+    #[test]
+    fn diff_names_every_kind_of_change() {
+        let before = access_review(
+            &[
+                user("1", "active", true, "10", "100"),
+                user("2", "active", true, "11", "100"),
+                user("3", "active", true, "11", "100"),
+            ],
+            &[],
+            &[],
+        );
+        let old = Snapshot {
+            version: 1,
+            evidence: Evidence {
+                generated_at: "2026-09-30T00:00:00Z".into(),
+                organization_id: "9".into(),
+                organization_name: "Acme".into(),
+                data_centre: "eu".into(),
+                credits_used: 0,
+                from_cache: false,
+            },
+            users: before.snapshot_users,
+        };
+        let after = access_review(
+            &[
+                user("1", "inactive", true, "11", "100"),
+                user("2", "active", true, "10", "101"),
+                user("4", "active", true, "11", "100"),
+            ],
+            &[],
+            &[],
+        );
+        let c = diff(&old, &after.snapshot_users);
+        let ids = |v: &[Change]| v.iter().map(|c| c.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&c.added), ["4"]);
+        assert_eq!(ids(&c.removed), ["3"]);
+        assert_eq!(ids(&c.status), ["1"]);
+        assert_eq!(ids(&c.profile), ["1", "2"]);
+        assert_eq!(ids(&c.role), ["2"]);
+        assert_eq!(ids(&c.gained_admin), ["2"]);
+        assert_eq!(ids(&c.lost_admin), ["1"]);
+        assert_eq!(c.status[0].to.as_deref(), Some("inactive"));
     }
 }

@@ -88,52 +88,106 @@ pub fn compact_input(schema: &Object) -> Object {
     out
 }
 
-/// The output schema's top level: property names and JSON types.
-pub fn shallow_output(schema: &Object) -> Object {
-    let mut out = Object::new();
-    out.insert("type".into(), "object".into());
-    let mut props = Object::new();
-    if let Some(ps) = schema.get("properties").and_then(Value::as_object) {
-        for (name, p) in ps {
-            props.insert(name.clone(), Value::Object(json_type(p)));
-        }
+/// The output schema, whole but small: `$ref`s inlined, descriptions,
+/// titles, formats and bounds dropped, nullable `anyOf`s folded into a type
+/// list. Items and nested objects keep their types, so a client validating
+/// (or a model reading) the result knows its real shape.
+pub fn compact_output(schema: &Object) -> Object {
+    let defs = schema.get("$defs").and_then(Value::as_object);
+    match shape(&Value::Object(schema.clone()), defs, 0) {
+        Value::Object(o) => o,
+        _ => Object::new(),
     }
-    out.insert("properties".into(), Value::Object(props));
-    if let Some(r) = schema.get("required") {
-        out.insert("required".into(), r.clone());
-    }
-    out
 }
 
-fn json_type(p: &Value) -> Object {
-    let mut t = Object::new();
-    let ty = if let Some(ty) = p.get("type") {
-        Some(ty.clone())
-    } else if p.get("$ref").is_some() {
-        Some("object".into())
-    } else if let Some(alts) = p.get("anyOf").and_then(Value::as_array) {
+/// Keys that carry a value's shape; everything else is documentation or
+/// validation detail the listing does not need.
+const SHAPE_KEYS: &[&str] = &[
+    "type",
+    "properties",
+    "items",
+    "prefixItems",
+    "required",
+    "enum",
+    "additionalProperties",
+];
+
+/// Levels of nesting described in full (the result object, its fields,
+/// their fields or items).
+const MAX_DEPTH: usize = 2;
+
+fn shape(v: &Value, defs: Option<&Object>, depth: usize) -> Value {
+    let Value::Object(p) = v else {
+        // `true` (any value) stays as it is, and so does `false`.
+        return v.clone();
+    };
+    if let Some(r) = p.get("$ref").and_then(Value::as_str)
+        && let Some(def) = resolve(defs, r)
+    {
+        return shape(def, defs, depth);
+    }
+    if let Some(alts) = p.get("anyOf").and_then(Value::as_array) {
         let nullable = alts
             .iter()
             .any(|a| a.get("type") == Some(&Value::from("null")));
-        let base = alts.iter().find_map(|a| {
-            if a.get("$ref").is_some() {
-                Some(Value::from("object"))
-            } else {
-                a.get("type").cloned().filter(|t| t != "null")
+        let rest: Vec<Value> = alts
+            .iter()
+            .filter(|a| a.get("type") != Some(&Value::from("null")))
+            .map(|a| shape(a, defs, depth))
+            .collect();
+        if let [one] = rest.as_slice()
+            && let Value::Object(o) = one
+        {
+            let mut o = o.clone();
+            if nullable && let Some(t) = o.get("type").cloned() {
+                let mut types = match t {
+                    Value::Array(ts) => ts,
+                    t => vec![t],
+                };
+                types.push("null".into());
+                o.insert("type".into(), Value::Array(types));
             }
-        });
-        match (base, nullable) {
-            (Some(b), true) => Some(Value::Array(vec![b, "null".into()])),
-            (Some(b), false) => Some(b),
-            (None, _) => None,
+            return Value::Object(o);
         }
-    } else {
-        None // `true` / `{}`: any JSON value (e.g. Zoho's raw record)
-    };
-    if let Some(ty) = ty {
-        t.insert("type".into(), ty);
+        let mut o = Object::new();
+        o.insert("anyOf".into(), Value::Array(rest));
+        return Value::Object(o);
     }
-    t
+    let mut out = Object::new();
+    for (k, v) in p {
+        if !SHAPE_KEYS.contains(&k.as_str()) {
+            continue;
+        }
+        // Below the second level only the JSON type is kept: `tools/list`
+        // is read on every turn, and two levels say what a result holds.
+        if depth >= MAX_DEPTH && k != "type" {
+            continue;
+        }
+        // Which fields are optional is detail a result reader can see.
+        if k == "required" {
+            continue;
+        }
+        let v = match k.as_str() {
+            "properties" => Value::Object(
+                v.as_object()
+                    .map(|ps| {
+                        ps.iter()
+                            .map(|(n, s)| (n.clone(), shape(s, defs, depth + 1)))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            ),
+            "items" | "additionalProperties" => shape(v, defs, depth + 1),
+            "prefixItems" => Value::Array(
+                v.as_array()
+                    .map(|xs| xs.iter().map(|x| shape(x, defs, depth + 1)).collect())
+                    .unwrap_or_default(),
+            ),
+            _ => v.clone(),
+        };
+        out.insert(k.clone(), v);
+    }
+    Value::Object(out)
 }
 
 #[cfg(test)]
@@ -165,16 +219,18 @@ mod tests {
     }
 
     #[test]
-    fn output_keeps_top_level_names_and_types() {
-        let s = json!({"$defs": {}, "type": "object", "required": ["a"], "properties": {
-            "a": {"type": "integer", "format": "uint"}, "b": {"items": {"$ref": "#/$defs/X"}, "type": "array"},
-            "c": {"anyOf": [{"$ref": "#/$defs/X"}, {"type": "null"}]}, "d": true, "e": {"$ref": "#/$defs/X"}
+    fn output_keeps_nested_types_and_drops_documentation() {
+        let s = json!({"$defs": {"X": {"type": "object", "description": "x", "properties": {"id": {"type": "string", "title": "Id"}, "deep": {"type": "object", "properties": {"z": {"type": "string"}}}}}},
+            "type": "object", "required": ["a"], "properties": {
+            "a": {"type": "integer", "format": "uint", "minimum": 0}, "b": {"items": {"$ref": "#/$defs/X"}, "type": "array"},
+            "c": {"anyOf": [{"$ref": "#/$defs/X"}, {"type": "null"}]}, "d": true
         }});
-        let out = Value::Object(shallow_output(s.as_object().unwrap()));
+        let out = Value::Object(compact_output(s.as_object().unwrap()));
         assert_eq!(
             out,
-            json!({"type": "object", "required": ["a"], "properties": {
-                "a": {"type": "integer"}, "b": {"type": "array"}, "c": {"type": ["object", "null"]}, "d": {}, "e": {"type": "object"}
+            json!({"type": "object", "properties": {
+                "a": {"type": "integer"}, "b": {"type": "array", "items": {"type": "object"}},
+                "c": {"type": ["object", "null"], "properties": {"id": {"type": "string"}, "deep": {"type": "object"}}}, "d": true
             }})
         );
     }

@@ -22,7 +22,24 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::http::{Http, without_url};
+use super::models::{Interner, Org, Profile, Role, User};
 use super::{TokenSource, ZohoError, ZohoId};
+
+tokio::task_local! {
+    /// Zoho API requests sent by the current task, when it counts them.
+    static REQUESTS: std::cell::Cell<u32>;
+}
+
+/// Runs `f` and counts the Zoho API requests it sends, retries included:
+/// each costs an API credit (1 for the reads this server makes).
+pub async fn count_requests<F: std::future::Future>(f: F) -> (F::Output, u32) {
+    REQUESTS
+        .scope(std::cell::Cell::new(0), async move {
+            let out = f.await;
+            (out, REQUESTS.with(std::cell::Cell::get))
+        })
+        .await
+}
 
 /// Most 429 retries of one request, whatever the waits add up to.
 const MAX_RATE_LIMIT_RETRIES: u32 = 8;
@@ -34,7 +51,7 @@ const PER_PAGE: u32 = 200;
 const MAX_PAGES: u32 = 500;
 
 /// Zoho's user-list `type` filter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
 pub enum UserType {
     #[default]
     AllUsers,
@@ -113,6 +130,28 @@ fn decode_users(e: &serde_json::Error) -> ZohoError {
     }
 }
 
+fn too_many_pages() -> ZohoError {
+    ZohoError::Decode {
+        what: "the user list".into(),
+        message: format!("more than {MAX_PAGES} pages; stopped paging"),
+    }
+}
+
+/// Reads each record of a list into its typed form.
+fn typed<T: serde::de::DeserializeOwned>(
+    list: Vec<Value>,
+    what: &str,
+) -> Result<Vec<T>, ZohoError> {
+    list.into_iter()
+        .map(|v| {
+            serde_json::from_value(v).map_err(|e| ZohoError::Decode {
+                what: what.into(),
+                message: e.to_string(),
+            })
+        })
+        .collect()
+}
+
 /// The success element of a write (`{"code":"SUCCESS","details":..,"message":..}`).
 #[derive(Debug, Clone, Serialize)]
 pub struct RecordOutcome {
@@ -125,6 +164,8 @@ pub struct BiginClient {
     http: Http,
     tokens: Arc<dyn TokenSource>,
     opts: ClientOptions,
+    /// The API domain of the last request, to name the data centre.
+    api_domain: std::sync::Mutex<Option<String>>,
 }
 
 impl BiginClient {
@@ -134,7 +175,16 @@ impl BiginClient {
             http: http.into(),
             tokens,
             opts,
+            api_domain: std::sync::Mutex::new(None),
         }
+    }
+
+    /// The API domain requests went to, once one has been sent.
+    pub fn api_domain(&self) -> Option<String> {
+        self.api_domain
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The token source (to share it, e.g. with a second client).
@@ -212,30 +262,40 @@ impl BiginClient {
         })
     }
 
-    /// Fetches every page of users of a type.
-    pub async fn list_users(&self, ty: UserType) -> Result<Vec<Value>, ZohoError> {
-        self.list_users_raw(ty)
-            .await?
-            .iter()
-            .map(|u| serde_json::from_str(u.get()).map_err(|e| decode_users(&e)))
-            .collect()
-    }
-
-    /// Fetches every page of users of a type, as raw JSON per user.
-    pub async fn list_users_raw(&self, ty: UserType) -> Result<Vec<Box<RawValue>>, ZohoError> {
+    /// Fetches every page of users of a type, each user read into a
+    /// [`User`] as its page arrives, so at most one page is ever held raw.
+    pub async fn list_users(&self, ty: UserType) -> Result<Vec<User>, ZohoError> {
         let mut all = Vec::new();
+        let mut interner = Interner::default();
         for page in 1..=MAX_PAGES {
             let p = self.list_users_page_raw(ty, page, PER_PAGE).await?;
             let done = !p.more_records || p.users.is_empty();
-            all.extend(p.users);
+            for raw in p.users {
+                all.push(User::from_json(raw.get(), &mut interner).map_err(|e| decode_users(&e))?);
+            }
             if done {
                 return Ok(all);
             }
         }
-        Err(ZohoError::Decode {
-            what: "the user list".into(),
-            message: format!("more than {MAX_PAGES} pages; stopped paging"),
-        })
+        Err(too_many_pages())
+    }
+
+    /// Calls `f` with each page of raw users in turn, for callers that must
+    /// return some records exactly as Zoho sent them. `f` returns false to
+    /// stop paging early.
+    pub async fn for_each_users_page(
+        &self,
+        ty: UserType,
+        mut f: impl FnMut(Vec<Box<RawValue>>) -> Result<bool, ZohoError>,
+    ) -> Result<(), ZohoError> {
+        for page in 1..=MAX_PAGES {
+            let p = self.list_users_page_raw(ty, page, PER_PAGE).await?;
+            let done = !p.more_records || p.users.is_empty();
+            if !f(p.users)? || done {
+                return Ok(());
+            }
+        }
+        Err(too_many_pages())
     }
 
     /// Fetches one user; `None` when Zoho has no such user (HTTP 204).
@@ -250,35 +310,42 @@ impl BiginClient {
     }
 
     /// `GET /settings/roles`.
-    pub async fn list_roles(&self) -> Result<Vec<Value>, ZohoError> {
+    pub async fn list_roles(&self) -> Result<Vec<Role>, ZohoError> {
         match self.send(Method::GET, "/settings/roles", &[], None).await? {
-            Some(body) => records(body, "roles", "the role list"),
+            Some(body) => typed(records(body, "roles", "the role list")?, "the role list"),
             None => Ok(vec![]),
         }
     }
 
     /// `GET /settings/profiles`.
-    pub async fn list_profiles(&self) -> Result<Vec<Value>, ZohoError> {
+    pub async fn list_profiles(&self) -> Result<Vec<Profile>, ZohoError> {
         match self
             .send(Method::GET, "/settings/profiles", &[], None)
             .await?
         {
-            Some(body) => records(body, "profiles", "the profile list"),
+            Some(body) => typed(
+                records(body, "profiles", "the profile list")?,
+                "the profile list",
+            ),
             None => Ok(vec![]),
         }
     }
 
     /// `GET /settings/profiles/{id}`, with `permissions_details`; `None` if unknown.
-    pub async fn get_profile(&self, id: &ZohoId) -> Result<Option<Value>, ZohoError> {
+    pub async fn get_profile(&self, id: &ZohoId) -> Result<Option<Profile>, ZohoError> {
         let path = format!("/settings/profiles/{id}");
+        let what = format!("profile {id}");
         match self.send(Method::GET, &path, &[], None).await? {
-            Some(body) => the_one(body, "profiles", id, &format!("profile {id}")).map(Some),
+            Some(body) => {
+                let one = the_one(body, "profiles", id, &what)?;
+                Ok(typed(vec![one], &what)?.pop())
+            }
             None => Ok(None),
         }
     }
 
     /// `GET /org` (Zoho wraps the one organisation in an array).
-    pub async fn get_org(&self) -> Result<Value, ZohoError> {
+    pub async fn get_org(&self) -> Result<Org, ZohoError> {
         let what = "the organisation";
         let Some(body) = self.send(Method::GET, "/org", &[], None).await? else {
             return Err(ZohoError::Decode {
@@ -287,9 +354,9 @@ impl BiginClient {
                     .into(),
             });
         };
-        let mut list = records(body, "org", what)?;
+        let list = records(body, "org", what)?;
         match list.len() {
-            1 if list[0].is_object() => Ok(list.remove(0)),
+            1 if list[0].is_object() => Ok(typed(list, what)?.remove(0)),
             n => Err(ZohoError::Decode {
                 what: what.into(),
                 message: format!("expected one organisation record in `org`, got {n}"),
@@ -363,6 +430,8 @@ impl BiginClient {
                 }
             };
             let url = format!("{base}/bigin/v2{path}");
+            let _ = REQUESTS.try_with(|n| n.set(n.get() + 1));
+            *self.api_domain.lock().unwrap_or_else(|p| p.into_inner()) = Some(base.clone());
             let mut req = self
                 .http
                 .request(method.clone(), &url)

@@ -11,14 +11,18 @@ mod dc;
 mod error;
 mod http;
 mod ids;
+pub mod models;
 mod token;
 
-pub use client::{BiginClient, ClientOptions, RawUsersPage, RecordOutcome, UserType};
+pub use client::{
+    BiginClient, ClientOptions, RawUsersPage, RecordOutcome, UserType, count_requests,
+};
 pub use dc::{DataCentre, api_domain_for_accounts, check_base_url};
 pub use error::ZohoError;
 pub(crate) use http::without_url as describe_transport_error;
 pub use http::{Http, http_client};
 pub use ids::{IdError, ZohoId};
+pub use models::{Interner, Org, Permission, Profile, Ref, Role, User, UserStatus};
 pub(crate) use token::access_token_from;
 pub use token::{
     AccessToken, BoxFuture, Credentials, MissingCredentials, RefreshCredentials,

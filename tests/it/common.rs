@@ -110,6 +110,7 @@ pub async fn harness_full(
             expires_at,
             audit: AuditLog::new(audit_path.clone()),
             shutdown: Default::default(),
+            snapshots: None,
         },
     )
     .expect("valid filter");
@@ -194,12 +195,19 @@ pub fn all_tools() -> ToolFilter {
     }
 }
 
-/// Every user in the sandbox, fetched independently of the tools.
+/// Every user in the sandbox as Zoho's JSON, fetched independently of the tools.
 pub async fn all_users(sb: &Sandbox) -> Vec<Value> {
     let (c, _) = client(sb);
-    c.list_users(bigin_mcp::zoho::UserType::AllUsers)
-        .await
-        .unwrap()
+    let mut out = Vec::new();
+    c.for_each_users_page(bigin_mcp::zoho::UserType::AllUsers, |page| {
+        for raw in page {
+            out.push(serde_json::from_str(raw.get()).expect("a user record"));
+        }
+        Ok(true)
+    })
+    .await
+    .unwrap();
+    out
 }
 
 pub fn s(v: &Value, k: &str) -> String {
@@ -207,4 +215,39 @@ pub fn s(v: &Value, k: &str) -> String {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string()
+}
+
+/// The users of a concise `bigin_list_users` page (columns and rows, with
+/// roles and profiles given once) as objects with `role` and `profile`
+/// `{id, name}` refs, checking the table's shape on the way.
+pub fn concise_users(page: &Value) -> Vec<Value> {
+    assert_eq!(
+        page["columns"],
+        serde_json::json!([
+            "id",
+            "full_name",
+            "email",
+            "status",
+            "role_id",
+            "profile_id"
+        ]),
+        "{page}"
+    );
+    let refs = |kind: &str, id: &Value| match id.as_str() {
+        Some(i) => {
+            serde_json::json!({"id": i, "name": page[kind][i].as_str().expect("a legend entry")})
+        }
+        None => Value::Null,
+    };
+    page["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "id": r[0], "full_name": r[1], "email": r[2], "status": r[3],
+                "role": refs("roles", &r[4]), "profile": refs("profiles", &r[5]),
+            })
+        })
+        .collect()
 }

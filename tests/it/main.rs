@@ -16,4 +16,5 @@ mod login;
 mod props;
 mod stdio;
 mod tools;
+mod toolsnaps;
 mod trust;

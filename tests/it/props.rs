@@ -47,6 +47,7 @@ impl Session {
                     expires_at: None,
                     audit: AuditLog::new(dir.path().join("audit.log")),
                     shutdown: Default::default(),
+                    snapshots: None,
                 },
             )
             .unwrap();

@@ -77,10 +77,7 @@ async fn every_tool_works_over_stdio() {
         json!({"status": "active", "limit": 5}),
     )
     .await;
-    let listed = users.structured_content.unwrap()["users"]
-        .as_array()
-        .unwrap()
-        .clone();
+    let listed = concise_users(&users.structured_content.unwrap());
     let first = listed
         .into_iter()
         .find(|u| u["id"] != sb.primary_user_id().as_str())

@@ -80,9 +80,9 @@ async fn none_is_reported_only_when_zoho_says_so() {
         ),
     ] {
         sb.inject(Fault::new(answer(status, body)).on_path("/bigin/v2/users"));
-        let r = h.ok("bigin_list_users", json!({})).await;
+        let r = h.ok("bigin_list_users", json!({"fresh": true})).await;
         assert_eq!(r["total"], 0, "{status} {body}");
-        assert_eq!(r["users"], json!([]));
+        assert_eq!(r["rows"], json!([]));
     }
     // Single records: an error or an empty list is not "no such user".
     let u = target(&sb).await;
@@ -121,10 +121,25 @@ async fn none_is_reported_only_when_zoho_says_so() {
                 .on_path(path)
                 .times(10),
         );
-        let e = h.err("bigin_access_review", json!({})).await;
+        let e = h.err("bigin_access_review", json!({"fresh": true})).await;
         assert!(e.contains("INTERNAL_ERROR"), "{path}: {e}");
         sb.clear_faults();
     }
+    // So does one whose profile permissions cannot be read: its holders
+    // could be administrators.
+    for body in [INTERNAL_ERROR, ""] {
+        let status = if body.is_empty() { 204 } else { 200 };
+        sb.inject(
+            Fault::new(answer(status, body))
+                .on_path(&format!("/settings/profiles/{pid}"))
+                .times(10),
+        );
+        let e = h.err("bigin_access_review", json!({"fresh": true})).await;
+        assert!(e.contains(&pid) && e.contains("administrators"), "{e}");
+        sb.clear_faults();
+    }
+    let ok = h.ok("bigin_access_review", json!({"fresh": true})).await;
+    assert!(ok["users"]["total"].as_u64().unwrap() > 400);
 }
 
 #[tokio::test]
@@ -325,7 +340,7 @@ async fn tool_calls(sb: &Sandbox) -> Vec<(&'static str, Value)> {
     let u = target(sb).await;
     let profile = {
         let (c, _) = client(sb);
-        c.list_profiles().await.unwrap()[0]["id"].clone()
+        json!(c.list_profiles().await.unwrap()[0].id.clone())
     };
     vec![
         ("bigin_list_users", json!({"limit": 5})),

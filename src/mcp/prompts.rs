@@ -1,0 +1,96 @@
+//! MCP prompts for the two jobs people come for, so clients show them in
+//! their menus (Claude Desktop's "+", Claude Code's slash commands): the
+//! quarterly access review and offboarding one person safely.
+
+use rmcp::model::{
+    GetPromptRequestParams, GetPromptResult, Prompt, PromptArgument, PromptMessage, Role,
+};
+use serde_json::Value;
+
+/// The prompts this server offers.
+pub fn list() -> Vec<Prompt> {
+    vec![
+        Prompt::new(
+            "access_review",
+            Some("Run the quarterly access review and report it as audit evidence"),
+            Some(vec![PromptArgument::new("since").with_description(
+                "Compare with an earlier review: \"last\" or a date (2026-09-30)",
+            )]),
+        ),
+        Prompt::new(
+            "offboard_user",
+            Some(
+                "Offboard one person: find, verify, preview, deactivate, and report the audit record",
+            ),
+            Some(vec![
+                PromptArgument::new("user")
+                    .with_description("The person's name or email")
+                    .with_required(true),
+            ]),
+        ),
+    ]
+}
+
+fn arg(req: &GetPromptRequestParams, name: &str) -> Option<String> {
+    req.arguments
+        .as_ref()?
+        .get(name)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// One prompt with its arguments filled in.
+pub fn get(req: &GetPromptRequestParams) -> Result<GetPromptResult, rmcp::ErrorData> {
+    let text = match req.name.as_str() {
+        "access_review" => {
+            let since = arg(req, "since");
+            let call = match &since {
+                Some(s) => format!(
+                    "bigin_access_review with since={}",
+                    serde_json::Value::from(s.as_str())
+                ),
+                None => "bigin_access_review".to_string(),
+            };
+            format!(
+                "Run the quarterly access review of our Zoho Bigin organisation.\n\
+                 1. Call {call}.\n\
+                 2. Report, in this order: the evidence header (generated_at, organisation, data centre, credits used, whether it came from cache, where the snapshot was stored); user counts; the table of active administrator-level users, marking anyone who never confirmed; every finding, high severity first, with the user it concerns{changes}.\n\
+                 3. For each high or medium finding, propose the remediation (for example deactivating, lowering the profile, or cancelling an invitation), but change nothing: this is a review.",
+                changes = if since.is_some() {
+                    "; then what changed since the earlier review (added, removed, status, profile and role changes, who gained or lost administrator-level access)"
+                } else {
+                    ""
+                }
+            )
+        }
+        "offboard_user" => {
+            let Some(user) = arg(req, "user") else {
+                return Err(rmcp::ErrorData::invalid_params(
+                    "offboard_user needs the argument `user`: the person's name or email",
+                    None,
+                ));
+            };
+            format!(
+                "Offboard {user} from our Zoho Bigin organisation, safely.\n\
+                 1. Find them: bigin_list_users with search set to {q}. If no user or more than one user matches, stop and ask me which one.\n\
+                 2. Verify: bigin_get_user with their id; tell me their name, email, status, role and profile, and whether they hold an administrator-level profile.\n\
+                 3. Preview: bigin_set_user_status with status inactive, their email as confirm_email, and dry_run true. Show me what it would do.\n\
+                 4. Deactivate (do not delete): once I agree, call bigin_set_user_status again without dry_run. Never use bigin_delete_user for offboarding unless I ask for deletion explicitly.\n\
+                 5. Report what the server recorded: the outcome and message the tool returned (it is also in the audit log).",
+                q = serde_json::Value::from(user.as_str()),
+            )
+        }
+        other => {
+            return Err(rmcp::ErrorData::invalid_params(
+                format!("unknown prompt '{other}'; prompts: access_review, offboard_user"),
+                None,
+            ));
+        }
+    };
+    Ok(GetPromptResult::new(vec![PromptMessage::new_text(
+        Role::User,
+        text,
+    )]))
+}

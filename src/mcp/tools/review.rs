@@ -1,0 +1,48 @@
+//! `bigin_access_review`: the quarterly access review in one call, with its
+//! evidence header, a stored snapshot, and what changed since an earlier one.
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::{Json, schemars, tool, tool_router};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::mcp::error::ToolError;
+use crate::mcp::review::AccessReview;
+use crate::mcp::server::BiginServer;
+use crate::mcp::snapshots::Since;
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewArgs {
+    /// Compare with an earlier review: "last", or a date (2026-09-30) for the latest review on or before it. Adds `changes`.
+    pub since: Option<String>,
+    /// Re-read Zoho instead of this session's 2-minute cache.
+    pub fresh: Option<bool>,
+}
+
+#[tool_router(router = review_router, vis = "pub(crate)")]
+impl BiginServer {
+    /// Access review in one call: counts per profile and role, every active admin (confirmed or not), findings by severity, an evidence header; stores a snapshot. Admin = the Administrator profile or one that can change settings, manage users or manage roles/profiles. since="last"/a date adds changes.
+    #[tool(annotations(
+        title = "Access review",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = true
+    ))]
+    async fn bigin_access_review(
+        &self,
+        Parameters(a): Parameters<ReviewArgs>,
+    ) -> Result<Json<AccessReview>, ToolError> {
+        let since = match a.since.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            Some(s) => Some(
+                s.parse::<Since>()
+                    .map_err(|e| ToolError(format!("{e}. Nothing was sent to Zoho.")))?,
+            ),
+            None => None,
+        };
+        Ok(Json(
+            self.access_review(since, a.fresh.unwrap_or(false)).await?,
+        ))
+    }
+}

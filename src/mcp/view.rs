@@ -1,0 +1,369 @@
+//! How users reach the model: the concise projection, the compact table for
+//! the text channel, the columns-and-rows shape for `structuredContent`,
+//! and name-or-id resolution of roles and profiles.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::zoho::{Profile, Ref, Role, User, ZohoId};
+
+/// The fields an admin scans a user by.
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+pub struct ConciseUser {
+    pub id: String,
+    pub full_name: String,
+    pub email: String,
+    pub status: String,
+    pub role: Option<Ref>,
+    pub profile: Option<Ref>,
+}
+
+impl From<&User> for ConciseUser {
+    fn from(u: &User) -> Self {
+        ConciseUser {
+            id: u.id.clone(),
+            full_name: u.full_name.clone(),
+            email: u.email.clone(),
+            status: u.status.to_string(),
+            role: u.role.as_deref().cloned(),
+            profile: u.profile.as_deref().cloned(),
+        }
+    }
+}
+
+/// "1 user", "2 users".
+pub fn plural_users(n: usize) -> String {
+    if n == 1 {
+        "1 user".into()
+    } else {
+        format!("{n} users")
+    }
+}
+
+/// One table cell, safe to put between `|` on one line: the pipe and the
+/// backslash are escaped, and so is every character that could end the line
+/// in some reader (C0 and C1 controls, U+0085, U+2028, U+2029), so a name
+/// from Zoho can never forge a row.
+pub fn cell(x: &str) -> Cow<'_, str> {
+    let unsafe_char =
+        |c: char| c == '|' || c == '\\' || c.is_control() || c == '\u{2028}' || c == '\u{2029}';
+    if !x.contains(unsafe_char) {
+        return Cow::Borrowed(x);
+    }
+    let mut out = String::with_capacity(x.len() + 8);
+    for c in x.chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if unsafe_char(c) => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A page of concise users for `structuredContent`: the roles and profiles
+/// once each, then one row per user. About half the bytes of a list of
+/// objects, and what Claude Code and VS Code show the model.
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct UserTable {
+    /// Role id → name, for the `role_id` column.
+    pub roles: BTreeMap<String, String>,
+    /// Profile id → name, for the `profile_id` column.
+    pub profiles: BTreeMap<String, String>,
+    /// Always `["id","full_name","email","status","role_id","profile_id"]`.
+    pub columns: Vec<&'static str>,
+    /// One row per user, in `columns` order; a missing role or profile is null.
+    pub rows: Vec<[Option<String>; 6]>,
+}
+
+/// The columns of [`UserTable`].
+pub const USER_COLUMNS: [&str; 6] = [
+    "id",
+    "full_name",
+    "email",
+    "status",
+    "role_id",
+    "profile_id",
+];
+
+impl UserTable {
+    pub fn new<'a>(users: impl IntoIterator<Item = &'a User>) -> UserTable {
+        let mut t = UserTable {
+            roles: BTreeMap::new(),
+            profiles: BTreeMap::new(),
+            columns: USER_COLUMNS.to_vec(),
+            rows: Vec::new(),
+        };
+        for u in users {
+            if let Some(r) = &u.role {
+                t.roles
+                    .entry(r.id.clone())
+                    .or_insert_with(|| r.name.clone());
+            }
+            if let Some(p) = &u.profile {
+                t.profiles
+                    .entry(p.id.clone())
+                    .or_insert_with(|| p.name.clone());
+            }
+            t.rows.push([
+                Some(u.id.clone()),
+                Some(u.full_name.clone()),
+                Some(u.email.clone()),
+                Some(u.status.to_string()),
+                u.role.as_ref().map(|r| r.id.clone()),
+                u.profile.as_ref().map(|p| p.id.clone()),
+            ]);
+        }
+        t
+    }
+}
+
+/// Concise users as a table for the model's text channel: a header line,
+/// the role and profile ids once each, then one line per user.
+pub fn concise_table(total: usize, offset: usize, note: Option<&str>, users: &[&User]) -> String {
+    use std::fmt::Write;
+    // A name is shown alone when it stands for one id on this page;
+    // otherwise as "name (id)".
+    let mut ids: [BTreeMap<&str, Vec<&str>>; 2] = Default::default();
+    for u in users {
+        for (i, r) in [&u.role, &u.profile].into_iter().enumerate() {
+            if let Some(r) = r {
+                let v = ids[i].entry(r.name.as_str()).or_default();
+                if !v.contains(&r.id.as_str()) {
+                    v.push(r.id.as_str());
+                }
+            }
+        }
+    }
+    let mut out = String::with_capacity(64 + users.len() * 110);
+    let _ = writeln!(
+        out,
+        "{} match; {} shown from offset {offset}.{}",
+        plural_users(total),
+        users.len(),
+        note.map(|n| format!(" {n}")).unwrap_or_default()
+    );
+    for (i, label) in ["roles", "profiles"].into_iter().enumerate() {
+        let legend: Vec<String> = ids[i]
+            .iter()
+            .flat_map(|(name, list)| {
+                list.iter()
+                    .map(move |id| format!("{}={}", cell(name), cell(id)))
+            })
+            .collect();
+        if !legend.is_empty() {
+            let _ = writeln!(out, "{label}: {}", legend.join(", "));
+        }
+    }
+    out.push_str("id | full_name | email | status | role | profile\n");
+    let show = |i: usize, r: Option<&Ref>| match r {
+        None => "-".to_string(),
+        Some(r) if ids[i].get(r.name.as_str()).is_some_and(|v| v.len() > 1) => {
+            format!("{} ({})", cell(&r.name), cell(&r.id))
+        }
+        Some(r) => cell(&r.name).into_owned(),
+    };
+    for u in users {
+        let _ = writeln!(
+            out,
+            "{} | {} | {} | {} | {} | {}",
+            cell(&u.id),
+            cell(&u.full_name),
+            cell(&u.email),
+            cell(u.status.as_str()),
+            show(0, u.role.as_deref()),
+            show(1, u.profile.as_deref())
+        );
+    }
+    out
+}
+
+/// A role or profile, for name-or-id lookups.
+pub trait Named {
+    fn id(&self) -> &str;
+    fn name(&self) -> &str;
+    fn label(&self) -> Option<&str>;
+}
+
+impl Named for Role {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn label(&self) -> Option<&str> {
+        self.display_label.as_deref()
+    }
+}
+
+impl Named for Profile {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn label(&self) -> Option<&str> {
+        self.display_label.as_deref()
+    }
+}
+
+/// Finds a role or profile by id or case-insensitive name. A miss, or a
+/// name two records share, is an error listing the valid choices.
+pub fn resolve<'a, T: Named>(
+    records: &'a [T],
+    wanted: &str,
+    kind: &str,
+    list_tool: &str,
+) -> Result<&'a T, String> {
+    let w = wanted.trim();
+    if ZohoId::parse(w, "id").is_ok()
+        && let Some(r) = records.iter().find(|r| r.id() == w)
+    {
+        return Ok(r);
+    }
+    let by_name: Vec<&T> = records
+        .iter()
+        .filter(|r| {
+            r.name().eq_ignore_ascii_case(w) || r.label().is_some_and(|l| l.eq_ignore_ascii_case(w))
+        })
+        .collect();
+    match by_name.as_slice() {
+        [one] => Ok(one),
+        [] => {
+            let mut names: Vec<&str> = records.iter().map(Named::name).collect();
+            names.sort();
+            Err(format!(
+                "unknown {kind} '{w}'. Valid {kind}s: {}. Pass a name (any case) or an id; {list_tool} lists them with ids.",
+                names.join(", ")
+            ))
+        }
+        many => {
+            let choices: Vec<String> = many
+                .iter()
+                .map(|r| format!("{} ({})", r.name(), r.id()))
+                .collect();
+            Err(format!(
+                "{kind} '{w}' is ambiguous: {} share it. Pass the id instead.",
+                choices.join(", ")
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zoho::UserStatus;
+    use std::sync::Arc;
+
+    fn user(id: &str, status: &str, profile: (&str, &str), role: (&str, &str)) -> User {
+        User {
+            id: id.into(),
+            full_name: format!("User {id}"),
+            email: format!("u{id}@x.test"),
+            status: UserStatus::from(status),
+            confirmed: Some(true),
+            role: Some(Arc::new(Ref {
+                id: role.0.into(),
+                name: role.1.into(),
+            })),
+            profile: Some(Arc::new(Ref {
+                id: profile.0.into(),
+                name: profile.1.into(),
+            })),
+            zuid: None,
+        }
+    }
+
+    #[test]
+    fn the_concise_table_carries_every_field_and_each_id_once() {
+        let a = user("1", "active", ("10", "Administrator"), ("100", "R"));
+        let b = user("2", "inactive", ("11", "Standard"), ("100", "R"));
+        let t = concise_table(7, 0, Some("page on"), &[&a, &b]);
+        assert!(
+            t.starts_with("7 users match; 2 shown from offset 0. page on\n"),
+            "{t}"
+        );
+        assert!(t.contains("roles: R=100\n"), "{t}");
+        assert!(
+            t.contains("profiles: Administrator=10, Standard=11\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("1 | User 1 | u1@x.test | active | R | Administrator\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("2 | User 2 | u2@x.test | inactive | R | Standard\n"),
+            "{t}"
+        );
+        assert!(concise_table(1, 0, None, &[&a]).starts_with("1 user match;"));
+        // Two roles that share a name keep their ids on each line.
+        let c = user("3", "active", ("11", "Standard"), ("101", "R"));
+        let t = concise_table(2, 0, None, &[&a, &c]);
+        assert!(
+            t.contains("| R (100) |") && t.contains("| R (101) |"),
+            "{t}"
+        );
+        let table = UserTable::new([&a, &c]);
+        assert_eq!(table.roles.len(), 2);
+        assert_eq!(table.rows[1][4].as_deref(), Some("101"));
+    }
+
+    #[test]
+    fn resolves_names_and_ids_and_lists_valid_names_on_a_miss() {
+        let role = |id: &str, name: &str| -> Role {
+            serde_json::from_value(serde_json::json!({"id": id, "name": name})).unwrap()
+        };
+        let roles = vec![
+            role("1", "CEO"),
+            role("2", "Manager"),
+            role("3", "Twin"),
+            role("4", "twin"),
+        ];
+        assert_eq!(
+            resolve(&roles, "manager", "role", "bigin_list_roles")
+                .unwrap()
+                .id,
+            "2"
+        );
+        assert_eq!(
+            resolve(&roles, "1", "role", "bigin_list_roles")
+                .unwrap()
+                .name,
+            "CEO"
+        );
+        let e = resolve(&roles, "Boss", "role", "bigin_list_roles").unwrap_err();
+        assert!(e.contains("'Boss'") && e.contains("CEO, Manager"), "{e}");
+        let e = resolve(&roles, "TWIN", "role", "bigin_list_roles").unwrap_err();
+        assert!(
+            e.contains("ambiguous") && e.contains("(3)") && e.contains("(4)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn cells_escape_every_line_break() {
+        for b in [
+            "\r", "\u{b}", "\u{c}", "\u{85}", "\u{2028}", "\u{2029}", "\n", "|",
+        ] {
+            let raw = format!("a{b}b");
+            let c = cell(&raw);
+            assert!(
+                !c.contains([
+                    '\n', '\r', '\u{b}', '\u{c}', '\u{85}', '\u{2028}', '\u{2029}'
+                ]),
+                "{c:?}"
+            );
+        }
+    }
+}
