@@ -138,6 +138,9 @@ pub struct ServeArgs {
     /// Expose bigin_delete_user (irreversible). Off by default.
     #[arg(long, env = "BIGIN_ALLOW_DELETE", action = ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     pub allow_delete: bool,
+    /// Never ask the person to confirm writes by MCP elicitation (confirm_email still applies).
+    #[arg(long, env = "BIGIN_NO_ELICITATION", action = ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_elicitation: bool,
     /// Only tools of these methods: list, get, create, update, delete, read (= list,get), write (= create,update,delete).
     #[arg(long, env = "BIGIN_METHODS", value_delimiter = ',', value_parser = list, value_name = "LIST")]
     pub methods: Vec<String>,
@@ -276,6 +279,9 @@ pub struct ForwardedServeArgs {
     /// serve --allow-delete.
     #[arg(long)]
     pub allow_delete: bool,
+    /// serve --no-elicitation.
+    #[arg(long)]
+    pub no_elicitation: bool,
     /// serve --methods LIST.
     #[arg(long, value_delimiter = ',', value_parser = list, value_name = "LIST")]
     pub methods: Vec<String>,
@@ -320,6 +326,7 @@ impl ForwardedServeArgs {
         flag(self.demo, "demo");
         flag(self.read_only, "read-only");
         flag(self.allow_delete, "allow-delete");
+        flag(self.no_elicitation, "no-elicitation");
         let mut opt = |name: &str, v: Option<String>| {
             if let Some(v) = v {
                 out.push(format!("--{name}"));

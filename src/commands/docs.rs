@@ -61,6 +61,7 @@ pub fn tools() -> anyhow::Result<ExitCode> {
             audit: AuditLog::new(std::env::temp_dir().join("bigin-mcp-unused-audit.log")),
             shutdown: Default::default(),
             snapshots: None,
+            elicitation: false,
         },
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;

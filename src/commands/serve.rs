@@ -118,6 +118,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             audit,
             shutdown: shutdown.clone(),
             snapshots: SnapshotStore::default_for(&snapshot_account(&args)),
+            elicitation: !args.no_elicitation,
         },
     )
     .map_err(|e| UsageError(e.0))?;

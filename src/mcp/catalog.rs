@@ -376,7 +376,7 @@ mod tests {
         assert!(
             why.contains("--methods write leaves out bigin_get_user, bigin_list_users")
                 && why.contains(
-                    "--read-only removes every write tool, here bigin_delete_user, bigin_set_user_status"
+                    "--read-only removes every write tool, here bigin_delete_user, bigin_invite_user, bigin_set_user_status, bigin_update_user"
                 ),
             "{why}"
         );

@@ -1,14 +1,23 @@
 //! The write guard: every change to a user passes here. It verifies the
 //! target (id, confirmation email, current state), never touches the primary
-//! user, runs writes to one user one at a time, refuses new writes while the
-//! server stops, and leaves an audit line for every attempt (two for a sent
-//! write: pending, then its outcome). A change that cannot be audited is not
-//! made.
+//! user, asks the human by MCP elicitation where the client can ask, runs
+//! writes to one user one at a time, refuses new writes while the server
+//! stops, and leaves an audit line for every attempt (two for a sent write:
+//! pending, then its outcome). A change that cannot be audited is not made.
+//!
+//! Elicitation: rmcp sends `elicitation/create` to clients that declared the
+//! capability. That server-to-client request exists up to protocol
+//! 2025-11-25; the server offers no later revision (see `server.rs`), so it
+//! is what every session negotiates. A person has [`ELICIT_TIMEOUT`] to answer;
+//! silence, decline, cancel or an unticked box all mean no.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
-use rmcp::{Json, schemars};
+use rmcp::model::{ElicitRequestParams, ElicitationAction, ElicitationSchema};
+use rmcp::service::RequestContext;
+use rmcp::{Json, RoleServer, schemars};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -16,12 +25,15 @@ use super::audit::AuditEntry;
 use super::error::ToolError;
 use super::server::BiginServer;
 use super::view::ConciseUser;
-use crate::zoho::{User, ZohoError, ZohoId};
+use crate::zoho::{NewUser, Ref, User, UserStatus, ZohoError, ZohoId};
+
+/// How long a person has to answer a confirmation.
+pub const ELICIT_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The result of a write tool.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct WriteResult {
-    /// deactivate, activate or delete.
+    /// deactivate, activate, delete, update or invite.
     pub action: String,
     pub dry_run: bool,
     /// dry_run or success.
@@ -50,34 +62,57 @@ impl Drop for UserLock<'_> {
     }
 }
 
-/// What a write does, for messages and the audit log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a write does.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     Deactivate,
     Activate,
     Delete,
+    /// A new role and/or profile (already resolved to `{id, name}`).
+    Update {
+        role: Option<Ref>,
+        profile: Option<Ref>,
+    },
+    Invite,
 }
 
 impl Action {
-    pub fn verb(self) -> &'static str {
+    pub fn verb(&self) -> &'static str {
         match self {
             Action::Deactivate => "deactivate",
             Action::Activate => "activate",
             Action::Delete => "delete",
+            Action::Update { .. } => "update",
+            Action::Invite => "invite",
         }
     }
-    pub fn tool(self) -> &'static str {
+
+    pub fn tool(&self) -> &'static str {
         match self {
             Action::Delete => "bigin_delete_user",
-            _ => "bigin_set_user_status",
+            Action::Deactivate | Action::Activate => "bigin_set_user_status",
+            Action::Update { .. } => "bigin_update_user",
+            Action::Invite => "bigin_invite_user",
         }
     }
 }
 
+/// Whom a write is aimed at, as far as it is known, for the audit log.
+struct Target<'a> {
+    id: &'a str,
+    /// The email on record, once the user has been read.
+    email: &'a str,
+    /// What the caller passed as confirm_email.
+    given: &'a str,
+}
+
+fn ref_name(r: Option<&Ref>) -> &str {
+    r.map_or("none", |r| r.name.as_str())
+}
+
 impl BiginServer {
-    /// One audit line. `email` is the email on record (empty when the user
-    /// could not be read); `given` is what the caller passed as confirm_email.
-    fn audit_write(&self, action: Action, target: &Target<'_>, outcome: &str, detail: &str) {
+    /// One audit line.
+    fn audit_write(&self, action: &Action, target: &Target<'_>, outcome: &str, detail: &str) {
         let entry = AuditEntry {
             time: String::new(),
             tool: action.tool(),
@@ -94,32 +129,91 @@ impl BiginServer {
     }
 
     /// Refuses with an audit line and the message the caller sees.
-    fn refuse(&self, action: Action, target: &Target<'_>, why: String) -> ToolError {
+    fn refuse(&self, action: &Action, target: &Target<'_>, why: String) -> ToolError {
         self.audit_write(action, target, "refused", &why);
         ToolError(why)
     }
 
     /// Waits for any other write to the same user to finish.
-    async fn lock_user(&self, id: &ZohoId) -> UserLock<'_> {
+    async fn lock_user(&self, id: &str) -> UserLock<'_> {
         let lock = {
             let mut map = self.user_locks().lock().unwrap_or_else(|p| p.into_inner());
-            Arc::clone(map.entry(id.as_str().to_string()).or_default())
+            Arc::clone(map.entry(id.to_string()).or_default())
         };
         UserLock {
             locks: self.user_locks(),
-            id: id.as_str().to_string(),
+            id: id.to_string(),
             guard: Some(lock.lock_owned().await),
         }
     }
 
-    /// Verify, then act: the user is fetched, the confirmation compared, the
-    /// primary user and no-op changes refused, and only then is the write
+    /// Asks the person at the client to confirm `summary`, when the client
+    /// can be asked and elicitation is on. `Ok(())` to go ahead; `Err` with
+    /// the reason (already audited as `declined`) otherwise.
+    async fn confirm_with_human(
+        &self,
+        ctx: &RequestContext<RoleServer>,
+        action: &Action,
+        target: &Target<'_>,
+        summary: &str,
+    ) -> Result<(), ToolError> {
+        let can_ask = ctx
+            .client_capabilities()
+            .is_some_and(|c| c.elicitation.is_some());
+        if !self.elicitation_enabled() || !can_ask {
+            return Ok(());
+        }
+        let schema = ElicitationSchema::builder()
+            .required_bool_with("confirm", |b| {
+                b.title("Yes, make this change").with_default(false)
+            })
+            .build()
+            .map_err(|e| ToolError(format!("cannot build the confirmation form: {e}")))?;
+        let asked = ctx
+            .peer
+            .create_elicitation_with_timeout(
+                ElicitRequestParams::FormElicitationParams {
+                    meta: None,
+                    message: format!("Confirm this change in Zoho Bigin: {summary}"),
+                    requested_schema: schema,
+                },
+                Some(ELICIT_TIMEOUT),
+            )
+            .await;
+        let said = match asked {
+            Ok(r) => match r.action {
+                ElicitationAction::Accept
+                    if r.content
+                        .as_ref()
+                        .and_then(|c| c.get("confirm"))
+                        .and_then(serde_json::Value::as_bool)
+                        == Some(true) =>
+                {
+                    return Ok(());
+                }
+                ElicitationAction::Accept => "did not tick the confirmation",
+                ElicitationAction::Decline => "declined",
+                ElicitationAction::Cancel => "cancelled",
+                _ => "did not confirm",
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "confirmation request failed");
+                "could not be asked (the confirmation request failed or timed out)"
+            }
+        };
+        let why = format!("The person {said}, so nothing was changed: {summary}.");
+        self.audit_write(action, target, "declined", &why);
+        Err(ToolError(why))
+    }
+
+    /// Verify, then act on an existing user: the user is fetched, the
+    /// confirmation compared, the primary user and no-op changes refused,
+    /// the human asked (where the client can), and only then is the write
     /// sent. Writes to one user run one at a time, each verifying afresh, so
     /// a repeated call finds the change already made and sends nothing.
-    /// Every path leaves one audit line (two for a sent write: pending, then
-    /// its outcome).
     pub(crate) async fn guarded_write(
         &self,
+        ctx: &RequestContext<RoleServer>,
         action: Action,
         raw_id: &str,
         confirm: &str,
@@ -134,14 +228,14 @@ impl BiginServer {
         };
         let id = match ZohoId::parse(raw_id, "user_id") {
             Ok(id) => id,
-            Err(e) => return Err(self.refuse(action, &target, ToolError::from(e).0)),
+            Err(e) => return Err(self.refuse(&action, &target, ToolError::from(e).0)),
         };
         target.id = id.as_str();
         if confirm.is_empty() || !confirm.contains('@') {
             let why = "confirm_email must be the user's email address (as shown by bigin_get_user). Nothing was sent to Zoho.".to_string();
-            return Err(self.refuse(action, &target, why));
+            return Err(self.refuse(&action, &target, why));
         }
-        let _lock = self.lock_user(&id).await;
+        let _lock = self.lock_user(id.as_str()).await;
         let client = self.client();
         let user = match client.get_user(&id).await {
             Ok(Some(u)) => u,
@@ -149,11 +243,11 @@ impl BiginServer {
                 let why = format!(
                     "no user has id {id}; nothing was changed. Find the id with bigin_list_users."
                 );
-                return Err(self.refuse(action, &target, why));
+                return Err(self.refuse(&action, &target, why));
             }
             Err(e) => {
                 return Err(self.refuse(
-                    action,
+                    &action,
                     &target,
                     format!(
                         "cannot verify the user before the change, so nothing was changed: {e}"
@@ -164,7 +258,7 @@ impl BiginServer {
         let Ok(typed) = User::from_value(&user) else {
             let why =
                 format!("Zoho's record for user {id} cannot be read, so nothing was changed.");
-            return Err(self.refuse(action, &target, why));
+            return Err(self.refuse(&action, &target, why));
         };
         let who = ConciseUser::from(&typed);
         let email = who.email.trim().to_string();
@@ -175,21 +269,35 @@ impl BiginServer {
                 who.full_name
             );
             // The email on record is for the log, not for the caller.
-            return Err(self.refuse(action, &target, why));
+            return Err(self.refuse(&action, &target, why));
         }
-        let current = who.status.as_str();
-        let noop = match action {
-            Action::Deactivate if current == "inactive" => Some("is already inactive"),
-            Action::Activate if current == "active" => Some("is already active"),
-            Action::Delete if current == "deleted" => Some("is already deleted"),
-            Action::Deactivate | Action::Activate if current == "deleted" => {
-                Some("is deleted; a deleted user cannot be changed")
+        let current = typed.status.clone();
+        let noop: Option<String> = match (&action, &current) {
+            (Action::Deactivate, UserStatus::Inactive) => Some("is already inactive".into()),
+            (Action::Activate, UserStatus::Active) => Some("is already active".into()),
+            (Action::Delete, UserStatus::Deleted) => Some("is already deleted".into()),
+            (_, UserStatus::Deleted) => Some("is deleted; a deleted user cannot be changed".into()),
+            (Action::Update { .. }, UserStatus::Inactive) => Some(
+                "is deactivated, and Zoho does not allow updating a deactivated user; reactivate them first (bigin_set_user_status active), or leave them".into(),
+            ),
+            (Action::Update { .. }, s) if *s != UserStatus::Active => Some(format!(
+                "has status '{s}', which this server does not update"
+            )),
+            (Action::Update { role, profile }, _) => {
+                let same_role = role
+                    .as_ref()
+                    .is_none_or(|r| typed.role.as_ref().is_some_and(|x| x.id == r.id));
+                let same_profile = profile
+                    .as_ref()
+                    .is_none_or(|p| typed.profile.as_ref().is_some_and(|x| x.id == p.id));
+                (same_role && same_profile)
+                    .then(|| "already has that role and profile".to_string())
             }
             _ => None,
         };
         if let Some(state) = noop {
             let why = format!("{} ({email}) {state}; nothing was changed.", who.full_name);
-            return Err(self.refuse(action, &target, why));
+            return Err(self.refuse(&action, &target, why));
         }
         // The primary user owns the organisation; Zoho refuses too, but we
         // never even try. If we cannot tell, we do not act.
@@ -197,7 +305,7 @@ impl BiginServer {
             Ok((o, _)) => o,
             Err(e) => {
                 return Err(self.refuse(
-                    action,
+                    &action,
                     &target,
                     format!(
                         "cannot check whether this is the primary user, so nothing was changed: {e}"
@@ -205,34 +313,51 @@ impl BiginServer {
                 ));
             }
         };
-        let primary_email = org
-            .primary_email
-            .as_deref()
-            .unwrap_or("")
-            .trim()
-            .to_string();
-        let primary_zuid = org.primary_zuid.as_deref().unwrap_or("").trim().to_string();
+        let primary_email = org.primary_email.as_deref().unwrap_or("").trim();
+        let primary_zuid = org.primary_zuid.as_deref().unwrap_or("").trim();
         if primary_email.is_empty() && primary_zuid.is_empty() {
             let why = "the organisation record names no primary user (primary_email and primary_zuid are empty), so this server cannot rule out changing it; nothing was changed. Make the change in Bigin's UI.".to_string();
-            return Err(self.refuse(action, &target, why));
+            return Err(self.refuse(&action, &target, why));
         }
         let is_primary = (!primary_email.is_empty() && primary_email.eq_ignore_ascii_case(&email))
             || (!primary_zuid.is_empty()
-                && Some(primary_zuid.as_str()) == typed.zuid.as_deref().map(str::trim));
+                && Some(primary_zuid) == typed.zuid.as_deref().map(str::trim));
         if is_primary {
             let why = format!(
                 "{} ({email}) is the organisation's primary user, which this server never changes; transfer the primary role in Bigin first. Nothing was changed.",
                 who.full_name
             );
-            return Err(self.refuse(action, &target, why));
+            return Err(self.refuse(&action, &target, why));
         }
+        // What changes, from → to, for the person, the log and the result.
+        let change = match &action {
+            Action::Update { role, profile } => {
+                let mut parts = Vec::new();
+                if let Some(p) = profile {
+                    parts.push(format!(
+                        "profile {} → {}",
+                        ref_name(typed.profile.as_deref()),
+                        p.name
+                    ));
+                }
+                if let Some(r) = role {
+                    parts.push(format!(
+                        "role {} → {}",
+                        ref_name(typed.role.as_deref()),
+                        r.name
+                    ));
+                }
+                parts.join(", ")
+            }
+            Action::Deactivate => format!("status {current} → inactive"),
+            Action::Activate => format!("status {current} → active"),
+            Action::Delete => format!("status {current} → deleted (irreversible)"),
+            Action::Invite => String::new(),
+        };
+        let summary = format!("{} {} <{email}>: {change}", action.verb(), who.full_name);
         if dry_run {
-            let message = format!(
-                "Dry run: would {} {} ({email}), currently {current}. Call again without dry_run to do it.",
-                action.verb(),
-                who.full_name
-            );
-            self.audit_write(action, &target, "dry_run", &message);
+            let message = format!("Dry run: would {summary}. Call again without dry_run to do it.");
+            self.audit_write(&action, &target, "dry_run", &message);
             return Ok(Json(WriteResult {
                 action: action.verb().into(),
                 dry_run: true,
@@ -241,12 +366,15 @@ impl BiginServer {
                 message,
             }));
         }
+        self.confirm_with_human(ctx, &action, &target, &summary)
+            .await?;
         // A stopping server finishes the writes already sent, and starts none.
         if self.shutdown().is_triggered() {
             let why = "the server is shutting down, so the change was not sent; nothing was changed. Call again once it is restarted.".to_string();
-            return Err(self.refuse(action, &target, why));
+            return Err(self.refuse(&action, &target, why));
         }
         // Fail closed: a change that cannot be recorded is not made.
+        let pending = format!("sending the change to Zoho: {change}");
         if let Err(e) = self.audit_log().append(AuditEntry {
             time: String::new(),
             tool: action.tool(),
@@ -255,38 +383,60 @@ impl BiginServer {
             given_email: confirm,
             action: action.verb(),
             outcome: "pending",
-            detail: "sending the change to Zoho",
+            detail: &pending,
         }) {
             return Err(ToolError(format!(
                 "{e}; refusing to change anything without an audit record. Fix --audit-log / BIGIN_AUDIT_LOG."
             )));
         }
-        let result = match action {
+        let result = match &action {
             Action::Deactivate => client.set_user_status(&id, "inactive").await,
             Action::Activate => client.set_user_status(&id, "active").await,
             Action::Delete => client.delete_user(&id).await,
+            Action::Update { role, profile } => {
+                let ids =
+                    |r: &Option<Ref>| r.as_ref().map(|r| ZohoId::parse(&r.id, "id")).transpose();
+                match (ids(role), ids(profile)) {
+                    (Ok(r), Ok(p)) => client.update_user(&id, r.as_ref(), p.as_ref()).await,
+                    _ => Err(ZohoError::Decode {
+                        what: "the role or profile".into(),
+                        message: "an id from Zoho is not a valid id".into(),
+                    }),
+                }
+            }
+            Action::Invite => unreachable!("invites go through guarded_invite"),
         };
         // Sent: whatever Zoho answered, cached user lists may now be wrong.
         self.cache().users_changed();
         match result {
             Ok(outcome) => {
-                let done = match action {
-                    Action::Deactivate => "deactivated",
-                    Action::Activate => "reactivated",
-                    Action::Delete => "deleted",
+                let done = match &action {
+                    Action::Deactivate => "deactivated".to_string(),
+                    Action::Activate => "reactivated".to_string(),
+                    Action::Delete => "deleted".to_string(),
+                    Action::Update { .. } => format!("updated ({change})"),
+                    Action::Invite => unreachable!(),
                 };
                 let message = format!(
                     "{} ({email}) was {done}. Zoho: {} {}",
                     who.full_name, outcome.code, outcome.message
                 );
-                self.audit_write(action, &target, "success", &message);
+                self.audit_write(&action, &target, "success", &message);
                 let mut user = who;
-                user.status = match action {
-                    Action::Deactivate => "inactive",
-                    Action::Activate => "active",
-                    Action::Delete => "deleted",
+                match &action {
+                    Action::Deactivate => user.status = "inactive".into(),
+                    Action::Activate => user.status = "active".into(),
+                    Action::Delete => user.status = "deleted".into(),
+                    Action::Update { role, profile } => {
+                        if let Some(r) = role {
+                            user.role = Some(r.clone());
+                        }
+                        if let Some(p) = profile {
+                            user.profile = Some(p.clone());
+                        }
+                    }
+                    Action::Invite => {}
                 }
-                .into();
                 Ok(Json(WriteResult {
                     action: action.verb().into(),
                     dry_run: false,
@@ -297,7 +447,7 @@ impl BiginServer {
             }
             Err(e) => {
                 let msg = e.to_string();
-                self.audit_write(action, &target, "error", &msg);
+                self.audit_write(&action, &target, "error", &msg);
                 Err(ToolError(match e {
                     ZohoError::Record { .. } => msg,
                     _ => format!("{msg} (user {id}, {email})"),
@@ -305,13 +455,133 @@ impl BiginServer {
             }
         }
     }
-}
 
-/// Whom a write is aimed at, as far as it is known, for the audit log.
-struct Target<'a> {
-    id: &'a str,
-    /// The email on record, once the user has been read.
-    email: &'a str,
-    /// What the caller passed as confirm_email.
-    given: &'a str,
+    /// Verify, then invite: the email must be new (held by no user who is
+    /// not deleted), the human is asked where the client can, and every
+    /// attempt is audited.
+    pub(crate) async fn guarded_invite(
+        &self,
+        ctx: &RequestContext<RoleServer>,
+        new: NewUser<'_>,
+        role: &Ref,
+        profile: &Ref,
+        dry_run: bool,
+    ) -> Result<Json<WriteResult>, ToolError> {
+        let action = Action::Invite;
+        let email = new.email.trim().to_string();
+        let target = Target {
+            id: "",
+            email: &email,
+            given: &email,
+        };
+        let full_name = format!("{} {}", new.first_name.unwrap_or(""), new.last_name)
+            .trim()
+            .to_string();
+        // One invitation per address at a time: two concurrent invites of
+        // the same person would otherwise both pass the check.
+        let _lock = self
+            .lock_user(&format!("invite:{}", email.to_lowercase()))
+            .await;
+        let users = match self.users(crate::zoho::UserType::AllUsers, true).await {
+            Ok((u, _)) => u,
+            Err(e) => {
+                return Err(self.refuse(
+                    &action,
+                    &target,
+                    format!(
+                        "cannot check whether {email} is already a user, so nobody was invited: {e}"
+                    ),
+                ));
+            }
+        };
+        if let Some(u) = users.iter().find(|u| {
+            u.status != UserStatus::Deleted && u.email.trim().eq_ignore_ascii_case(&email)
+        }) {
+            let why = format!(
+                "{email} already belongs to {} (id {}, status {}); nobody was invited. To change their role or profile use bigin_update_user.",
+                u.full_name, u.id, u.status
+            );
+            return Err(self.refuse(&action, &target, why));
+        }
+        let summary = format!(
+            "invite {full_name} <{email}> as profile {}, role {}",
+            profile.name, role.name
+        );
+        let user = ConciseUser {
+            id: String::new(),
+            full_name: full_name.clone(),
+            email: email.clone(),
+            status: "active".into(),
+            role: Some(role.clone()),
+            profile: Some(profile.clone()),
+        };
+        if dry_run {
+            let message = format!(
+                "Dry run: would {summary}. Zoho emails them an invitation; they stay unconfirmed until they accept. Call again without dry_run to do it."
+            );
+            self.audit_write(&action, &target, "dry_run", &message);
+            return Ok(Json(WriteResult {
+                action: action.verb().into(),
+                dry_run: true,
+                outcome: "dry_run".into(),
+                user,
+                message,
+            }));
+        }
+        self.confirm_with_human(ctx, &action, &target, &summary)
+            .await?;
+        if self.shutdown().is_triggered() {
+            let why = "the server is shutting down, so the invitation was not sent; nobody was invited. Call again once it is restarted.".to_string();
+            return Err(self.refuse(&action, &target, why));
+        }
+        let pending = format!("sending to Zoho: {summary}");
+        if let Err(e) = self.audit_log().append(AuditEntry {
+            time: String::new(),
+            tool: action.tool(),
+            user_id: "",
+            email: &email,
+            given_email: &email,
+            action: action.verb(),
+            outcome: "pending",
+            detail: &pending,
+        }) {
+            return Err(ToolError(format!(
+                "{e}; refusing to invite anyone without an audit record. Fix --audit-log / BIGIN_AUDIT_LOG."
+            )));
+        }
+        let result = self.client().create_user(&new).await;
+        self.cache().users_changed();
+        match result {
+            Ok((id, outcome)) => {
+                let message = format!(
+                    "{full_name} ({email}) was invited as user {id}. Zoho: {} {}. They stay unconfirmed until they accept the emailed invitation.",
+                    outcome.code, outcome.message
+                );
+                let done = Target {
+                    id: id.as_str(),
+                    email: &email,
+                    given: &email,
+                };
+                self.audit_write(&action, &done, "success", &message);
+                Ok(Json(WriteResult {
+                    action: action.verb().into(),
+                    dry_run: false,
+                    outcome: "success".into(),
+                    user: ConciseUser {
+                        id: id.as_str().to_string(),
+                        ..user
+                    },
+                    message,
+                }))
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                self.audit_write(&action, &target, "error", &msg);
+                Err(ToolError(match e {
+                    ZohoError::Record { .. } => msg,
+                    _ => format!("{msg} (inviting {email})"),
+                }))
+            }
+        }
+    }
 }

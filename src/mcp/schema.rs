@@ -68,7 +68,9 @@ pub fn compact_input(schema: &Object) -> Object {
     let mut out = Object::new();
     for (k, v) in schema {
         match k.as_str() {
-            "$schema" | "$defs" | "title" | "description" => {}
+            // additionalProperties: the server refuses unknown arguments
+            // itself, with a message; the listing need not repeat it.
+            "$schema" | "$defs" | "title" | "description" | "additionalProperties" => {}
             "properties" => {
                 let props = v
                     .as_object()
@@ -88,13 +90,16 @@ pub fn compact_input(schema: &Object) -> Object {
     out
 }
 
-/// The output schema, whole but small: `$ref`s inlined, descriptions,
+/// The output schema, two levels deep, small: `$ref`s inlined, descriptions,
 /// titles, formats and bounds dropped, nullable `anyOf`s folded into a type
 /// list. Items and nested objects keep their types, so a client validating
 /// (or a model reading) the result knows its real shape.
-pub fn compact_output(schema: &Object) -> Object {
+/// `max_depth` levels are described in full (1: the result's fields and
+/// their JSON types only); an optional object field (one that may be null)
+/// gets its type only, since it is absent from most results.
+pub fn compact_output_to(schema: &Object, max_depth: usize) -> Object {
     let defs = schema.get("$defs").and_then(Value::as_object);
-    match shape(&Value::Object(schema.clone()), defs, 0) {
+    match shape(&Value::Object(schema.clone()), defs, 0, max_depth) {
         Value::Object(o) => o,
         _ => Object::new(),
     }
@@ -112,11 +117,7 @@ const SHAPE_KEYS: &[&str] = &[
     "additionalProperties",
 ];
 
-/// Levels of nesting described in full (the result object, its fields,
-/// their fields or items).
-const MAX_DEPTH: usize = 2;
-
-fn shape(v: &Value, defs: Option<&Object>, depth: usize) -> Value {
+fn shape(v: &Value, defs: Option<&Object>, depth: usize, max: usize) -> Value {
     let Value::Object(p) = v else {
         // `true` (any value) stays as it is, and so does `false`.
         return v.clone();
@@ -124,7 +125,7 @@ fn shape(v: &Value, defs: Option<&Object>, depth: usize) -> Value {
     if let Some(r) = p.get("$ref").and_then(Value::as_str)
         && let Some(def) = resolve(defs, r)
     {
-        return shape(def, defs, depth);
+        return shape(def, defs, depth, max);
     }
     if let Some(alts) = p.get("anyOf").and_then(Value::as_array) {
         let nullable = alts
@@ -133,12 +134,15 @@ fn shape(v: &Value, defs: Option<&Object>, depth: usize) -> Value {
         let rest: Vec<Value> = alts
             .iter()
             .filter(|a| a.get("type") != Some(&Value::from("null")))
-            .map(|a| shape(a, defs, depth))
+            .map(|a| shape(a, defs, depth, max))
             .collect();
         if let [one] = rest.as_slice()
             && let Value::Object(o) = one
         {
             let mut o = o.clone();
+            if nullable && depth > 0 && o.get("type") == Some(&Value::from("object")) {
+                o.retain(|k, _| k == "type");
+            }
             if nullable && let Some(t) = o.get("type").cloned() {
                 let mut types = match t {
                     Value::Array(ts) => ts,
@@ -160,7 +164,7 @@ fn shape(v: &Value, defs: Option<&Object>, depth: usize) -> Value {
         }
         // Below the second level only the JSON type is kept: `tools/list`
         // is read on every turn, and two levels say what a result holds.
-        if depth >= MAX_DEPTH && k != "type" {
+        if depth >= max && k != "type" {
             continue;
         }
         // Which fields are optional is detail a result reader can see.
@@ -172,15 +176,15 @@ fn shape(v: &Value, defs: Option<&Object>, depth: usize) -> Value {
                 v.as_object()
                     .map(|ps| {
                         ps.iter()
-                            .map(|(n, s)| (n.clone(), shape(s, defs, depth + 1)))
+                            .map(|(n, s)| (n.clone(), shape(s, defs, depth + 1, max)))
                             .collect()
                     })
                     .unwrap_or_default(),
             ),
-            "items" | "additionalProperties" => shape(v, defs, depth + 1),
+            "items" | "additionalProperties" => shape(v, defs, depth + 1, max),
             "prefixItems" => Value::Array(
                 v.as_array()
-                    .map(|xs| xs.iter().map(|x| shape(x, defs, depth + 1)).collect())
+                    .map(|xs| xs.iter().map(|x| shape(x, defs, depth + 1, max)).collect())
                     .unwrap_or_default(),
             ),
             _ => v.clone(),
@@ -210,7 +214,7 @@ mod tests {
         let out = Value::Object(compact_input(s.as_object().unwrap()));
         assert_eq!(
             out,
-            json!({"type": "object", "additionalProperties": false, "required": ["r"], "properties": {
+            json!({"type": "object", "required": ["r"], "properties": {
                 "d": {"enum": ["a", "b"], "type": "string", "description": "pick"},
                 "n": {"type": "integer", "minimum": 0},
                 "r": {"enum": ["a", "b"], "type": "string"}
@@ -225,12 +229,12 @@ mod tests {
             "a": {"type": "integer", "format": "uint", "minimum": 0}, "b": {"items": {"$ref": "#/$defs/X"}, "type": "array"},
             "c": {"anyOf": [{"$ref": "#/$defs/X"}, {"type": "null"}]}, "d": true
         }});
-        let out = Value::Object(compact_output(s.as_object().unwrap()));
+        let out = Value::Object(compact_output_to(s.as_object().unwrap(), 2));
         assert_eq!(
             out,
             json!({"type": "object", "properties": {
                 "a": {"type": "integer"}, "b": {"type": "array", "items": {"type": "object"}},
-                "c": {"type": ["object", "null"], "properties": {"id": {"type": "string"}, "deep": {"type": "object"}}}, "d": true
+                "c": {"type": ["object", "null"]}, "d": true
             }})
         );
     }

@@ -13,7 +13,7 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
-    GetPromptResponse, Implementation, ListPromptsResult, PaginatedRequestParams,
+    GetPromptResponse, Implementation, ListPromptsResult, PaginatedRequestParams, ProtocolVersion,
     ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
@@ -45,6 +45,9 @@ pub struct ServerOptions {
     pub shutdown: Shutdown,
     /// Where access reviews are stored; `None` keeps none.
     pub snapshots: Option<SnapshotStore>,
+    /// Ask the person to confirm each real write by MCP elicitation, when
+    /// the client can (`--no-elicitation` turns it off).
+    pub elicitation: bool,
 }
 
 /// Tool calls running at once; the rest wait their turn. Zoho limits
@@ -63,6 +66,7 @@ struct Inner {
     user_locks: UserLocks,
     filter: ToolFilter,
     snapshots: Option<SnapshotStore>,
+    elicitation: bool,
 }
 
 /// The MCP server: clone-cheap, one per session.
@@ -90,9 +94,13 @@ impl BiginServer {
             .into_iter()
             .map(|mut t| {
                 t.input_schema = Arc::new(schema::compact_input(&t.input_schema));
+                // A write's result is small and flat; one level says so,
+                // leaving the byte budget to the read tools.
+                let read_only = t.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true);
+                let depth = if read_only { 2 } else { 1 };
                 t.output_schema = t
                     .output_schema
-                    .map(|o| Arc::new(schema::compact_output(&o)));
+                    .map(|o| Arc::new(schema::compact_output_to(&o, depth)));
                 t
             })
             .collect();
@@ -108,6 +116,7 @@ impl BiginServer {
                 user_locks: Default::default(),
                 filter: options.filter,
                 snapshots: options.snapshots,
+                elicitation: options.elicitation,
             }),
             tool_router,
             listed: Arc::new(listed),
@@ -143,6 +152,10 @@ impl BiginServer {
 
     pub(crate) fn user_locks(&self) -> &UserLocks {
         &self.inner.user_locks
+    }
+
+    pub(crate) fn elicitation_enabled(&self) -> bool {
+        self.inner.elicitation
     }
 
     // ---- reads through the session cache: (value, came from the cache) ----
@@ -362,20 +375,31 @@ fn instructions(exposed: &BTreeSet<&str>) -> String {
     if has("bigin_get_user") {
         parts.push("Verify before acting: bigin_get_user shows the exact record.".into());
     }
-    let writes: Vec<&str> = ["bigin_set_user_status", "bigin_delete_user"]
-        .into_iter()
-        .filter(|t| has(t))
-        .collect();
+    let writes: Vec<&str> = [
+        "bigin_set_user_status",
+        "bigin_update_user",
+        "bigin_delete_user",
+    ]
+    .into_iter()
+    .filter(|t| has(t))
+    .collect();
     if !writes.is_empty() {
         let mut w = format!(
             "Act last: {} need the user's email as confirm_email; use dry_run=true to preview.",
-            writes.join(" and ")
+            writes.join(", ")
         );
         if has("bigin_set_user_status") {
             w.push_str(" Prefer deactivation (bigin_set_user_status inactive) to deletion.");
         }
+        if has("bigin_update_user") {
+            w.push_str(" bigin_update_user lowers a profile or changes a role, by name or id.");
+        }
         parts.push(w);
-    } else {
+    }
+    if has("bigin_invite_user") {
+        parts.push("bigin_invite_user adds a user (dry_run=true previews); they stay unconfirmed until they accept.".into());
+    }
+    if writes.is_empty() && !has("bigin_invite_user") {
         parts.push("This server changes nothing in Zoho: its write tools are off.".into());
     }
     parts.push("Ids are strings of up to 19 digits.".into());
@@ -383,6 +407,16 @@ fn instructions(exposed: &BTreeSet<&str>) -> String {
 }
 
 impl ServerHandler for BiginServer {
+    /// Up to 2025-11-25: the write guard asks people to confirm with
+    /// `elicitation/create`, a server-to-client request that 2026-07-28
+    /// replaces with multi-round-trip results. Offering only revisions where
+    /// it works keeps one confirmation path, and every client in use today
+    /// (Claude Desktop, Claude Code, Cursor, VS Code) starts with an
+    /// `initialize` of 2025-11-25 or earlier.
+    fn supported_protocol_versions(&self) -> std::borrow::Cow<'static, [ProtocolVersion]> {
+        std::borrow::Cow::Borrowed(ProtocolVersion::known_up_to(&ProtocolVersion::V_2025_11_25))
+    }
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
             ServerCapabilities::builder()

@@ -159,6 +159,16 @@ pub struct RecordOutcome {
     pub message: String,
 }
 
+/// A user to add (`POST /users`): role and profile are ids.
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    pub first_name: Option<&'a str>,
+    pub last_name: &'a str,
+    pub email: &'a str,
+    pub role: ZohoId,
+    pub profile: ZohoId,
+}
+
 /// A Bigin v2 client for one organisation.
 pub struct BiginClient {
     http: Http,
@@ -374,6 +384,94 @@ impl BiginClient {
         let path = format!("/users/{id}");
         let answer = self.send(Method::PUT, &path, &[], Some(&body)).await?;
         record_outcome(answer, "users", id, "the status change")
+    }
+
+    /// `PUT /users/{id}` with a new role and/or profile id (shared notes 4.3).
+    pub async fn update_user(
+        &self,
+        id: &ZohoId,
+        role: Option<&ZohoId>,
+        profile: Option<&ZohoId>,
+    ) -> Result<RecordOutcome, ZohoError> {
+        let mut user = serde_json::Map::new();
+        user.insert("id".into(), id.as_str().into());
+        if let Some(r) = role {
+            user.insert("role".into(), r.as_str().into());
+        }
+        if let Some(p) = profile {
+            user.insert("profile".into(), p.as_str().into());
+        }
+        let body = json!({ "users": [ user ] });
+        let path = format!("/users/{id}");
+        let answer = self.send(Method::PUT, &path, &[], Some(&body)).await?;
+        record_outcome(answer, "users", id, "the role/profile change")
+    }
+
+    /// `POST /users` with one user (shared notes 4.2); returns the new id.
+    /// Zoho invites the person by email; they stay unconfirmed until they
+    /// accept.
+    pub async fn create_user(
+        &self,
+        user: &NewUser<'_>,
+    ) -> Result<(ZohoId, RecordOutcome), ZohoError> {
+        let mut u = serde_json::Map::new();
+        if let Some(f) = user.first_name {
+            u.insert("first_name".into(), f.into());
+        }
+        u.insert("last_name".into(), user.last_name.into());
+        u.insert("email".into(), user.email.into());
+        u.insert("role".into(), user.role.as_str().into());
+        u.insert("profile".into(), user.profile.as_str().into());
+        let body = json!({ "users": [ u ] });
+        let what = "the new user";
+        let answer = self.send(Method::POST, "/users", &[], Some(&body)).await?;
+        let Some(body) = answer else {
+            return Err(ZohoError::Decode {
+                what: what.into(),
+                message: "Zoho answered with no body; check the user list before retrying".into(),
+            });
+        };
+        let list = records(body, "users", what)?;
+        let [rec] = list.as_slice() else {
+            return Err(ZohoError::Decode {
+                what: what.into(),
+                message: format!(
+                    "expected one `users` result element, got {}; check the user list before retrying",
+                    list.len()
+                ),
+            });
+        };
+        let field = |k: &str| rec.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        match rec.get("status").and_then(Value::as_str) {
+            Some("success") => {
+                let id = rec
+                    .get("details")
+                    .and_then(|d| d.get("id"))
+                    .and_then(id_str)
+                    .and_then(|i| ZohoId::parse(&i, "id").ok())
+                    .ok_or_else(|| ZohoError::Decode {
+                        what: what.into(),
+                        message: "Zoho reported success without the new user's id; check the user list before retrying".into(),
+                    })?;
+                Ok((
+                    id,
+                    RecordOutcome {
+                        code: field("code"),
+                        message: field("message"),
+                    },
+                ))
+            }
+            Some("error") => Err(ZohoError::Record {
+                code: field("code"),
+                message: field("message"),
+                details: rec.get("details").cloned().unwrap_or(Value::Null),
+            }),
+            _ => Err(ZohoError::Decode {
+                what: what.into(),
+                message: "the result element has no status; check the user list before retrying"
+                    .into(),
+            }),
+        }
     }
 
     /// `DELETE /users/{id}`.

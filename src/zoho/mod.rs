@@ -15,7 +15,7 @@ pub mod models;
 mod token;
 
 pub use client::{
-    BiginClient, ClientOptions, RawUsersPage, RecordOutcome, UserType, count_requests,
+    BiginClient, ClientOptions, NewUser, RawUsersPage, RecordOutcome, UserType, count_requests,
 };
 pub use dc::{DataCentre, api_domain_for_accounts, check_base_url};
 pub use error::ZohoError;

@@ -111,6 +111,7 @@ pub async fn harness_full(
             audit: AuditLog::new(audit_path.clone()),
             shutdown: Default::default(),
             snapshots: None,
+            elicitation: true,
         },
     )
     .expect("valid filter");

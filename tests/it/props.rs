@@ -48,6 +48,7 @@ impl Session {
                     audit: AuditLog::new(dir.path().join("audit.log")),
                     shutdown: Default::default(),
                     snapshots: None,
+                    elicitation: true,
                 },
             )
             .unwrap();

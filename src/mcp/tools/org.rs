@@ -21,13 +21,11 @@ pub struct OrgRecord {
 
 #[tool_router(router = org_router, vis = "pub(crate)")]
 impl BiginServer {
-    /// Get the organisation record: company, primary contact, time zone, currency, edition and licences.
+    /// The organisation record: company, primary contact, currency, edition, licences.
     #[tool(annotations(
         title = "Get organization",
         read_only_hint = true,
-        destructive_hint = false,
-        idempotent_hint = true,
-        open_world_hint = true
+        destructive_hint = false
     ))]
     async fn bigin_get_organization(
         &self,

@@ -14,7 +14,7 @@ use crate::zoho::{Profile, ZohoId};
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListProfilesArgs {
-    /// Add each profile's permission summary (one extra call per profile).
+    /// One Zoho call per profile.
     pub include_permissions: Option<bool>,
 }
 
@@ -67,13 +67,11 @@ pub struct ProfileRecord {
 
 #[tool_router(router = profiles_router, vis = "pub(crate)")]
 impl BiginServer {
-    /// List profiles (permission sets). include_permissions adds what each allows: administration, user management, export, mass delete, module access.
+    /// List profiles; include_permissions adds each one's permission summary.
     #[tool(annotations(
         title = "List profiles",
         read_only_hint = true,
-        destructive_hint = false,
-        idempotent_hint = true,
-        open_world_hint = true
+        destructive_hint = false
     ))]
     async fn bigin_list_profiles(
         &self,
@@ -102,14 +100,8 @@ impl BiginServer {
         }))
     }
 
-    /// Get one profile with a summary of its permissions (administration, user management, export, import, mass delete, module access) and whether it is administrator-level.
-    #[tool(annotations(
-        title = "Get profile",
-        read_only_hint = true,
-        destructive_hint = false,
-        idempotent_hint = true,
-        open_world_hint = true
-    ))]
+    /// One profile's permission summary, and whether it is administrator-level.
+    #[tool(annotations(title = "Get profile", read_only_hint = true, destructive_hint = false))]
     async fn bigin_get_profile(
         &self,
         Parameters(a): Parameters<ProfileIdArgs>,

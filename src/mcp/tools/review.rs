@@ -14,21 +14,19 @@ use crate::mcp::snapshots::Since;
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewArgs {
-    /// Compare with an earlier review: "last", or a date (2026-09-30) for the latest review on or before it. Adds `changes`.
+    /// "last" or a date (2026-09-30): add changes since that review.
     pub since: Option<String>,
-    /// Re-read Zoho instead of this session's 2-minute cache.
+    /// Skip the 2-minute cache.
     pub fresh: Option<bool>,
 }
 
 #[tool_router(router = review_router, vis = "pub(crate)")]
 impl BiginServer {
-    /// Access review in one call: counts per profile and role, every active admin (confirmed or not), findings by severity, an evidence header; stores a snapshot. Admin = the Administrator profile or one that can change settings, manage users or manage roles/profiles. since="last"/a date adds changes.
+    /// Access review: counts per profile and role, every active admin (confirmed or not), findings, evidence header; stored as a snapshot. Admin = Administrator profile or one that can change settings or manage users/roles/profiles. since adds changes.
     #[tool(annotations(
         title = "Access review",
         read_only_hint = true,
-        destructive_hint = false,
-        idempotent_hint = true,
-        open_world_hint = true
+        destructive_hint = false
     ))]
     async fn bigin_access_review(
         &self,

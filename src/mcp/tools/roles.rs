@@ -13,7 +13,7 @@ use crate::zoho::{Ref, Role};
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListRolesArgs {
-    /// Only roles reporting directly to this role (name or id).
+    /// Role name or id.
     pub reporting_to: Option<String>,
 }
 
@@ -48,14 +48,8 @@ pub struct RoleList {
 
 #[tool_router(router = roles_router, vis = "pub(crate)")]
 impl BiginServer {
-    /// List roles (the reporting hierarchy). With reporting_to, only the roles directly under that role.
-    #[tool(annotations(
-        title = "List roles",
-        read_only_hint = true,
-        destructive_hint = false,
-        idempotent_hint = true,
-        open_world_hint = true
-    ))]
+    /// List roles (the hierarchy); reporting_to: only the roles directly under it.
+    #[tool(annotations(title = "List roles", read_only_hint = true, destructive_hint = false))]
     async fn bigin_list_roles(
         &self,
         Parameters(a): Parameters<ListRolesArgs>,

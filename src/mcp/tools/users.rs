@@ -4,7 +4,8 @@
 
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock};
-use rmcp::{Json, schemars, tool, tool_router};
+use rmcp::service::RequestContext;
+use rmcp::{Json, RoleServer, schemars, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -13,7 +14,7 @@ use crate::mcp::error::ToolError;
 use crate::mcp::guard::{Action, WriteResult};
 use crate::mcp::server::BiginServer;
 use crate::mcp::view::{UserTable, concise_table, plural_users, resolve};
-use crate::zoho::{Interner, User, UserStatus, UserType, ZohoError, ZohoId};
+use crate::zoho::{Interner, NewUser, Ref, User, UserStatus, UserType, ZohoError, ZohoId};
 
 /// Most full user records one `bigin_list_users` call returns: 100 of them
 /// are already ~25k tokens of an agent's context.
@@ -47,54 +48,98 @@ pub enum Detail {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListUsersArgs {
-    /// Zoho user type. Default AllUsers (every status).
+    /// Zoho user type (default AllUsers).
     #[serde(rename = "type")]
     pub user_type: Option<UserType>,
-    /// Profile name (any case) or id.
+    /// Name or id.
     pub profile: Option<String>,
-    /// Role name (any case) or id.
+    /// Name or id.
     pub role: Option<String>,
     pub status: Option<StatusFilter>,
-    /// Case-insensitive text in name or email.
+    /// Text in name or email (any case).
     pub search: Option<String>,
-    /// concise (default): a table of id, name, email, status, role, profile. full: Zoho's records.
+    /// concise (default): a table; full: Zoho's records.
     pub detail: Option<Detail>,
-    /// Max users returned: 1-1000, default 200; with detail=full 1-100, default 100.
+    /// Default 200 (full: 1-100, default 100).
     #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<u32>,
-    /// Skip this many matches (paging).
+    /// Matches to skip.
     pub offset: Option<u32>,
-    /// Re-read Zoho instead of this session's 2-minute cache.
+    /// Skip the 2-minute cache.
     pub fresh: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserIdArgs {
-    /// User id (digits, as a string).
+    /// User id.
     pub user_id: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetStatusArgs {
-    /// User id (digits, as a string).
+    /// User id.
     pub user_id: String,
     pub status: NewStatus,
-    /// The user's email, to confirm the target.
+    /// The user's email, confirming the target.
     pub confirm_email: String,
-    /// Preview only; change nothing.
+    /// Preview; change nothing.
     pub dry_run: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct DeleteUserArgs {
-    /// User id (digits, as a string).
+pub struct UpdateUserArgs {
+    /// User id.
     pub user_id: String,
-    /// The user's email, to confirm the target.
+    /// Name or id.
+    pub profile: Option<String>,
+    /// Name or id.
+    pub role: Option<String>,
+    /// The user's email, confirming the target.
     pub confirm_email: String,
-    /// Preview only; change nothing.
+    /// Preview; change nothing.
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InviteUserArgs {
+    pub first_name: Option<String>,
+    pub last_name: String,
+    pub email: String,
+    /// Name or id.
+    pub role: String,
+    /// Name or id.
+    pub profile: String,
+    /// Preview; invite nobody.
+    pub dry_run: Option<bool>,
+}
+
+/// One plausible address: one `@`, something before it, a dot after it,
+/// no spaces or control characters. Zoho checks the rest.
+fn is_email(e: &str) -> bool {
+    let Some((local, domain)) = e.split_once('@') else {
+        return false;
+    };
+    e.len() <= 100
+        && !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !e.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteUserArgs {
+    /// User id.
+    pub user_id: String,
+    /// The user's email, confirming the target.
+    pub confirm_email: String,
+    /// Preview; change nothing.
     pub dry_run: Option<bool>,
 }
 
@@ -149,15 +194,13 @@ impl Filters {
 
 #[tool_router(router = users_router, vis = "pub(crate)")]
 impl BiginServer {
-    /// List the organisation's users, filtered and paged by the server. Use it to find users by profile, role, status or name/email, then bigin_get_user for one record. Returns total and next_offset when more match than limit.
+    /// List users, filtered (profile, role, status, search) and paged (limit, offset; next_offset when more match). Then bigin_get_user for one record.
     #[tool(
         output_schema = rmcp::handler::server::common::schema_for_output::<UserPage>(),
         annotations(
             title = "List users",
             read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
+            destructive_hint = false
         )
     )]
     async fn bigin_list_users(
@@ -279,14 +322,8 @@ impl BiginServer {
         Ok(r)
     }
 
-    /// Get one user's full Zoho record by id (profile, role, status, confirmation, timestamps). Use it to verify a user before bigin_set_user_status or bigin_delete_user.
-    #[tool(annotations(
-        title = "Get user",
-        read_only_hint = true,
-        destructive_hint = false,
-        idempotent_hint = true,
-        open_world_hint = true
-    ))]
+    /// One user's full Zoho record by id. Verify a user with it before any write.
+    #[tool(annotations(title = "Get user", read_only_hint = true, destructive_hint = false))]
     async fn bigin_get_user(
         &self,
         Parameters(a): Parameters<UserIdArgs>,
@@ -303,23 +340,24 @@ impl BiginServer {
         }
     }
 
-    /// Deactivate (status=inactive) or reactivate (status=active) a user: the reversible way to offboard. confirm_email must equal the user's email; dry_run=true previews. The primary user is never changed. Every attempt is audit-logged.
+    /// Deactivate (inactive) or reactivate (active) a user: reversible offboarding. Needs confirm_email; dry_run previews; never the primary user; audit-logged.
     #[tool(annotations(
         title = "Set user status",
         read_only_hint = false,
         destructive_hint = true,
-        idempotent_hint = true,
-        open_world_hint = true
+        idempotent_hint = true
     ))]
     async fn bigin_set_user_status(
         &self,
         Parameters(a): Parameters<SetStatusArgs>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<Json<WriteResult>, ToolError> {
         let action = match a.status {
             NewStatus::Inactive => Action::Deactivate,
             NewStatus::Active => Action::Activate,
         };
         self.guarded_write(
+            &ctx,
             action,
             &a.user_id,
             &a.confirm_email,
@@ -328,25 +366,148 @@ impl BiginServer {
         .await
     }
 
-    /// Permanently delete a user (irreversible; prefer bigin_set_user_status inactive). confirm_email must equal the user's email; dry_run=true previews. The primary user is never deleted. Every attempt is audit-logged.
+    /// Permanently delete a user (irreversible; prefer bigin_set_user_status inactive). Needs confirm_email; dry_run previews; never the primary user; audit-logged.
     #[tool(annotations(
         title = "Delete user",
         read_only_hint = false,
         destructive_hint = true,
-        idempotent_hint = true,
-        open_world_hint = true
+        idempotent_hint = true
     ))]
     async fn bigin_delete_user(
         &self,
         Parameters(a): Parameters<DeleteUserArgs>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<Json<WriteResult>, ToolError> {
         self.guarded_write(
+            &ctx,
             Action::Delete,
             &a.user_id,
             &a.confirm_email,
             a.dry_run.unwrap_or(false),
         )
         .await
+    }
+
+    /// Change a user's profile and/or role (name or id), e.g. lower an admin's profile. Guarded like bigin_set_user_status; Zoho does not update deactivated users.
+    #[tool(annotations(
+        title = "Update user",
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = true
+    ))]
+    async fn bigin_update_user(
+        &self,
+        Parameters(a): Parameters<UpdateUserArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<WriteResult>, ToolError> {
+        if a.profile.as_deref().is_none_or(|p| p.trim().is_empty())
+            && a.role.as_deref().is_none_or(|r| r.trim().is_empty())
+        {
+            return Err(ToolError(
+                "give profile and/or role (a name or an id) to change. Nothing was sent to Zoho."
+                    .into(),
+            ));
+        }
+        // Names are resolved before anything is sent; an unknown or
+        // ambiguous one lists the valid choices.
+        let profile = match a.profile.as_deref().filter(|p| !p.trim().is_empty()) {
+            Some(p) => {
+                let (profiles, _) = self.profiles(false).await?;
+                let found = resolve(&profiles, p, "profile", "bigin_list_profiles")
+                    .map_err(|e| ToolError(format!("{e} Nothing was changed.")))?;
+                Some(Ref {
+                    id: found.id.clone(),
+                    name: found.name.clone(),
+                })
+            }
+            None => None,
+        };
+        let role = match a.role.as_deref().filter(|r| !r.trim().is_empty()) {
+            Some(r) => {
+                let (roles, _) = self.roles(false).await?;
+                let found = resolve(&roles, r, "role", "bigin_list_roles")
+                    .map_err(|e| ToolError(format!("{e} Nothing was changed.")))?;
+                Some(Ref {
+                    id: found.id.clone(),
+                    name: found.name.clone(),
+                })
+            }
+            None => None,
+        };
+        self.guarded_write(
+            &ctx,
+            Action::Update { role, profile },
+            &a.user_id,
+            &a.confirm_email,
+            a.dry_run.unwrap_or(false),
+        )
+        .await
+    }
+
+    /// Invite a user with a role and profile (name or id); refuses an email in use. dry_run previews; audit-logged. Returns the new id; unconfirmed until they accept.
+    #[tool(annotations(
+        title = "Invite user",
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = false
+    ))]
+    async fn bigin_invite_user(
+        &self,
+        Parameters(a): Parameters<InviteUserArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<WriteResult>, ToolError> {
+        let email = a.email.trim();
+        let last = a.last_name.trim();
+        let first = a
+            .first_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|f| !f.is_empty());
+        if !is_email(email) {
+            return Err(ToolError(format!(
+                "email must be one address like name@example.com (got '{}'). Nothing was sent to Zoho.",
+                email.chars().take(80).collect::<String>()
+            )));
+        }
+        if last.is_empty()
+            || last.chars().count() > 80
+            || first.is_some_and(|f| f.chars().count() > 40)
+        {
+            return Err(ToolError(
+                "last_name is required (at most 80 characters; first_name at most 40). Nothing was sent to Zoho.".into(),
+            ));
+        }
+        let (profiles, _) = self.profiles(false).await?;
+        let profile = resolve(&profiles, &a.profile, "profile", "bigin_list_profiles")
+            .map_err(|e| ToolError(format!("{e} Nobody was invited.")))?;
+        let (roles, _) = self.roles(false).await?;
+        let role = resolve(&roles, &a.role, "role", "bigin_list_roles")
+            .map_err(|e| ToolError(format!("{e} Nobody was invited.")))?;
+        let (Ok(role_id), Ok(profile_id)) = (
+            ZohoId::parse(&role.id, "role id"),
+            ZohoId::parse(&profile.id, "profile id"),
+        ) else {
+            return Err(ToolError(
+                "Zoho's role or profile id is not a valid id; nobody was invited.".into(),
+            ));
+        };
+        let new = NewUser {
+            first_name: first,
+            last_name: last,
+            email,
+            role: role_id,
+            profile: profile_id,
+        };
+        let role = Ref {
+            id: role.id.clone(),
+            name: role.name.clone(),
+        };
+        let profile = Ref {
+            id: profile.id.clone(),
+            name: profile.name.clone(),
+        };
+        self.guarded_invite(&ctx, new, &role, &profile, a.dry_run.unwrap_or(false))
+            .await
     }
 }
 
