@@ -14,6 +14,8 @@ mod client;
 mod common;
 mod login;
 mod props;
+mod remediation;
+mod review;
 mod stdio;
 mod tools;
 mod toolsnaps;
