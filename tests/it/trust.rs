@@ -358,6 +358,14 @@ async fn tool_calls(sb: &Sandbox) -> Vec<(&'static str, Value)> {
             "bigin_delete_user",
             json!({"user_id": u["id"], "confirm_email": u["email"]}),
         ),
+        (
+            "bigin_update_user",
+            json!({"user_id": u["id"], "profile": "Read Only", "confirm_email": u["email"]}),
+        ),
+        (
+            "bigin_invite_user",
+            json!({"last_name": "New", "email": "new.person@northwind.example", "role": "CEO", "profile": "Standard"}),
+        ),
     ]
 }
 
@@ -399,7 +407,7 @@ async fn fault_matrix_every_fault_times_every_tool_ends_in_a_clear_error() {
             cells.push(one_cell(name, fault.clone(), tool, args.clone()));
         }
     }
-    assert_eq!(cells.len(), 13 * 9);
+    assert_eq!(cells.len(), 13 * 11);
     // A dozen cells at a time: each has its own sandbox and server.
     futures::stream::iter(cells)
         .buffer_unordered(12)
