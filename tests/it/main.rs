@@ -7,6 +7,8 @@
 //!   every tool, filter, guard and error path.
 //! - `stdio`: the built binary over real stdio with rmcp's client and with
 //!   raw bytes: start-up flags, demo mode, malformed input, clean stdout.
+//! - `review_cli`: `bigin-mcp review` as cron and CI run it: formats, exit
+//!   codes, snapshots, `--since`, the output file.
 
 mod auth;
 mod cli;
@@ -14,6 +16,7 @@ mod client;
 mod common;
 mod login;
 mod props;
+mod review_cli;
 mod stdio;
 mod tools;
 mod toolsnaps;
