@@ -600,6 +600,24 @@ mod tests {
     }
 
     #[test]
+    fn review_format_is_the_flag_else_the_output_name_else_markdown() {
+        let format = |args: &[&str]| {
+            let Some(Command::Review(r)) = parse(args).command else {
+                panic!("not review")
+            };
+            r.format()
+        };
+        assert_eq!(format(&["review"]), ReviewFormat::Md);
+        assert_eq!(format(&["review", "-o", "q3.CSV"]), ReviewFormat::Csv);
+        assert_eq!(format(&["review", "-o", "q3.json"]), ReviewFormat::Json);
+        assert_eq!(format(&["review", "-o", "q3.txt"]), ReviewFormat::Md);
+        assert_eq!(
+            format(&["review", "-o", "q3.csv", "--format", "markdown"]),
+            ReviewFormat::Md
+        );
+    }
+
+    #[test]
     fn no_subcommand_is_allowed() {
         assert!(parse(&[]).command.is_none());
     }
