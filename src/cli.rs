@@ -30,6 +30,8 @@ pub enum Command {
     Logout(LogoutArgs),
     /// Show each logged-in account and whether its token refresh works now.
     Status(StatusArgs),
+    /// Run the access review once and print it (Markdown, CSV or JSON), for cron and CI; exit code 4 when it has high-severity findings.
+    Review(ReviewArgs),
     /// Run the sandbox Bigin API and accounts server alone on 127.0.0.1.
     Sandbox(SandboxArgs),
     /// Add this server to an MCP client's config file (keeps everything else; backs the file up).
@@ -193,6 +195,120 @@ impl ServeArgs {
             exclude_tools: clean(&self.exclude_tools),
         }
     }
+}
+
+/// How `review` writes the review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReviewFormat {
+    /// Markdown: the evidence header, counts, admins, findings, changes.
+    #[value(alias = "markdown")]
+    Md,
+    /// One row per user, for spreadsheets.
+    Csv,
+    /// The MCP tool's structured result, pretty-printed.
+    Json,
+}
+
+impl ReviewFormat {
+    /// The format a file name implies (`.md`, `.csv`, `.json`).
+    pub fn from_path(p: &std::path::Path) -> Option<ReviewFormat> {
+        let ext = p.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "md" | "markdown" => Some(ReviewFormat::Md),
+            "csv" => Some(ReviewFormat::Csv),
+            "json" => Some(ReviewFormat::Json),
+            _ => None,
+        }
+    }
+}
+
+/// Which findings make `review` exit with code 4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Never: exit 0 whatever the findings.
+    #[value(name = "none")]
+    Never,
+    /// High-severity findings (the default).
+    High,
+    /// High- or medium-severity findings.
+    Medium,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ReviewArgs {
+    /// Review the built-in sandbox organisation (no Zoho account needed).
+    #[arg(long, env = "BIGIN_DEMO", action = ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
+    pub demo: bool,
+    /// The logged-in account to use (see `bigin-mcp login --account`).
+    #[arg(long, env = "BIGIN_ACCOUNT", default_value = "default")]
+    pub account: String,
+    /// md, csv or json. Default: from the --output file's extension, else md.
+    #[arg(long, env = "BIGIN_REVIEW_FORMAT", value_enum, value_name = "FORMAT")]
+    pub format: Option<ReviewFormat>,
+    /// Write the review to this file (mode 0600) instead of stdout.
+    #[arg(long, short = 'o', env = "BIGIN_REVIEW_OUTPUT", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Add what changed since an earlier review: "last", a date (2026-09-30) or an RFC 3339 time.
+    #[arg(long, env = "BIGIN_REVIEW_SINCE", value_name = "WHEN", value_parser = since)]
+    pub since: Option<crate::mcp::Since>,
+    /// Exit with code 4 on findings of this severity or worse: none, high or medium.
+    #[arg(
+        long,
+        env = "BIGIN_REVIEW_FAIL_ON",
+        value_enum,
+        default_value = "high",
+        value_name = "SEVERITY"
+    )]
+    pub fail_on: FailOn,
+    /// Zoho data centre of the env credentials: us, eu, in, au, jp, cn, sa, ca.
+    #[arg(long, env = "BIGIN_DC", value_name = "DC", value_parser = data_centre)]
+    pub dc: Option<String>,
+    /// Override the API domain (default: the token response's api_domain).
+    #[arg(long, env = "BIGIN_API_DOMAIN", value_name = "URL")]
+    pub api_domain: Option<String>,
+    /// Override the accounts server used to refresh tokens.
+    #[arg(long, env = "BIGIN_ACCOUNTS_URL", value_name = "URL")]
+    pub accounts_url: Option<String>,
+    /// Seconds before a Zoho request times out (at least 1).
+    #[arg(long, env = "BIGIN_TIMEOUT", default_value_t = 30, value_name = "SECS", value_parser = seconds)]
+    pub timeout: u64,
+}
+
+impl ReviewArgs {
+    /// The `serve` flags that reach the same organisation, so `review`
+    /// resolves credentials (and stores snapshots) exactly as the server does.
+    pub fn connection(&self) -> ServeArgs {
+        ServeArgs {
+            demo: self.demo,
+            account: self.account.clone(),
+            read_only: true,
+            allow_delete: false,
+            no_elicitation: true,
+            methods: vec![],
+            toolsets: vec![],
+            tools: vec![],
+            exclude_tools: vec![],
+            expires_at: None,
+            dc: self.dc.clone(),
+            api_domain: self.api_domain.clone(),
+            accounts_url: self.accounts_url.clone(),
+            audit_log: None,
+            timeout: self.timeout,
+        }
+    }
+
+    /// The format asked for, else the one `--output`'s extension implies,
+    /// else Markdown.
+    pub fn format(&self) -> ReviewFormat {
+        self.format
+            .or_else(|| self.output.as_deref().and_then(ReviewFormat::from_path))
+            .unwrap_or(ReviewFormat::Md)
+    }
+}
+
+/// `--since`, checked while parsing so a typo is a usage error.
+fn since(s: &str) -> Result<crate::mcp::Since, String> {
+    s.parse()
 }
 
 /// The MCP clients `install` knows.
@@ -489,6 +605,24 @@ mod tests {
         let f = s.tool_filter();
         assert!(f.toolsets.is_empty());
         assert_eq!(f.tools, vec!["a", "b"]);
+    }
+
+    #[test]
+    fn review_format_is_the_flag_else_the_output_name_else_markdown() {
+        let format = |args: &[&str]| {
+            let Some(Command::Review(r)) = parse(args).command else {
+                panic!("not review")
+            };
+            r.format()
+        };
+        assert_eq!(format(&["review"]), ReviewFormat::Md);
+        assert_eq!(format(&["review", "-o", "q3.CSV"]), ReviewFormat::Csv);
+        assert_eq!(format(&["review", "-o", "q3.json"]), ReviewFormat::Json);
+        assert_eq!(format(&["review", "-o", "q3.txt"]), ReviewFormat::Md);
+        assert_eq!(
+            format(&["review", "-o", "q3.csv", "--format", "markdown"]),
+            ReviewFormat::Md
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The `bigin-mcp` binary: parses the command line, sets up logging on
 //! stderr (stdout belongs to JSON-RPC in `serve`), runs a command, and maps
-//! failures to exit codes: 0 ok, 1 failure, 2 bad usage, 3 not logged in.
+//! failures to exit codes: 0 ok, 1 failure, 2 bad usage, 3 not logged in,
+//! and 4 for `review` with findings at or above `--fail-on` (the command
+//! returns it; it is not an error).
 
 mod commands;
 
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
             Command::Login(args) => commands::login::login(args).await,
             Command::Logout(args) => commands::login::logout(args).await,
             Command::Status(args) => commands::login::status(args).await,
+            Command::Review(args) => commands::review::run(args).await,
             Command::Sandbox(args) => commands::sandbox::run(args).await,
             Command::Completions(_)
             | Command::Man

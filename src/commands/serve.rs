@@ -45,12 +45,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         ),
         None => None,
     };
-    let api_domain = match &args.api_domain {
-        Some(d) if !args.demo => {
-            Some(check_base_url(d).map_err(|e| UsageError(format!("--api-domain: {e}")))?)
-        }
-        _ => None,
-    };
     let audit_path = match args.audit_log.clone() {
         Some(p) => p,
         None => {
@@ -65,39 +59,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
     };
 
-    // Built on the first request, so start-up never loads the certificate store.
-    let http = Http::lazy(Duration::from_secs(args.timeout));
-    let mut _sandbox: Option<Sandbox> = None;
-    let tokens: Arc<dyn TokenSource> = if args.demo {
-        let sb = Sandbox::start(SandboxOptions {
-            port: 0,
-            ..Default::default()
-        })
-        .await
-        .context("cannot start the demo sandbox on 127.0.0.1")?;
-        let creds = RefreshCredentials {
-            client_id: sandbox::DEMO_CLIENT_ID.into(),
-            client_secret: SecretString::from(sandbox::DEMO_CLIENT_SECRET.to_string()),
-            refresh_token: SecretString::from(sandbox::DEMO_REFRESH_TOKEN.to_string()),
-            accounts_url: sb.base_url(),
-            api_domain: None,
-        };
-        tracing::info!(url = %sb.base_url(), "demo: serving against the sandbox organisation");
-        _sandbox = Some(sb);
-        Arc::new(RefreshTokenSource::new(http.clone(), Arc::new(creds)))
-    } else {
-        env_tokens(&args, &http)?
-    };
-
-    let client = BiginClient::new(
-        http,
-        tokens,
-        ClientOptions {
-            api_domain_override: api_domain,
-            timeout: Duration::from_secs(args.timeout),
-            ..Default::default()
-        },
-    );
+    // Held to the end: the demo organisation lives as long as the server.
+    let Connection {
+        client,
+        sandbox: _sandbox,
+        ..
+    } = connect(&args).await?;
     let audit = AuditLog::new(audit_path);
     // Writes refuse themselves without an audit record; say so now, not at
     // the first write.
@@ -144,6 +111,66 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // Every reply must reach stdout before the process exits.
     let _ = t.writer.await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `serve` and `review` reach Zoho through.
+pub struct Connection {
+    pub client: BiginClient,
+    /// The client's credentials, to ask for a token before the first
+    /// request (`review` tells "not logged in" apart from other failures).
+    pub tokens: Arc<dyn TokenSource>,
+    /// The demo organisation; it serves as long as this lives.
+    pub sandbox: Option<Sandbox>,
+}
+
+/// The Zoho client the flags ask for: the in-process sandbox with `--demo`,
+/// else env credentials, else the keychain login of `--account`. Missing
+/// credentials are not an error here: the first request says how to log in.
+pub async fn connect(args: &ServeArgs) -> anyhow::Result<Connection> {
+    let api_domain = match &args.api_domain {
+        Some(d) if !args.demo => {
+            Some(check_base_url(d).map_err(|e| UsageError(format!("--api-domain: {e}")))?)
+        }
+        _ => None,
+    };
+    // Built on the first request, so start-up never loads the certificate store.
+    let http = Http::lazy(Duration::from_secs(args.timeout));
+    let mut demo: Option<Sandbox> = None;
+    let tokens: Arc<dyn TokenSource> = if args.demo {
+        let sb = Sandbox::start(SandboxOptions {
+            port: 0,
+            ..Default::default()
+        })
+        .await
+        .context("cannot start the demo sandbox on 127.0.0.1")?;
+        let creds = RefreshCredentials {
+            client_id: sandbox::DEMO_CLIENT_ID.into(),
+            client_secret: SecretString::from(sandbox::DEMO_CLIENT_SECRET.to_string()),
+            refresh_token: SecretString::from(sandbox::DEMO_REFRESH_TOKEN.to_string()),
+            accounts_url: sb.base_url(),
+            api_domain: None,
+        };
+        tracing::info!(url = %sb.base_url(), "demo: serving against the sandbox organisation");
+        demo = Some(sb);
+        Arc::new(RefreshTokenSource::new(http.clone(), Arc::new(creds)))
+    } else {
+        env_tokens(args, &http)?
+    };
+
+    let client = BiginClient::new(
+        http,
+        tokens.clone(),
+        ClientOptions {
+            api_domain_override: api_domain,
+            timeout: Duration::from_secs(args.timeout),
+            ..Default::default()
+        },
+    );
+    Ok(Connection {
+        client,
+        tokens,
+        sandbox: demo,
+    })
 }
 
 /// Whose reviews these are, for the snapshot directory: the demo, env

@@ -1,7 +1,8 @@
 //! The MCP surface: the curated tools (one module per domain in `tools`),
 //! the start-up filters (`catalog`), the write guard, the audit log, the
-//! session cache, the access review and its snapshots, the prompts, and the
-//! stdio session layer. It reaches Zoho only through
+//! session cache, the access review with its snapshots and reports (the
+//! files `bigin-mcp review` writes), the prompts, and the stdio session
+//! layer. It reaches Zoho only through
 //! [`crate::zoho::BiginClient`] and never touches the keychain.
 
 pub mod audit;
@@ -11,6 +12,7 @@ mod error;
 mod guard;
 pub mod permissions;
 mod prompts;
+pub mod report;
 pub mod review;
 mod schema;
 mod server;

@@ -7,6 +7,13 @@
 //!   every tool, filter, guard and error path.
 //! - `stdio`: the built binary over real stdio with rmcp's client and with
 //!   raw bytes: start-up flags, demo mode, malformed input, clean stdout.
+//! - `trust`: faults × tools, concurrency, no "none" without Zoho saying so.
+//! - `props`: property tests of framing and tool arguments.
+//! - `review`, `remediation`: the access review as evidence; update, invite,
+//!   elicitation and disabled tools.
+//! - `toolsnaps`: the checked-in `tools/list` schemas.
+//! - `review_cli`: `bigin-mcp review` as cron and CI run it: formats, exit
+//!   codes, snapshots, `--since`, the output file.
 
 mod auth;
 mod cli;
@@ -16,6 +23,7 @@ mod login;
 mod props;
 mod remediation;
 mod review;
+mod review_cli;
 mod stdio;
 mod tools;
 mod toolsnaps;

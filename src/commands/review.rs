@@ -1,0 +1,223 @@
+//! `bigin-mcp review`: the access review once, without an LLM, for cron and
+//! CI. It reaches Zoho as `serve` does (same credentials, same snapshot
+//! directory, so the CLI and the MCP tool share one history), writes
+//! Markdown, CSV or JSON, and exits with [`EXIT_FINDINGS`] when the review
+//! has findings at or above `--fail-on`.
+//!
+//! stdout (or `--output`) carries only the review; what a person needs to
+//! know (where the snapshot and the file went, why the exit code) goes to
+//! stderr, so `review > file` stays clean.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use bigin_mcp::cli::{FailOn, ReviewArgs, ReviewFormat};
+use bigin_mcp::mcp::review::{AccessReview, Snapshot};
+use bigin_mcp::mcp::{AuditLog, BiginServer, ServerOptions, SnapshotStore, ToolFilter, report};
+use bigin_mcp::zoho::ZohoError;
+
+use super::serve::{Connection, connect, snapshot_account};
+use super::{NotLoggedIn, UsageError};
+
+/// The exit code when the review has findings at or above `--fail-on`;
+/// distinct from 1 (failure), 2 (usage) and 3 (not logged in), so a CI gate
+/// can tell "the review ran and found something" from "it did not run".
+pub const EXIT_FINDINGS: u8 = 4;
+
+pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
+    let format = args.format();
+    let serve_args = args.connection();
+    let Connection {
+        client,
+        tokens,
+        sandbox: _sandbox,
+    } = connect(&serve_args).await?;
+    // A token first, so a missing login is exit code 3 (not a generic
+    // failure) for cron; the token is cached and the review reuses it.
+    if let Err(e) = tokens.token().await {
+        return Err(match e {
+            ZohoError::NotLoggedIn(why) => NotLoggedIn(why).into(),
+            e => anyhow::Error::new(e).context("cannot get a Zoho access token"),
+        });
+    }
+    let store = SnapshotStore::default_for(&snapshot_account(&serve_args));
+    if store.is_none() && args.since.is_some() {
+        anyhow::bail!(
+            "--since compares with earlier reviews, but there is no home directory to keep them in"
+        );
+    }
+    let server = BiginServer::new(
+        client,
+        ServerOptions {
+            // The review changes nothing; no tool is served anyway.
+            filter: ToolFilter {
+                read_only: true,
+                ..Default::default()
+            },
+            expires_at: None,
+            audit: AuditLog::new(AuditLog::default_path().unwrap_or_default()),
+            shutdown: Default::default(),
+            snapshots: store,
+            elicitation: false,
+        },
+    )
+    .map_err(|e| UsageError(e.0))?;
+    // A new process has an empty cache, so this reads Zoho either way;
+    // `fresh` says so rather than rely on it.
+    let review = server
+        .access_review(args.since.clone(), true)
+        .await
+        .map_err(|e| anyhow::anyhow!("the access review failed: {e}"))?;
+
+    say(&summary(&review));
+    match (&review.snapshot, not_saved(&review)) {
+        (Some(p), _) => say(&format!("snapshot stored in {p}")),
+        (None, Some(why)) => say(&format!("snapshot NOT stored: {why}")),
+        (None, None) => say("snapshot NOT stored: no data directory (no home directory)"),
+    }
+    if let Some(f) = review.findings.iter().find(|f| f.kind == "no_baseline") {
+        say(&format!("no changes to show: {}", f.message));
+    }
+
+    let body = match format {
+        ReviewFormat::Md => report::markdown(&review),
+        ReviewFormat::Json => {
+            let mut s =
+                serde_json::to_string_pretty(&review).context("cannot encode the review")?;
+            s.push('\n');
+            s
+        }
+        ReviewFormat::Csv => report::csv(&stored_users(&review)?.users),
+    };
+    match &args.output {
+        Some(path) => {
+            write_private(path, body.as_bytes())
+                .with_context(|| format!("cannot write the review to {}", path.display()))?;
+            say(&format!("review written to {}", path.display()));
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(body.as_bytes())
+                .and_then(|()| out.flush())
+                .context("cannot write the review to stdout")?;
+        }
+    }
+    Ok(exit_code(&review, args.fail_on))
+}
+
+/// A line for the person running the command (stderr).
+fn say(msg: &str) {
+    eprintln!("bigin-mcp: {msg}");
+}
+
+fn summary(r: &AccessReview) -> String {
+    let e = &r.evidence;
+    let mut by: Vec<(String, usize)> = Vec::new();
+    for f in &r.findings {
+        match by.iter_mut().find(|(s, _)| *s == f.severity) {
+            Some((_, n)) => *n += 1,
+            None => by.push((f.severity.clone(), 1)),
+        }
+    }
+    let findings = if by.is_empty() {
+        "no findings".to_string()
+    } else {
+        let parts: Vec<String> = by.iter().map(|(s, n)| format!("{n} {s}")).collect();
+        format!("findings: {}", parts.join(", "))
+    };
+    format!(
+        "access review of {} ({}, data centre {}): {} users, {} active admins, {findings}; {} Zoho API credits",
+        e.organization_name,
+        e.organization_id,
+        e.data_centre,
+        r.users.total,
+        r.admins.rows.len(),
+        e.credits_used,
+    )
+}
+
+/// Why the server could not store the snapshot, from its finding.
+fn not_saved(r: &AccessReview) -> Option<&str> {
+    r.findings
+        .iter()
+        .find(|f| f.kind == "snapshot_not_saved")
+        .map(|f| f.message.as_str())
+}
+
+/// The per-user rows, read back from the snapshot this review just stored:
+/// the CSV is then exactly what later reviews compare with, and the MCP
+/// server's review API stays as it is.
+fn stored_users(r: &AccessReview) -> anyhow::Result<Snapshot> {
+    let Some(path) = &r.snapshot else {
+        anyhow::bail!(
+            "CSV is written from the review's snapshot, which was not stored ({}); use --format md or json",
+            not_saved(r).unwrap_or("no data directory")
+        );
+    };
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read the snapshot {path}"))?;
+    let snap: Snapshot = serde_json::from_slice(&bytes)
+        .with_context(|| format!("cannot decode the snapshot {path}"))?;
+    // Another review could only replace this file by having the same
+    // millisecond; make sure the rows are this review's.
+    anyhow::ensure!(
+        snap.evidence == r.evidence,
+        "the snapshot {path} is not this review's (another review ran at the same time); run again"
+    );
+    Ok(snap)
+}
+
+fn exit_code(r: &AccessReview, fail_on: FailOn) -> ExitCode {
+    let failing = |s: &str| match fail_on {
+        FailOn::Never => false,
+        FailOn::High => s == "high",
+        FailOn::Medium => s == "high" || s == "medium",
+    };
+    let n = r.findings.iter().filter(|f| failing(&f.severity)).count();
+    if n == 0 {
+        return ExitCode::SUCCESS;
+    }
+    let flag = match fail_on {
+        FailOn::Medium => "medium",
+        _ => "high",
+    };
+    say(&format!(
+        "exit code {EXIT_FINDINGS}: {n} finding(s) at or above --fail-on {flag}"
+    ));
+    ExitCode::from(EXIT_FINDINGS)
+}
+
+/// Writes `bytes` to `path` with mode 0600 (the review names people and
+/// their emails). Through a temporary file in the same directory and a
+/// rename, so a reader never sees half a review and an existing file's
+/// looser mode is not kept.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("not a file name"))?;
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    // A crash of an earlier run with the same pid could have left it.
+    let _ = std::fs::remove_file(&tmp);
+    let written = o.open(&tmp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    let done = written.and_then(|()| std::fs::rename(&tmp, path));
+    if done.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    done
+}
