@@ -326,7 +326,7 @@ pub fn access_review(users: &[User], roles: &[Role], profiles: &[ProfileFacts]) 
         );
     }
     for p in profiles {
-        if p.summary.is_none() {
+        if p.summary.is_none() && admin_reasons(&p.name, None).is_empty() {
             finding(
                 "info",
                 "permissions_unknown",

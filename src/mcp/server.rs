@@ -251,11 +251,18 @@ impl BiginServer {
                 self.profiles(fresh),
                 self.org(fresh),
             )?;
-            let (facts, c5) = self.profile_facts(&profiles, fresh).await;
+            // The built-in Administrator profile is administrator-level
+            // whatever its permissions say, so reading them would only cost
+            // a credit.
+            let (builtin, others): (Vec<&Profile>, Vec<&Profile>) = profiles
+                .iter()
+                .partition(|p| p.name.eq_ignore_ascii_case("administrator"));
+            let others_owned: Vec<Profile> = others.iter().map(|p| (*p).clone()).collect();
+            let (facts, c5) = self.profile_facts(&others_owned, fresh).await;
             // A profile whose permissions cannot be read could be
             // administrator-level: a review without them could leave an
             // admin out, so there is no review.
-            let facts = profiles
+            let mut facts = others
                 .iter()
                 .zip(facts)
                 .map(|(p, f)| match f {
@@ -270,6 +277,13 @@ impl BiginServer {
                     ))),
                 })
                 .collect::<Result<Vec<ProfileFacts>, ToolError>>()?;
+            facts.extend(builtin.iter().map(|p| ProfileFacts {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                summary: None,
+            }));
+            // In Zoho's order, as the profile list gave them.
+            facts.sort_by_key(|f| profiles.iter().position(|p| p.id == f.id));
             Ok::<_, ToolError>((users, roles, facts, org, c1 && c2 && c3 && c4 && c5))
         })
         .await;
