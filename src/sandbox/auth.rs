@@ -277,7 +277,7 @@ fn token(shared: &Shared, req: &Req) -> Response {
             return token_error("invalid_code");
         };
         let derived = if method == "S256" {
-            util::base64url_nopad(&util::sha256(verifier.as_bytes()))
+            util::pkce_s256(verifier)
         } else {
             verifier.to_string()
         };
@@ -404,15 +404,8 @@ fn authorize(shared: &Shared, req: &Req) -> Response {
 
 /// 302 to `redirect_uri` with `params` (and `state`, when given) appended.
 fn redirect(redirect_uri: &str, params: &[(&str, &str)], state: Option<&str>) -> Response {
-    let mut location = redirect_uri.to_string();
-    let mut sep = if location.contains('?') { '&' } else { '?' };
-    for (k, v) in params.iter().copied().chain(state.map(|s| ("state", s))) {
-        location.push(sep);
-        location.push_str(k);
-        location.push('=');
-        location.push_str(&util::percent_encode(v));
-        sep = '&';
-    }
+    let pairs = params.iter().copied().chain(state.map(|s| ("state", s)));
+    let location = util::append_query(redirect_uri, pairs);
     match HeaderValue::from_str(&location) {
         Ok(value) => (StatusCode::FOUND, [(header::LOCATION, value)]).into_response(),
         // A redirect_uri with characters a header cannot carry.

@@ -14,7 +14,8 @@
 //! single entry handler (request log + transport-level faults + routing);
 //! [`auth`] owns the accounts endpoints and the token store; [`api`] owns the
 //! `/bigin/v2` endpoints; [`seed`] owns the seeded data and its JSON shapes;
-//! [`util`] has the small codecs (urlencoding, SHA-256, base64url).
+//! [`util`] has the small helpers (form decoding, redaction, PKCE, JSON
+//! response shapes).
 
 mod api;
 mod auth;

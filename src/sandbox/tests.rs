@@ -27,11 +27,9 @@ async fn start() -> Sandbox {
 }
 
 fn form(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", util::percent_encode(k), util::percent_encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
 }
 
 async fn post_token(c: &reqwest::Client, sb: &Sandbox, pairs: &[(&str, &str)]) -> Value {
