@@ -10,12 +10,15 @@
 //! ([`Sandbox::requests`]), forced token expiry and Self-Client style grant
 //! codes.
 //!
-//! Layout: this file owns the public types, the server lifecycle and the
-//! single entry handler (request log + transport-level faults + routing);
-//! [`auth`] owns the accounts endpoints and the token store; [`api`] owns the
-//! `/bigin/v2` endpoints; [`seed`] owns the seeded data and its JSON shapes;
-//! [`util`] has the small helpers (form decoding, redaction, PKCE, JSON
-//! response shapes).
+//! Layout: this file owns the public types, the server lifecycle, the router
+//! (one axum route per endpoint, plus fallbacks that answer like Zoho) and
+//! the two middlewares every request passes: the request log (outermost, so
+//! it sees faulted requests too; it also enforces the body limit) and the
+//! transport-level faults. Semantic faults fire inside the handlers where
+//! they make sense. [`auth`] owns the accounts endpoints and the token
+//! store; [`api`] owns the `/bigin/v2` endpoints; [`seed`] owns the seeded
+//! data and its JSON shapes; [`util`] has the small helpers (form decoding,
+//! redaction, PKCE, JSON response shapes).
 
 mod api;
 mod auth;
@@ -32,9 +35,12 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State as AxumState};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::extract::{FromRequest, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 /// Client id the sandbox's token and consent endpoints accept.
@@ -158,7 +164,7 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
-    /// Kinds handled by the entry handler, before routing.
+    /// Kinds handled by the fault middleware, before routing.
     fn is_transport(&self) -> bool {
         matches!(
             self,
@@ -246,6 +252,26 @@ struct Req {
     body: Bytes,
 }
 
+impl<S: Send + Sync> FromRequest<S> for Req {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Response> {
+        let (parts, body) = request.into_parts();
+        // The log middleware has already read the body within the limit, so
+        // this only collects the buffered bytes again.
+        let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
+            .await
+            .map_err(|_| body_too_large())?;
+        Ok(Req {
+            method: parts.method,
+            path: parts.uri.path().to_string(),
+            query: parts.uri.query().unwrap_or("").to_string(),
+            headers: parts.headers,
+            body,
+        })
+    }
+}
+
 impl Req {
     fn take_fault(
         &self,
@@ -301,9 +327,7 @@ impl Sandbox {
                 rng: fastrand::Rng::new(),
             }),
         });
-        let app = Router::new()
-            .fallback(entry)
-            .with_state(Arc::clone(&shared));
+        let app = router(Arc::clone(&shared));
         let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             axum::serve(listener, app)
@@ -394,40 +418,76 @@ impl Sandbox {
     }
 }
 
-/// The single handler behind every path: reads the body, logs the request,
-/// applies transport-level faults, then routes.
-async fn entry(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(bytes) => bytes,
-        Err(_) => {
-            let req = Req {
-                method: parts.method,
-                path: parts.uri.path().to_string(),
-                query: parts.uri.query().unwrap_or("").to_string(),
-                headers: parts.headers,
-                body: Bytes::from_static(b"[body too large]"),
-            };
-            record(&shared, &req);
-            return util::api_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "REQUEST_ENTITY_TOO_LARGE",
-                "the request body is too large",
-                json!({}),
-            );
-        }
-    };
-    let req = Req {
-        method: parts.method,
-        path: parts.uri.path().to_string(),
-        query: parts.uri.query().unwrap_or("").to_string(),
-        headers: parts.headers,
-        body,
-    };
-    record(&shared, &req);
-    tracing::debug!(method = %req.method, path = %req.path, "sandbox request");
+/// Every endpoint the sandbox serves, behind the log and fault middlewares.
+fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/bigin/v2/users", get(api::list_users).put(api::put_users))
+        .route(
+            "/bigin/v2/users/{id}",
+            get(api::get_user)
+                .put(api::put_user)
+                .delete(api::delete_user),
+        )
+        .route("/bigin/v2/settings/roles", get(api::roles))
+        .route("/bigin/v2/settings/roles/{id}", get(api::role))
+        .route("/bigin/v2/settings/profiles", get(api::profiles))
+        .route("/bigin/v2/settings/profiles/{id}", get(api::profile))
+        .route("/bigin/v2/org", get(api::org))
+        .route("/oauth/v2/auth", get(auth::authorize))
+        .route("/oauth/v2/token", post(auth::token))
+        .route("/oauth/v2/token/revoke", post(auth::revoke))
+        .route("/oauth/serverinfo", get(auth::serverinfo))
+        // After the routes: it applies to those registered before it.
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(not_found)
+        // The last layer added runs first: log, then faults, then routing.
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            transport_faults,
+        ))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            log_request,
+        ))
+        .with_state(shared)
+}
 
-    match req.take_fault(&shared, FaultKind::is_transport) {
+fn body_too_large() -> Response {
+    util::api_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "REQUEST_ENTITY_TOO_LARGE",
+        "the request body is too large",
+        json!({}),
+    )
+}
+
+/// Outermost middleware: reads the body (up to [`MAX_BODY_BYTES`]) and
+/// appends the request, secrets removed, to the log. A body over the limit
+/// is logged as `[body too large]` and answered 413 before anything else.
+async fn log_request(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        record(&shared, &parts, b"[body too large]");
+        return body_too_large();
+    };
+    record(&shared, &parts, &body);
+    tracing::debug!(method = %parts.method, path = %parts.uri.path(), "sandbox request");
+    next.run(Request::from_parts(parts, Body::from(body))).await
+}
+
+/// Applies the first matching transport-level fault (see [`FaultKind`]):
+/// it answers in place of the endpoint, like a gateway would, or delays it.
+async fn transport_faults(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let fault = shared.take_fault(
+        request.method().as_str(),
+        request.uri().path(),
+        FaultKind::is_transport,
+    );
+    match fault {
         Some(FaultKind::RateLimited { retry_after_secs }) => {
             let mut resp = util::api_error(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -463,19 +523,45 @@ async fn entry(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -> R
         Some(FaultKind::Delay { ms }) => tokio::time::sleep(Duration::from_millis(ms)).await,
         _ => {}
     }
+    next.run(request).await
+}
 
-    if req.path.starts_with("/oauth/") {
-        auth::handle(&shared, &req)
-    } else if req.path.starts_with("/bigin/") {
-        api::handle(&shared, &req)
-    } else {
+/// Zoho checks the access token of an API call before it looks at the path
+/// or method, so an unknown `/bigin/` path without a valid token is a 401.
+fn unauthenticated_api_call(shared: &Shared, uri: &Uri, headers: &HeaderMap) -> Option<Response> {
+    if !uri.path().starts_with("/bigin/") {
+        return None;
+    }
+    let authenticated = auth::authenticate(&shared.lock(), headers).is_ok();
+    (!authenticated).then(api::invalid_token)
+}
+
+/// No route matches: 404 `INVALID_URL_PATTERN`.
+async fn not_found(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap) -> Response {
+    unauthenticated_api_call(&shared, &uri, &headers).unwrap_or_else(|| {
         util::api_error(
             StatusCode::NOT_FOUND,
             "INVALID_URL_PATTERN",
             "Please check if the URL trying to access is a correct one",
             json!({}),
         )
-    }
+    })
+}
+
+/// The path exists but not with this method: 405 `INVALID_REQUEST_METHOD`.
+async fn method_not_allowed(
+    State(shared): State<Arc<Shared>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    unauthenticated_api_call(&shared, &uri, &headers).unwrap_or_else(|| {
+        util::api_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "INVALID_REQUEST_METHOD",
+            "The http request method type is not a valid one",
+            json!({}),
+        )
+    })
 }
 
 /// A response that promises more body than it sends. hyper honours the
@@ -506,10 +592,10 @@ fn dropped_connection() -> Response {
 }
 
 /// Appends the request to the log with every secret removed.
-fn record(shared: &Shared, req: &Req) {
-    let has_authorization = req.headers.contains_key(header::AUTHORIZATION);
-    let body_text = String::from_utf8_lossy(&req.body);
-    let is_json = req
+fn record(shared: &Shared, parts: &Parts, body: &[u8]) {
+    let has_authorization = parts.headers.contains_key(header::AUTHORIZATION);
+    let body_text = String::from_utf8_lossy(body);
+    let is_json = parts
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -536,14 +622,14 @@ fn record(shared: &Shared, req: &Req) {
         util::redact_urlencoded(&body_text)
     };
     let mut st = shared.lock();
-    let authorized = auth::authenticate(&st, &req.headers).is_ok();
+    let authorized = auth::authenticate(&st, &parts.headers).is_ok();
     if st.requests.len() >= MAX_RECORDED_REQUESTS {
         st.requests.pop_front();
     }
     st.requests.push_back(RecordedRequest {
-        method: req.method.as_str().to_string(),
-        path: req.path.clone(),
-        query: util::redact_urlencoded(&req.query),
+        method: parts.method.as_str().to_string(),
+        path: parts.uri.path().to_string(),
+        query: util::redact_urlencoded(parts.uri.query().unwrap_or("")),
         body,
         has_authorization,
         authorized,
