@@ -564,15 +564,12 @@ async fn method_not_allowed(
     })
 }
 
-/// A response that promises more body than it sends. hyper honours the
-/// explicit `Content-Length`, notices the body ended early, and closes the
-/// connection mid-message: the client gets the headers, then a transport
-/// error while reading the body.
+/// A response whose body breaks off: a chunked body that yields its first
+/// chunk, then an error. hyper sends the status line, the headers and that
+/// chunk, then aborts the connection mid-body, so the client gets a transport
+/// error while reading the body. (A lying `Content-Length` would do the same
+/// on the wire but trips hyper's debug assertions.)
 fn dropped_connection() -> Response {
-    // A chunked body that fails after its first chunk: hyper aborts the
-    // connection mid-body, so the client gets the headers and then a
-    // transport error. (A lying Content-Length would trip hyper's debug
-    // assertions instead.)
     let chunks: Vec<Result<&'static str, std::io::Error>> = vec![
         Ok("{\"users\":["),
         Err(std::io::Error::other(
