@@ -25,9 +25,6 @@ mod auth;
 mod seed;
 mod util;
 
-#[cfg(test)]
-mod tests;
-
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};

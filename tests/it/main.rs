@@ -5,6 +5,8 @@
 //!   limits, token refresh, per-record errors.
 //! - `tools`: the MCP server in-process (rmcp client over a duplex pipe):
 //!   every tool, filter, guard and error path.
+//! - `sandbox`: the sandbox server itself over HTTP: accounts endpoints, API
+//!   reads and writes, faults, the request log, orgs of any size.
 //! - `stdio`: the built binary over real stdio with rmcp's client and with
 //!   raw bytes: start-up flags, demo mode, malformed input, clean stdout.
 
@@ -14,6 +16,7 @@ mod client;
 mod common;
 mod login;
 mod props;
+mod sandbox;
 mod stdio;
 mod tools;
 mod trust;
