@@ -54,6 +54,9 @@ const MAX_BODY_BYTES: usize = 1 << 20;
 /// a long-running `--demo` server does not grow without bound.
 const MAX_RECORDED_REQUESTS: usize = 10_000;
 
+/// Users in the default sandbox org.
+pub const DEFAULT_USERS: usize = seed::DEFAULT_USER_COUNT;
+
 /// How to start a [`Sandbox`].
 #[derive(Debug, Clone)]
 pub struct SandboxOptions {
@@ -63,6 +66,11 @@ pub struct SandboxOptions {
     pub location: String,
     /// Lifetime of issued access tokens (`expires_in`).
     pub access_token_ttl: Duration,
+    /// Users in the seeded org (at least 1; 0 counts as 1). The default, 450,
+    /// is the org the tests and the demo are written against; any other size
+    /// is deterministic too and keeps those 450 as its first users (or is
+    /// the first N of them), for scale tests and the benchmark.
+    pub users: usize,
 }
 
 impl Default for SandboxOptions {
@@ -71,6 +79,7 @@ impl Default for SandboxOptions {
             port: 0,
             location: "us".to_string(),
             access_token_ttl: Duration::from_secs(3600),
+            users: DEFAULT_USERS,
         }
     }
 }
@@ -317,7 +326,7 @@ impl Sandbox {
             location: opts.location,
             access_token_ttl: opts.access_token_ttl,
             state: Mutex::new(SandboxState {
-                org: seed::build(),
+                org: seed::build(opts.users),
                 tokens,
                 faults: Vec::new(),
                 requests: VecDeque::new(),

@@ -6,10 +6,12 @@
 //! - `api`: the read endpoints, auth, paging and errors;
 //! - `writes`: PUT, DELETE and POST of users;
 //! - `faults`: fault injection, the request log, the server lifecycle;
-//! - `org`: the seeded organisation, at 450 users and at other sizes.
+//! - `org`: the seeded organisation, at 450 users and at other sizes;
+//! - `cli`: `sandbox --users N` and `serve --demo --demo-users N`.
 
 mod accounts;
 mod api;
+mod cli;
 mod faults;
 mod org;
 mod writes;

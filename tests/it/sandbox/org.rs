@@ -171,3 +171,119 @@ async fn seed_is_deterministic_and_well_formed() {
     );
     assert_eq!(by_last("Peña")["email"], "ana.maria.pena@northwind.example");
 }
+
+async fn sandbox_with_users(users: usize) -> Sandbox {
+    Sandbox::start(SandboxOptions {
+        users,
+        ..SandboxOptions::default()
+    })
+    .await
+    .expect("sandbox starts")
+}
+
+#[tokio::test]
+async fn orgs_of_other_sizes_keep_the_default_users_first() {
+    let c = http();
+    let default = start().await;
+    let token = demo_token(&c, &default).await;
+    let base = all_users(&c, &default, &token).await;
+    for size in [1, 100, 1000] {
+        let sb = sandbox_with_users(size).await;
+        let token = demo_token(&c, &sb).await;
+        let users = all_users(&c, &sb, &token).await;
+        assert_eq!(users.len(), size);
+        let shared = size.min(450);
+        assert_eq!(users[..shared], base[..shared], "size {size}");
+        assert_eq!(users[0]["id"], sb.primary_user_id());
+
+        let ids: Vec<u64> = users
+            .iter()
+            .map(|u| u["id"].as_str().unwrap().parse().unwrap())
+            .collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "ascending, unique ids");
+        assert!(
+            ids.iter()
+                .all(|id| *id <= i64::MAX as u64 && id.to_string().len() <= 19)
+        );
+        let emails: HashSet<&str> = users.iter().map(|u| u["email"].as_str().unwrap()).collect();
+        assert_eq!(emails.len(), size, "unique e-mails");
+
+        let (_, org) = get(&c, &sb, "/bigin/v2/org", &token).await;
+        let licences = &parse(&org)["org"][0]["license_details"]["users_license_purchased"];
+        assert!(licences.as_u64().unwrap() >= size as u64);
+    }
+
+    // Beyond the first 450, every state still occurs.
+    let sb = sandbox_with_users(1000).await;
+    let token = demo_token(&c, &sb).await;
+    let users = all_users(&c, &sb, &token).await;
+    let extra = &users[450..];
+    for (what, pred) in [
+        (
+            "deleted",
+            &(|u: &Value| u["status"] == "deleted") as &dyn Fn(&Value) -> bool,
+        ),
+        ("inactive", &|u: &Value| u["status"] == "inactive"),
+        ("unconfirmed", &|u: &Value| {
+            u["status"] == "active" && u["confirm"] == false
+        }),
+        ("administrator", &|u: &Value| {
+            u["profile"]["name"] == "Administrator"
+        }),
+        ("standard", &|u: &Value| u["profile"]["name"] == "Standard"),
+    ] {
+        assert!(
+            extra.iter().any(pred),
+            "no {what} user beyond the first 450"
+        );
+    }
+    // Same size, same org.
+    let again = sandbox_with_users(1000).await;
+    let t = demo_token(&c, &again).await;
+    assert_eq!(all_users(&c, &again, &t).await, users);
+}
+
+/// Paging reaches the end of a 50,000-user org with any page size; only the
+/// last pages are read.
+#[tokio::test]
+async fn a_50000_user_org_pages_to_its_end() {
+    let sb = sandbox_with_users(50_000).await;
+    let c = http();
+    let token = demo_token(&c, &sb).await;
+    let page = |page: usize, per_page: usize| {
+        let (c, sb, token) = (&c, &sb, &token);
+        async move {
+            get(
+                c,
+                sb,
+                &format!("/bigin/v2/users?page={page}&per_page={per_page}"),
+                token,
+            )
+            .await
+        }
+    };
+    let (s, b) = page(250, 200).await;
+    assert_eq!(s, StatusCode::OK);
+    let last = parse(&b);
+    assert_eq!(
+        last["info"],
+        json!({"per_page": 200, "count": 200, "page": 250, "more_records": false})
+    );
+    let (s, b) = page(251, 200).await;
+    assert_eq!((s, b.as_str()), (StatusCode::NO_CONTENT, ""));
+    // 50,000 = 7,142 × 7 + 6.
+    let (_, b) = page(7143, 7).await;
+    let v = parse(&b);
+    assert_eq!(v["info"]["count"], 6);
+    assert_eq!(v["info"]["more_records"], false);
+    assert_eq!(v["users"][5], last["users"][199], "the same last user");
+    let (_, b) = page(7142, 7).await;
+    assert_eq!(parse(&b)["info"]["more_records"], true);
+
+    let id = last["users"][199]["id"].as_str().unwrap();
+    assert!(id.len() <= 19 && id.parse::<i64>().is_ok(), "{id}");
+    let (s, b) = get(&c, &sb, &format!("/bigin/v2/users/{id}"), &token).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(parse(&b)["users"][0], last["users"][199]);
+    assert_eq!(sb.user(id).as_ref(), Some(&last["users"][199]));
+}
