@@ -1,7 +1,12 @@
 //! The imitation Bigin REST API v2 under `/bigin/v2`: users (list, get,
-//! update, delete), roles, profiles and org, with Zoho's auth, scope, paging
-//! and error behaviour (§4–5 of the shared API notes). Writes mutate the
-//! in-memory org so later reads see them.
+//! add, update, delete), roles, profiles and org, with Zoho's auth, scope,
+//! paging and error behaviour (§4–5 of the shared API notes). Writes mutate
+//! the in-memory org so later reads see them.
+//!
+//! Writes answer with one result element per record. A refused record is an
+//! element with `"status":"error"` inside HTTP 200, for PUT and DELETE as
+//! the notes decide and, since they are silent about it, for POST too; a
+//! POST that adds its user answers 201.
 
 use std::sync::Arc;
 
@@ -21,6 +26,7 @@ const INVALID_ID_MESSAGE: &str = "the id given seems to be invalid";
 /// Scopes of which any one grants an endpoint (§3 of the notes). Updates
 /// accept both spellings the docs use, `UPDATE` and `WRITE`.
 const USERS_READ: &[&str] = &["ZohoBigin.users.ALL", "ZohoBigin.users.READ"];
+const USERS_CREATE: &[&str] = &["ZohoBigin.users.ALL", "ZohoBigin.users.CREATE"];
 const USERS_UPDATE: &[&str] = &[
     "ZohoBigin.users.ALL",
     "ZohoBigin.users.UPDATE",
@@ -64,6 +70,11 @@ fn refusal(shared: &Shared, headers: &HeaderMap, scopes: &[&str]) -> Option<Resp
 /// `GET /users`.
 pub(super) async fn list_users(State(shared): Sh, req: Req) -> Response {
     refusal(&shared, &req.headers, USERS_READ).unwrap_or_else(|| list(&shared, &req))
+}
+
+/// `POST /users`.
+pub(super) async fn add_user(State(shared): Sh, req: Req) -> Response {
+    refusal(&shared, &req.headers, USERS_CREATE).unwrap_or_else(|| add(&shared, &req))
 }
 
 /// `PUT /users` (bulk).
@@ -404,6 +415,133 @@ fn reference_id(v: &Value) -> Option<&str> {
     }
 }
 
+/// A refused record without an id (POST): `{code, details, message, "error"}`.
+fn field_error(code: &str, field: &str, message: &str) -> Value {
+    json!({
+        "code": code,
+        "details": {"api_name": field},
+        "message": message,
+        "status": "error",
+    })
+}
+
+/// `POST /users`, past the gate: one user per request (§4.2), added as
+/// invited (active, unconfirmed).
+fn add(shared: &Shared, req: &Req) -> Response {
+    let body: Value = match serde_json::from_slice(&req.body) {
+        Ok(v) => v,
+        Err(_) => {
+            return api_error(
+                StatusCode::BAD_REQUEST,
+                "INVALID_DATA",
+                "the body is not a valid JSON",
+                json!({}),
+            );
+        }
+    };
+    let record = match body
+        .get("users")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+    {
+        Some([Value::Object(record)]) => record,
+        Some([_]) => return invalid_param("users", "each element of users must be a JSON object"),
+        Some(items) if items.len() > 1 => {
+            return invalid_param("users", "only one user can be added per request");
+        }
+        _ => return invalid_param("users", "the body must hold a non-empty users array"),
+    };
+    if let Some(FaultKind::RecordError { code, message }) =
+        req.take_fault(shared, |k| matches!(k, FaultKind::RecordError { .. }))
+    {
+        let error = json!({"code": code, "details": {}, "message": message, "status": "error"});
+        return write_results(vec![error]);
+    }
+    let mut st = shared.lock();
+    match new_user(&st.org, record) {
+        Ok(user) => {
+            let id = st.org.add_user(user);
+            json_response(
+                StatusCode::CREATED,
+                &json!({"users": [record_result("SUCCESS", &id, "User added", None)]}),
+            )
+        }
+        Err(error) => write_results(vec![error]),
+    }
+}
+
+/// Checks a POSTed user against the org: mandatory fields first, then their
+/// values, then duplicates. `Err` is the record's result element.
+fn new_user(org: &Org, record: &Map<String, Value>) -> Result<seed::NewUser, Value> {
+    let present = |field: &str| match record.get(field) {
+        None | Some(Value::Null) => false,
+        Some(Value::String(s)) => !s.trim().is_empty(),
+        Some(_) => true,
+    };
+    for field in ["last_name", "email", "role", "profile"] {
+        if !present(field) {
+            return Err(field_error(
+                "MANDATORY_NOT_FOUND",
+                field,
+                "required field not found",
+            ));
+        }
+    }
+    let invalid = |field: &str| field_error("INVALID_DATA", field, "invalid data");
+    let text = |field: &str| match record.get(field) {
+        Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => Err(invalid(field)),
+    };
+    let first_name = text("first_name")?.filter(|s| !s.is_empty());
+    let last_name = text("last_name")?.unwrap_or_default();
+    let email = text("email")?.unwrap_or_default();
+    if !plausible_email(&email) {
+        return Err(invalid("email"));
+    }
+    let role = record
+        .get("role")
+        .and_then(reference_id)
+        .and_then(|r| org.role_index(r))
+        .ok_or_else(|| invalid("role"))?;
+    let profile = record
+        .get("profile")
+        .and_then(reference_id)
+        .and_then(|p| org.profile_index(p))
+        .ok_or_else(|| invalid("profile"))?;
+    // A deleted user's address is free again; anyone else's is taken.
+    let taken = org
+        .users
+        .iter()
+        .any(|u| u.status != "deleted" && u.email.eq_ignore_ascii_case(&email));
+    if taken {
+        return Err(field_error("DUPLICATE_DATA", "email", "duplicate data"));
+    }
+    Ok(seed::NewUser {
+        first_name,
+        last_name,
+        email,
+        role,
+        profile,
+    })
+}
+
+/// `local@domain.tld` without spaces: enough to refuse what no mail server
+/// would take, without pretending to implement RFC 5322.
+fn plausible_email(email: &str) -> bool {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+                && !email.chars().any(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
 /// Validates and applies one record of a PUT; returns its result element.
 fn update_user(org: &mut Org, record: &Map<String, Value>, id: Option<&str>) -> Value {
     let Some(id) = id else {
@@ -579,10 +717,22 @@ mod unit {
     }
 
     #[test]
+    fn email_plausibility() {
+        assert!(plausible_email("new.user@northwind.example"));
+        for bad in ["", "x", "@a.b", "a@b", "a@.b", "a@b.", "a b@c.d", "a@b@c.d"] {
+            assert!(!plausible_email(bad), "{bad}");
+        }
+    }
+
+    #[test]
     fn scopes_gate_endpoints() {
         let read = auth::parse_scopes("ZohoBigin.users.READ");
         assert!(read.allows_any(USERS_READ));
         assert!(!read.allows_any(USERS_UPDATE));
+        assert!(!read.allows_any(USERS_CREATE));
+        let create = auth::parse_scopes("ZohoBigin.users.CREATE");
+        assert!(create.allows_any(USERS_CREATE));
+        assert!(!create.allows_any(USERS_READ));
         let settings = auth::parse_scopes("ZohoBigin.settings.ALL");
         assert!(settings.allows_any(ROLES_READ));
         assert!(settings.allows_any(PROFILES_READ));

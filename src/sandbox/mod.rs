@@ -143,7 +143,7 @@ impl Fault {
 /// request (API or accounts) before it is even authenticated, like a gateway
 /// would. The other kinds are semantic and only fire where they make sense,
 /// so an unrelated request in between does not use them up: `RecordError` on
-/// the next PUT/DELETE of users that passes auth and body validation,
+/// the next POST/PUT/DELETE of users that passes auth and body validation,
 /// `TokenError` on the next `POST /oauth/v2/token`, `ConsentDenied` on the
 /// next valid `GET /oauth/v2/auth`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -427,7 +427,10 @@ impl Sandbox {
 /// Every endpoint the sandbox serves, behind the log and fault middlewares.
 fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/bigin/v2/users", get(api::list_users).put(api::put_users))
+        .route(
+            "/bigin/v2/users",
+            get(api::list_users).post(api::add_user).put(api::put_users),
+        )
         .route(
             "/bigin/v2/users/{id}",
             get(api::get_user)

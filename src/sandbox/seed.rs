@@ -957,6 +957,18 @@ pub fn build(user_count: usize) -> Org {
     }
 }
 
+/// A user as `POST /users` asks for it, already checked against the org.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub first_name: Option<String>,
+    pub last_name: String,
+    pub email: String,
+    /// Index into `Org::roles`.
+    pub role: usize,
+    /// Index into `Org::profiles`.
+    pub profile: usize,
+}
+
 fn name_id(name: &str, id: &str) -> Value {
     json!({"name": name, "id": id})
 }
@@ -969,6 +981,44 @@ impl Org {
         self.users
             .binary_search_by(|u| (u.id.len(), u.id.as_str()).cmp(&(id.len(), id)))
             .ok()
+    }
+
+    /// Adds an invited user (active, not confirmed until they accept) with
+    /// the next id, in the org's own time zone and locale; returns the id.
+    pub fn add_user(&mut self, new: NewUser) -> String {
+        // The last user has the largest id and zuid (both only grow), so
+        // the new ones keep the listing sorted and stay unique.
+        let last = self.users.last();
+        let last_id = last.and_then(|u| u.id.parse::<u64>().ok());
+        let last_zuid = last.and_then(|u| u.zuid.parse::<u64>().ok());
+        let id = id(last_id.unwrap_or(FIRST_USER_ID) + 17);
+        let now = now_string();
+        let home = PLACES[0];
+        self.users.push(User {
+            id: id.clone(),
+            first_name: new.first_name,
+            last_name: new.last_name,
+            full_name_override: None,
+            email: new.email,
+            status: "active".to_string(),
+            confirm: false,
+            zuid: (last_zuid.unwrap_or(60_012_345_000) + 1).to_string(),
+            is_online: false,
+            role: new.role,
+            profile: new.profile,
+            created_time: now.clone(),
+            modified_time: now,
+            modified_by: self.primary,
+            time_zone: home.0,
+            offset_ms: home.1,
+            locale: home.2,
+            phone: None,
+            mobile: None,
+            city: None,
+            country: None,
+            extra: serde_json::Map::new(),
+        });
+        id
     }
 
     pub fn role_index(&self, id: &str) -> Option<usize> {
