@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -47,6 +48,17 @@ const ORG_READ: &[&str] = &["ZohoBigin.org.READ", "ZohoBigin.org.ALL"];
 
 type Sh = State<Arc<Shared>>;
 
+/// The `{id}` of a path. One that cannot be decoded (invalid UTF-8 after
+/// percent-decoding) is kept as a rejection so the handler can answer with
+/// Zoho's `INVALID_DATA` after the token check, rather than axum's text.
+type PathId = Result<Path<String>, PathRejection>;
+
+/// The id out of a [`PathId`]; an undecodable one becomes "", which no id
+/// check accepts.
+fn path_id(id: PathId) -> String {
+    id.map(|Path(id)| id).unwrap_or_default()
+}
+
 /// 401 `INVALID_TOKEN`: no, an unknown or an expired access token.
 pub(super) fn invalid_token() -> Response {
     api_error(
@@ -83,17 +95,20 @@ pub(super) async fn put_users(State(shared): Sh, req: Req) -> Response {
 }
 
 /// `GET /users/{id}`.
-pub(super) async fn get_user(State(shared): Sh, Path(id): Path<String>, req: Req) -> Response {
+pub(super) async fn get_user(State(shared): Sh, id: PathId, req: Req) -> Response {
+    let id = path_id(id);
     refusal(&shared, &req.headers, USERS_READ).unwrap_or_else(|| get_one(&shared, &id))
 }
 
 /// `PUT /users/{id}`.
-pub(super) async fn put_user(State(shared): Sh, Path(id): Path<String>, req: Req) -> Response {
+pub(super) async fn put_user(State(shared): Sh, id: PathId, req: Req) -> Response {
+    let id = path_id(id);
     refusal(&shared, &req.headers, USERS_UPDATE).unwrap_or_else(|| put(&shared, &req, Some(&id)))
 }
 
 /// `DELETE /users/{id}`.
-pub(super) async fn delete_user(State(shared): Sh, Path(id): Path<String>, req: Req) -> Response {
+pub(super) async fn delete_user(State(shared): Sh, id: PathId, req: Req) -> Response {
+    let id = path_id(id);
     refusal(&shared, &req.headers, USERS_DELETE).unwrap_or_else(|| delete(&shared, &req, &id))
 }
 
@@ -109,11 +124,8 @@ pub(super) async fn roles(State(shared): Sh, headers: HeaderMap) -> Response {
 }
 
 /// `GET /settings/roles/{id}`.
-pub(super) async fn role(
-    State(shared): Sh,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
+pub(super) async fn role(State(shared): Sh, id: PathId, headers: HeaderMap) -> Response {
+    let id = path_id(id);
     refusal(&shared, &headers, ROLES_READ).unwrap_or_else(|| {
         if !valid_id(&id) {
             return invalid_path_id(2);
@@ -138,11 +150,8 @@ pub(super) async fn profiles(State(shared): Sh, headers: HeaderMap) -> Response 
 }
 
 /// `GET /settings/profiles/{id}`, with `permissions_details`.
-pub(super) async fn profile(
-    State(shared): Sh,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
+pub(super) async fn profile(State(shared): Sh, id: PathId, headers: HeaderMap) -> Response {
+    let id = path_id(id);
     refusal(&shared, &headers, PROFILES_READ).unwrap_or_else(|| {
         if !valid_id(&id) {
             return invalid_path_id(2);
