@@ -117,8 +117,9 @@ fn seconds(s: &str) -> Result<u64, String> {
     }
 }
 
-/// Most users a sandbox org may have: far beyond the 50,000 of the scale
-/// benchmark, and a guard against a stray zero turning into gigabytes.
+/// Most users a sandbox org may have: twenty times the 50,000 of the scale
+/// benchmark (about 1 GB in memory), so a stray extra zero is refused rather
+/// than turned into gigabytes.
 const MAX_SANDBOX_USERS: usize = 1_000_000;
 
 /// The size of a sandbox org: 1 (the primary user alone) to 1,000,000.

@@ -7,8 +7,9 @@
 //! `shared/zoho-bigin-api.md` to the letter, including its "decisions where
 //! the docs are silent". On top of the imitation it offers what tests need:
 //! fault injection ([`Sandbox::inject`]), a secret-free request log
-//! ([`Sandbox::requests`]), forced token expiry and Self-Client style grant
-//! codes.
+//! ([`Sandbox::requests`]), forced token expiry, Self-Client style grant
+//! codes, and an org of any size ([`SandboxOptions::users`]) for scale
+//! tests. Its end-to-end tests are in `tests/it/sandbox/`.
 //!
 //! Layout: this file owns the public types, the server lifecycle, the router
 //! (one axum route per endpoint, plus fallbacks that answer like Zoho) and
