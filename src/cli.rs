@@ -119,6 +119,21 @@ fn seconds(s: &str) -> Result<u64, String> {
     }
 }
 
+/// Most users a sandbox org may have: twenty times the 50,000 of the scale
+/// benchmark (about 1 GB in memory), so a stray extra zero is refused rather
+/// than turned into gigabytes.
+const MAX_SANDBOX_USERS: usize = 1_000_000;
+
+/// The size of a sandbox org: 1 (the primary user alone) to 1,000,000.
+fn user_count(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_SANDBOX_USERS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "must be a whole number from 1 to {MAX_SANDBOX_USERS}"
+        )),
+    }
+}
+
 /// A data-centre code, checked while parsing so a typo fails at once, with
 /// or without credentials.
 fn data_centre(s: &str) -> Result<String, String> {
@@ -131,6 +146,10 @@ pub struct ServeArgs {
     /// Serve against the built-in sandbox organisation (no Zoho account needed).
     #[arg(long, env = "BIGIN_DEMO", action = ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     pub demo: bool,
+    /// With --demo: the number of users in the sandbox organisation (default
+    /// 450). Any size is deterministic, for scale tests.
+    #[arg(long, env = "BIGIN_DEMO_USERS", value_name = "N", requires = "demo", value_parser = user_count)]
+    pub demo_users: Option<usize>,
     /// The logged-in account to use (see `bigin-mcp login --account`).
     #[arg(long, env = "BIGIN_ACCOUNT", default_value = "default")]
     pub account: String,
@@ -280,6 +299,7 @@ impl ReviewArgs {
     pub fn connection(&self) -> ServeArgs {
         ServeArgs {
             demo: self.demo,
+            demo_users: None,
             account: self.account.clone(),
             read_only: true,
             allow_delete: false,
@@ -490,6 +510,10 @@ pub struct SandboxArgs {
     /// The data centre the consent redirect reports (`location`).
     #[arg(long, default_value = "us")]
     pub location: String,
+    /// Users in the organisation. 450 is the demo org; any size is
+    /// deterministic and starts with those 450, for scale tests.
+    #[arg(long, value_name = "N", default_value_t = crate::sandbox::DEFAULT_USERS, value_parser = user_count)]
+    pub users: usize,
 }
 
 /// Parses `args` (program name first). On an invalid value that came from

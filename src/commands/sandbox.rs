@@ -10,6 +10,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
     let opts = SandboxOptions {
         port: args.port,
         location: args.location,
+        users: args.users,
         ..Default::default()
     };
     let sb = Sandbox::start(opts).await?;

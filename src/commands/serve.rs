@@ -137,9 +137,11 @@ pub async fn connect(args: &ServeArgs) -> anyhow::Result<Connection> {
     let http = Http::lazy(Duration::from_secs(args.timeout));
     let mut demo: Option<Sandbox> = None;
     let tokens: Arc<dyn TokenSource> = if args.demo {
+        let defaults = SandboxOptions::default();
         let sb = Sandbox::start(SandboxOptions {
             port: 0,
-            ..Default::default()
+            users: args.demo_users.unwrap_or(defaults.users),
+            ..defaults
         })
         .await
         .context("cannot start the demo sandbox on 127.0.0.1")?;

@@ -4,13 +4,15 @@
 //! Token-endpoint errors are HTTP 200 with `{"error": ...}`, as Zoho does.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::util::{self, api_error, html_page, json_response};
+use super::util::{self, html_page, json_response};
 use super::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_REFRESH_TOKEN, FaultKind, Req, Shared};
 
 /// Zoho grant codes live 2–3 minutes; the sandbox uses the longer figure.
@@ -160,40 +162,16 @@ pub fn authenticate(st: &super::SandboxState, headers: &HeaderMap) -> Result<Sco
     Ok(access.scopes.clone())
 }
 
-/// Routes `/oauth/...`.
-pub fn handle(shared: &Shared, req: &Req) -> Response {
-    let allowed = match req.path.as_str() {
-        "/oauth/v2/token" | "/oauth/v2/token/revoke" => Method::POST,
-        "/oauth/v2/auth" | "/oauth/serverinfo" => Method::GET,
-        _ => {
-            return api_error(
-                StatusCode::NOT_FOUND,
-                "INVALID_URL_PATTERN",
-                "Please check if the URL trying to access is a correct one",
-                json!({}),
-            );
-        }
-    };
-    if req.method != allowed {
-        return api_error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "INVALID_REQUEST_METHOD",
-            "The http request method type is not a valid one",
-            json!({}),
-        );
-    }
-    match req.path.as_str() {
-        "/oauth/v2/token" => token(shared, req),
-        "/oauth/v2/token/revoke" => revoke(shared, req),
-        "/oauth/v2/auth" => authorize(shared, req),
-        _ => json_response(
-            StatusCode::OK,
-            &json!({
-                "result": "success",
-                "locations": { shared.location.as_str(): shared.base_url },
-            }),
-        ),
-    }
+/// `GET /oauth/serverinfo`: the accounts server of each DC; the sandbox
+/// knows one.
+pub(super) async fn serverinfo(State(shared): State<Arc<Shared>>) -> Response {
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "result": "success",
+            "locations": { shared.location.as_str(): shared.base_url },
+        }),
+    )
 }
 
 /// Form body params first, then query params (Zoho accepts either).
@@ -219,7 +197,9 @@ fn token_error(error: &str) -> Response {
 }
 
 /// `POST /oauth/v2/token`.
-fn token(shared: &Shared, req: &Req) -> Response {
+pub(super) async fn token(State(shared): State<Arc<Shared>>, req: Req) -> Response {
+    let shared = &*shared;
+    let req = &req;
     if let Some(FaultKind::TokenError { error }) =
         req.take_fault(shared, |k| matches!(k, FaultKind::TokenError { .. }))
     {
@@ -277,7 +257,7 @@ fn token(shared: &Shared, req: &Req) -> Response {
             return token_error("invalid_code");
         };
         let derived = if method == "S256" {
-            util::base64url_nopad(&util::sha256(verifier.as_bytes()))
+            util::pkce_s256(verifier)
         } else {
             verifier.to_string()
         };
@@ -315,8 +295,8 @@ fn token(shared: &Shared, req: &Req) -> Response {
 }
 
 /// `POST /oauth/v2/token/revoke?token=<refresh_token>`.
-fn revoke(shared: &Shared, req: &Req) -> Response {
-    let p = Params::of(req);
+pub(super) async fn revoke(State(shared): State<Arc<Shared>>, req: Req) -> Response {
+    let p = Params::of(&req);
     let mut st = shared.lock();
     let Some(token) = p
         .get("token")
@@ -334,7 +314,9 @@ fn revoke(shared: &Shared, req: &Req) -> Response {
 
 /// `GET /oauth/v2/auth`: a user who consents at once (or denies, with the
 /// `ConsentDenied` fault).
-fn authorize(shared: &Shared, req: &Req) -> Response {
+pub(super) async fn authorize(State(shared): State<Arc<Shared>>, req: Req) -> Response {
+    let shared = &*shared;
+    let req = &req;
     let p = Params(util::parse_urlencoded(&req.query));
     if p.get("client_id") != Some(DEMO_CLIENT_ID) {
         return html_page(
@@ -404,15 +386,8 @@ fn authorize(shared: &Shared, req: &Req) -> Response {
 
 /// 302 to `redirect_uri` with `params` (and `state`, when given) appended.
 fn redirect(redirect_uri: &str, params: &[(&str, &str)], state: Option<&str>) -> Response {
-    let mut location = redirect_uri.to_string();
-    let mut sep = if location.contains('?') { '&' } else { '?' };
-    for (k, v) in params.iter().copied().chain(state.map(|s| ("state", s))) {
-        location.push(sep);
-        location.push_str(k);
-        location.push('=');
-        location.push_str(&util::percent_encode(v));
-        sep = '&';
-    }
+    let pairs = params.iter().copied().chain(state.map(|s| ("state", s)));
+    let location = util::append_query(redirect_uri, pairs);
     match HeaderValue::from_str(&location) {
         Ok(value) => (StatusCode::FOUND, [(header::LOCATION, value)]).into_response(),
         // A redirect_uri with characters a header cannot carry.

@@ -7,22 +7,24 @@
 //! `shared/zoho-bigin-api.md` to the letter, including its "decisions where
 //! the docs are silent". On top of the imitation it offers what tests need:
 //! fault injection ([`Sandbox::inject`]), a secret-free request log
-//! ([`Sandbox::requests`]), forced token expiry and Self-Client style grant
-//! codes.
+//! ([`Sandbox::requests`]), forced token expiry, Self-Client style grant
+//! codes, and an org of any size ([`SandboxOptions::users`]) for scale
+//! tests. Its end-to-end tests are in `tests/it/sandbox/`.
 //!
-//! Layout: this file owns the public types, the server lifecycle and the
-//! single entry handler (request log + transport-level faults + routing);
-//! [`auth`] owns the accounts endpoints and the token store; [`api`] owns the
-//! `/bigin/v2` endpoints; [`seed`] owns the seeded data and its JSON shapes;
-//! [`util`] has the small codecs (urlencoding, SHA-256, base64url).
+//! Layout: this file owns the public types, the server lifecycle, the router
+//! (one axum route per endpoint, plus fallbacks that answer like Zoho) and
+//! the two middlewares every request passes: the request log (outermost, so
+//! it sees faulted requests too; it also enforces the body limit) and the
+//! transport-level faults. Semantic faults fire inside the handlers where
+//! they make sense. [`auth`] owns the accounts endpoints and the token
+//! store; [`api`] owns the `/bigin/v2` endpoints; [`seed`] owns the seeded
+//! data and its JSON shapes; [`util`] has the small helpers (form decoding,
+//! redaction, PKCE, JSON response shapes).
 
 mod api;
 mod auth;
 mod seed;
 mod util;
-
-#[cfg(test)]
-mod tests;
 
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -31,9 +33,12 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State as AxumState};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::extract::{FromRequest, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 /// Client id the sandbox's token and consent endpoints accept.
@@ -50,6 +55,9 @@ const MAX_BODY_BYTES: usize = 1 << 20;
 /// a long-running `--demo` server does not grow without bound.
 const MAX_RECORDED_REQUESTS: usize = 10_000;
 
+/// Users in the default sandbox org.
+pub const DEFAULT_USERS: usize = seed::DEFAULT_USER_COUNT;
+
 /// How to start a [`Sandbox`].
 #[derive(Debug, Clone)]
 pub struct SandboxOptions {
@@ -59,6 +67,11 @@ pub struct SandboxOptions {
     pub location: String,
     /// Lifetime of issued access tokens (`expires_in`).
     pub access_token_ttl: Duration,
+    /// Users in the seeded org (at least 1; 0 counts as 1). The default, 450,
+    /// is the org the tests and the demo are written against; any other size
+    /// is deterministic too and keeps those 450 as its first users (or is
+    /// the first N of them), for scale tests and the benchmark.
+    pub users: usize,
 }
 
 impl Default for SandboxOptions {
@@ -67,6 +80,7 @@ impl Default for SandboxOptions {
             port: 0,
             location: "us".to_string(),
             access_token_ttl: Duration::from_secs(3600),
+            users: DEFAULT_USERS,
         }
     }
 }
@@ -130,7 +144,7 @@ impl Fault {
 /// request (API or accounts) before it is even authenticated, like a gateway
 /// would. The other kinds are semantic and only fire where they make sense,
 /// so an unrelated request in between does not use them up: `RecordError` on
-/// the next PUT/DELETE of users that passes auth and body validation,
+/// the next POST/PUT/DELETE of users that passes auth and body validation,
 /// `TokenError` on the next `POST /oauth/v2/token`, `ConsentDenied` on the
 /// next valid `GET /oauth/v2/auth`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,7 +171,7 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
-    /// Kinds handled by the entry handler, before routing.
+    /// Kinds handled by the fault middleware, before routing.
     fn is_transport(&self) -> bool {
         matches!(
             self,
@@ -245,6 +259,26 @@ struct Req {
     body: Bytes,
 }
 
+impl<S: Send + Sync> FromRequest<S> for Req {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Response> {
+        let (parts, body) = request.into_parts();
+        // The log middleware has already read the body within the limit, so
+        // this only collects the buffered bytes again.
+        let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
+            .await
+            .map_err(|_| body_too_large())?;
+        Ok(Req {
+            method: parts.method,
+            path: parts.uri.path().to_string(),
+            query: parts.uri.query().unwrap_or("").to_string(),
+            headers: parts.headers,
+            body,
+        })
+    }
+}
+
 impl Req {
     fn take_fault(
         &self,
@@ -293,16 +327,14 @@ impl Sandbox {
             location: opts.location,
             access_token_ttl: opts.access_token_ttl,
             state: Mutex::new(SandboxState {
-                org: seed::build(),
+                org: seed::build(opts.users),
                 tokens,
                 faults: Vec::new(),
                 requests: VecDeque::new(),
                 rng: fastrand::Rng::new(),
             }),
         });
-        let app = Router::new()
-            .fallback(entry)
-            .with_state(Arc::clone(&shared));
+        let app = router(Arc::clone(&shared));
         let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             axum::serve(listener, app)
@@ -393,40 +425,79 @@ impl Sandbox {
     }
 }
 
-/// The single handler behind every path: reads the body, logs the request,
-/// applies transport-level faults, then routes.
-async fn entry(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(bytes) => bytes,
-        Err(_) => {
-            let req = Req {
-                method: parts.method,
-                path: parts.uri.path().to_string(),
-                query: parts.uri.query().unwrap_or("").to_string(),
-                headers: parts.headers,
-                body: Bytes::from_static(b"[body too large]"),
-            };
-            record(&shared, &req);
-            return util::api_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "REQUEST_ENTITY_TOO_LARGE",
-                "the request body is too large",
-                json!({}),
-            );
-        }
-    };
-    let req = Req {
-        method: parts.method,
-        path: parts.uri.path().to_string(),
-        query: parts.uri.query().unwrap_or("").to_string(),
-        headers: parts.headers,
-        body,
-    };
-    record(&shared, &req);
-    tracing::debug!(method = %req.method, path = %req.path, "sandbox request");
+/// Every endpoint the sandbox serves, behind the log and fault middlewares.
+fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route(
+            "/bigin/v2/users",
+            get(api::list_users).post(api::add_user).put(api::put_users),
+        )
+        .route(
+            "/bigin/v2/users/{id}",
+            get(api::get_user)
+                .put(api::put_user)
+                .delete(api::delete_user),
+        )
+        .route("/bigin/v2/settings/roles", get(api::roles))
+        .route("/bigin/v2/settings/roles/{id}", get(api::role))
+        .route("/bigin/v2/settings/profiles", get(api::profiles))
+        .route("/bigin/v2/settings/profiles/{id}", get(api::profile))
+        .route("/bigin/v2/org", get(api::org))
+        .route("/oauth/v2/auth", get(auth::authorize))
+        .route("/oauth/v2/token", post(auth::token))
+        .route("/oauth/v2/token/revoke", post(auth::revoke))
+        .route("/oauth/serverinfo", get(auth::serverinfo))
+        // After the routes: it applies to those registered before it.
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(not_found)
+        // The last layer added runs first: log, then faults, then routing.
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            transport_faults,
+        ))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            log_request,
+        ))
+        .with_state(shared)
+}
 
-    match req.take_fault(&shared, FaultKind::is_transport) {
+fn body_too_large() -> Response {
+    util::api_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "REQUEST_ENTITY_TOO_LARGE",
+        "the request body is too large",
+        json!({}),
+    )
+}
+
+/// Outermost middleware: reads the body (up to [`MAX_BODY_BYTES`]) and
+/// appends the request, secrets removed, to the log. A body over the limit
+/// is logged as `[body too large]` and answered 413 before anything else.
+async fn log_request(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        record(&shared, &parts, b"[body too large]");
+        return body_too_large();
+    };
+    record(&shared, &parts, &body);
+    tracing::debug!(method = %parts.method, path = %parts.uri.path(), "sandbox request");
+    next.run(Request::from_parts(parts, Body::from(body))).await
+}
+
+/// Applies the first matching transport-level fault (see [`FaultKind`]):
+/// it answers in place of the endpoint, like a gateway would, or delays it.
+async fn transport_faults(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let fault = shared.take_fault(
+        request.method().as_str(),
+        request.uri().path(),
+        FaultKind::is_transport,
+    );
+    match fault {
         Some(FaultKind::RateLimited { retry_after_secs }) => {
             let mut resp = util::api_error(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -462,30 +533,53 @@ async fn entry(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -> R
         Some(FaultKind::Delay { ms }) => tokio::time::sleep(Duration::from_millis(ms)).await,
         _ => {}
     }
+    next.run(request).await
+}
 
-    if req.path.starts_with("/oauth/") {
-        auth::handle(&shared, &req)
-    } else if req.path.starts_with("/bigin/") {
-        api::handle(&shared, &req)
-    } else {
+/// Zoho checks the access token of an API call before it looks at the path
+/// or method, so an unknown `/bigin/` path without a valid token is a 401.
+fn unauthenticated_api_call(shared: &Shared, uri: &Uri, headers: &HeaderMap) -> Option<Response> {
+    if !uri.path().starts_with("/bigin/") {
+        return None;
+    }
+    let authenticated = auth::authenticate(&shared.lock(), headers).is_ok();
+    (!authenticated).then(api::invalid_token)
+}
+
+/// No route matches: 404 `INVALID_URL_PATTERN`.
+async fn not_found(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap) -> Response {
+    unauthenticated_api_call(&shared, &uri, &headers).unwrap_or_else(|| {
         util::api_error(
             StatusCode::NOT_FOUND,
             "INVALID_URL_PATTERN",
             "Please check if the URL trying to access is a correct one",
             json!({}),
         )
-    }
+    })
 }
 
-/// A response that promises more body than it sends. hyper honours the
-/// explicit `Content-Length`, notices the body ended early, and closes the
-/// connection mid-message: the client gets the headers, then a transport
-/// error while reading the body.
+/// The path exists but not with this method: 405 `INVALID_REQUEST_METHOD`.
+async fn method_not_allowed(
+    State(shared): State<Arc<Shared>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    unauthenticated_api_call(&shared, &uri, &headers).unwrap_or_else(|| {
+        util::api_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "INVALID_REQUEST_METHOD",
+            "The http request method type is not a valid one",
+            json!({}),
+        )
+    })
+}
+
+/// A response whose body breaks off: a chunked body that yields its first
+/// chunk, then an error. hyper sends the status line, the headers and that
+/// chunk, then aborts the connection mid-body, so the client gets a transport
+/// error while reading the body. (A lying `Content-Length` would do the same
+/// on the wire but trips hyper's debug assertions.)
 fn dropped_connection() -> Response {
-    // A chunked body that fails after its first chunk: hyper aborts the
-    // connection mid-body, so the client gets the headers and then a
-    // transport error. (A lying Content-Length would trip hyper's debug
-    // assertions instead.)
     let chunks: Vec<Result<&'static str, std::io::Error>> = vec![
         Ok("{\"users\":["),
         Err(std::io::Error::other(
@@ -505,10 +599,10 @@ fn dropped_connection() -> Response {
 }
 
 /// Appends the request to the log with every secret removed.
-fn record(shared: &Shared, req: &Req) {
-    let has_authorization = req.headers.contains_key(header::AUTHORIZATION);
-    let body_text = String::from_utf8_lossy(&req.body);
-    let is_json = req
+fn record(shared: &Shared, parts: &Parts, body: &[u8]) {
+    let has_authorization = parts.headers.contains_key(header::AUTHORIZATION);
+    let body_text = String::from_utf8_lossy(body);
+    let is_json = parts
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -535,14 +629,14 @@ fn record(shared: &Shared, req: &Req) {
         util::redact_urlencoded(&body_text)
     };
     let mut st = shared.lock();
-    let authorized = auth::authenticate(&st, &req.headers).is_ok();
+    let authorized = auth::authenticate(&st, &parts.headers).is_ok();
     if st.requests.len() >= MAX_RECORDED_REQUESTS {
         st.requests.pop_front();
     }
     st.requests.push_back(RecordedRequest {
-        method: req.method.as_str().to_string(),
-        path: req.path.clone(),
-        query: util::redact_urlencoded(&req.query),
+        method: parts.method.as_str().to_string(),
+        path: parts.uri.path().to_string(),
+        query: util::redact_urlencoded(parts.uri.query().unwrap_or("")),
         body,
         has_authorization,
         authorized,

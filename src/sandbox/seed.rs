@@ -1,13 +1,22 @@
-//! The seeded demo organisation: roles, profiles with their permissions, 450
-//! users and the org record, plus how each renders as Bigin v2 JSON.
+//! The seeded demo organisation: roles, profiles with their permissions,
+//! users (450 by default, any number on request) and the org record, plus
+//! how each renders as Bigin v2 JSON.
 //!
 //! Everything here is generated from a fixed seed, so every sandbox start
-//! serves byte-for-byte the same data (apart from `Modified_Time` of records
-//! that writes have touched). Tests and the `--demo` walkthrough rely on that:
-//! the users an access review must flag sit at fixed positions and have fixed
+//! serves byte-for-byte the same data (apart from records that writes have
+//! touched or added). Tests and the `--demo` walkthrough rely on that: the
+//! users an access review must flag sit at fixed positions and have fixed
 //! names, spread over all three pages of `GET /users?per_page=200`.
+//!
+//! Orgs of other sizes (scale tests, the benchmark) keep those 450 users as
+//! they are: a larger org continues the same random stream after them, with
+//! statuses in about the same proportions, and a smaller one is the first N
+//! of the 450. Generation is linear in N (50,000 users take a fraction of a
+//! second in release builds).
 
-use chrono::{DateTime, Duration as ChronoDuration, FixedOffset, TimeZone};
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Datelike, Duration as ChronoDuration, FixedOffset, TimeZone, Timelike};
 use serde_json::{Value, json};
 
 /// Shared prefix of every id in the org, like the `7618134000000` part of real
@@ -19,8 +28,9 @@ const FIRST_PROFILE_ID: u64 = ID_PREFIX + 26_101;
 const FIRST_PERMISSION_ID: u64 = ID_PREFIX + 27_001;
 const FIRST_USER_ID: u64 = ID_PREFIX + 627_001;
 
-/// Number of seeded users; with `per_page=200` that makes three pages.
-pub const USER_COUNT: usize = 450;
+/// Number of users in the default org; with `per_page=200` that makes three
+/// pages.
+pub const DEFAULT_USER_COUNT: usize = 450;
 /// The org's (fictional, RFC 2606 reserved) mail domain.
 pub const ORG_DOMAIN: &str = "northwind.example";
 const SEED: u64 = 0xB161_5EED_2024;
@@ -147,6 +157,8 @@ pub struct Org {
     pub users: Vec<User>,
     /// Index of the primary user in `users`.
     pub primary: usize,
+    /// User licences purchased (also the org's `employee_count`).
+    pub licenses: usize,
 }
 
 /// Role indexes, named so the seed below reads like an org chart.
@@ -192,7 +204,23 @@ fn org_time(days: i64, secs: i64) -> DateTime<FixedOffset> {
 
 /// ISO-8601 with the numeric offset, e.g. `2021-01-04T09:15:00+05:30`.
 pub fn format_time(t: &DateTime<FixedOffset>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%:z").to_string()
+    // By hand rather than with `format("%Y-%m-%dT%H:%M:%S%:z")`, which
+    // parses its pattern on every call: a 50,000-user org formats 100,000
+    // timestamps at start-up. Same output (the fingerprint test pins it).
+    let offset = t.offset().local_minus_utc();
+    let sign = if offset < 0 { '-' } else { '+' };
+    let offset = offset.unsigned_abs() / 60;
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        offset / 60,
+        offset % 60
+    )
 }
 
 /// Now, in the org's time zone, formatted like every other timestamp.
@@ -745,18 +773,53 @@ fn email_local(name: &NameEntry) -> String {
     }
 }
 
-fn unique_email(local: &str, taken: &mut std::collections::HashSet<String>) -> String {
-    let mut n = 1;
-    loop {
-        let candidate = if n == 1 {
-            format!("{local}@{ORG_DOMAIN}")
-        } else {
-            format!("{local}{n}@{ORG_DOMAIN}")
-        };
-        if taken.insert(candidate.clone()) {
-            return candidate;
+/// Hands out unique addresses: `local@`, then `local2@`, `local3@`, ...
+#[derive(Default)]
+struct Emails {
+    taken: HashSet<String>,
+    /// The next suffix to try per local part. Every smaller suffix is taken
+    /// (and stays taken), so starting there gives the same address as
+    /// counting from 1, without rescanning: in a 50,000-user org each CJK
+    /// name is shared by hundreds of users.
+    next: HashMap<String, usize>,
+}
+
+impl Emails {
+    fn reserve(&mut self, address: String) {
+        self.taken.insert(address);
+    }
+
+    fn unique(&mut self, local: &str) -> String {
+        // Looked up before inserting so a known local part costs no key copy.
+        if !self.next.contains_key(local) {
+            self.next.insert(local.to_string(), 1);
         }
-        n += 1;
+        let n = self.next.get_mut(local).expect("inserted above");
+        loop {
+            let candidate = if *n == 1 {
+                format!("{local}@{ORG_DOMAIN}")
+            } else {
+                format!("{local}{n}@{ORG_DOMAIN}", n = *n)
+            };
+            *n += 1;
+            if self.taken.insert(candidate.clone()) {
+                return candidate;
+            }
+        }
+    }
+}
+
+/// Status, confirmation and privileged profile of a user beyond the first
+/// 450, drawn in about their proportions: 3% deleted, 7% inactive, 4.5%
+/// invited and unconfirmed, 0.7% administrators, 1.1% sales admins.
+fn extra_kind(rng: &mut fastrand::Rng) -> (&'static str, bool, Option<usize>) {
+    match rng.u32(0..1000) {
+        0..30 => ("deleted", true, None),
+        30..100 => ("inactive", true, None),
+        100..145 => ("active", false, None),
+        145..152 => ("active", true, Some(profile::ADMINISTRATOR)),
+        152..163 => ("active", true, Some(profile::SALES_ADMIN)),
+        _ => ("active", true, None),
     }
 }
 
@@ -783,8 +846,13 @@ fn roles_for_profile(p: usize) -> &'static [usize] {
     }
 }
 
-/// Builds the organisation. Deterministic: same output on every call.
-pub fn build() -> Org {
+/// Builds the organisation with `user_count` users (at least 1: the primary
+/// user always exists). Deterministic: same output on every call, and the
+/// first `min(user_count, 450)` users are those of the default org.
+pub fn build(user_count: usize) -> Org {
+    let user_count = user_count.max(1);
+    // A smaller org is the first N of the default one, so generate those.
+    let generated = user_count.max(DEFAULT_USER_COUNT);
     let mut rng = fastrand::Rng::with_seed(SEED);
     let roles = seed_roles();
     let permissions = seed_permissions();
@@ -793,12 +861,13 @@ pub fn build() -> Org {
     // Decide every non-special user's status/confirm up front, with exact
     // counts, by shuffling the free positions.
     let special_at = |i: usize| SPECIALS.iter().find(|s| s.index == i);
-    let mut free: Vec<usize> = (0..USER_COUNT)
+    let mut free: Vec<usize> = (0..DEFAULT_USER_COUNT)
         .filter(|i| special_at(*i).is_none())
         .collect();
     rng.shuffle(&mut free);
     // (status, confirm, privileged profile) per position.
-    let mut kind: Vec<(&str, bool, Option<usize>)> = vec![("active", true, None); USER_COUNT];
+    let mut kind: Vec<(&str, bool, Option<usize>)> =
+        vec![("active", true, None); DEFAULT_USER_COUNT];
     let mut cursor = free.iter();
     let mut assign = |n: usize, k: (&'static str, bool, Option<usize>)| {
         for i in cursor.by_ref().take(n) {
@@ -811,15 +880,15 @@ pub fn build() -> Org {
     assign(3, ("active", true, Some(profile::ADMINISTRATOR)));
     assign(5, ("active", true, Some(profile::SALES_ADMIN)));
 
-    let mut taken = std::collections::HashSet::new();
+    let mut emails = Emails::default();
     for s in &SPECIALS {
-        taken.insert(format!("{}@{ORG_DOMAIN}", email_local(&s.name)));
+        emails.reserve(format!("{}@{ORG_DOMAIN}", email_local(&s.name)));
     }
 
-    let mut users = Vec::with_capacity(USER_COUNT);
+    let mut users = Vec::with_capacity(generated);
     let mut next_id = FIRST_USER_ID;
     let mut next_zuid: u64 = 60_012_345_000;
-    for i in 0..USER_COUNT {
+    for i in 0..generated {
         let special = special_at(i);
         let (name, status, confirm, profile_ix, role_ix) = match special {
             Some(s) => (s.name, s.status, s.confirm, s.profile, s.role),
@@ -834,7 +903,10 @@ pub fn build() -> Org {
                         None,
                     )
                 };
-                let (status, confirm, privileged) = kind[i];
+                let (status, confirm, privileged) = match kind.get(i) {
+                    Some(k) => *k,
+                    None => extra_kind(&mut rng),
+                };
                 let p = privileged.unwrap_or_else(|| match rng.u32(0..100) {
                     0..60 => profile::STANDARD,
                     60..78 => profile::SUPPORT,
@@ -848,7 +920,7 @@ pub fn build() -> Org {
         };
         let email = match special {
             Some(_) => format!("{}@{ORG_DOMAIN}", email_local(&name)),
-            None => unique_email(&email_local(&name), &mut taken),
+            None => emails.unique(&email_local(&name)),
         };
         let place = PLACES[if i == PRIMARY_INDEX {
             0
@@ -893,13 +965,28 @@ pub fn build() -> Org {
             extra: serde_json::Map::new(),
         });
     }
+    users.truncate(user_count);
     Org {
         roles,
         permissions,
         profiles,
         users,
         primary: PRIMARY_INDEX,
+        // 500 for the default org, and always enough for everyone.
+        licenses: user_count.next_multiple_of(100).max(500),
     }
+}
+
+/// A user as `POST /users` asks for it, already checked against the org.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub first_name: Option<String>,
+    pub last_name: String,
+    pub email: String,
+    /// Index into `Org::roles`.
+    pub role: usize,
+    /// Index into `Org::profiles`.
+    pub profile: usize,
 }
 
 fn name_id(name: &str, id: &str) -> Value {
@@ -908,7 +995,50 @@ fn name_id(name: &str, id: &str) -> Value {
 
 impl Org {
     pub fn user_index(&self, id: &str) -> Option<usize> {
-        self.users.iter().position(|u| u.id == id)
+        // Ids are digit strings without leading zeros, kept in ascending
+        // order (new users get larger ids), so (length, text) order is
+        // numeric order and a binary search finds any of 50,000 at once.
+        self.users
+            .binary_search_by(|u| (u.id.len(), u.id.as_str()).cmp(&(id.len(), id)))
+            .ok()
+    }
+
+    /// Adds an invited user (active, not confirmed until they accept) with
+    /// the next id, in the org's own time zone and locale; returns the id.
+    pub fn add_user(&mut self, new: NewUser) -> String {
+        // The last user has the largest id and zuid (both only grow), so
+        // the new ones keep the listing sorted and stay unique.
+        let last = self.users.last();
+        let last_id = last.and_then(|u| u.id.parse::<u64>().ok());
+        let last_zuid = last.and_then(|u| u.zuid.parse::<u64>().ok());
+        let id = id(last_id.unwrap_or(FIRST_USER_ID) + 17);
+        let now = now_string();
+        let home = PLACES[0];
+        self.users.push(User {
+            id: id.clone(),
+            first_name: new.first_name,
+            last_name: new.last_name,
+            full_name_override: None,
+            email: new.email,
+            status: "active".to_string(),
+            confirm: false,
+            zuid: (last_zuid.unwrap_or(60_012_345_000) + 1).to_string(),
+            is_online: false,
+            role: new.role,
+            profile: new.profile,
+            created_time: now.clone(),
+            modified_time: now,
+            modified_by: self.primary,
+            time_zone: home.0,
+            offset_ms: home.1,
+            locale: home.2,
+            phone: None,
+            mobile: None,
+            city: None,
+            country: None,
+            extra: serde_json::Map::new(),
+        });
+        id
     }
 
     pub fn role_index(&self, id: &str) -> Option<usize> {
@@ -1106,7 +1236,7 @@ impl Org {
             "currency_locale": "en_IN",
             "iso_code": "INR",
             "time_zone": "Asia/Kolkata",
-            "employee_count": 500,
+            "employee_count": self.licenses,
             "mc_status": false,
             "gapps_enabled": false,
             "lite_users_enabled": false,
@@ -1122,8 +1252,26 @@ impl Org {
                 "paid_expiry": "2027-01-31T23:59:59+05:30",
                 "trial_type": null,
                 "trial_expiry": null,
-                "users_license_purchased": 500,
+                "users_license_purchased": self.licenses,
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_time_matches_chronos_rfc3339_shape() {
+        for (secs, offset) in [(19_800, 0), (-28_800, 86_399), (0, 59), (-9_000, 1)] {
+            let tz = FixedOffset::east_opt(secs).unwrap();
+            let t = tz.with_ymd_and_hms(2024, 2, 29, 23, 59, 58).unwrap()
+                + ChronoDuration::seconds(offset);
+            assert_eq!(
+                format_time(&t),
+                t.format("%Y-%m-%dT%H:%M:%S%:z").to_string()
+            );
+        }
     }
 }

@@ -1,12 +1,16 @@
-//! Small self-contained helpers the sandbox needs without extra crates:
-//! URL (de)coding of form/query strings, secret redaction for the request
-//! log, SHA-256 + base64url for PKCE, random hex for tokens, and the JSON
+//! Small helpers shared by the sandbox's handlers: form/query decoding (via
+//! `url::form_urlencoded`), secret redaction for the request log, PKCE's
+//! S256 check (via `sha2` and `base64`), random hex for tokens, and the JSON
 //! response shapes shared by the API and accounts handlers.
 
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+use url::form_urlencoded;
 
 /// Form/query fields whose values never reach the request log.
 const SECRET_FIELDS: [&str; 6] = [
@@ -20,61 +24,29 @@ const SECRET_FIELDS: [&str; 6] = [
 
 pub const REDACTED: &str = "[redacted]";
 
-fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// Decodes `%XX` escapes and `+` (as space), as
-/// `application/x-www-form-urlencoded` does. Invalid escapes stay literal.
-pub fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match (hex_val(bytes[i + 1]), hex_val(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h * 16 + l);
-                    i += 3;
-                    continue;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// Parses `a=1&b=2` into decoded pairs, keeping order and duplicates.
+/// Parses `a=1&b=2` (`application/x-www-form-urlencoded`: `%XX` escapes and
+/// `+` as space) into decoded pairs, keeping order and duplicates.
 pub fn parse_urlencoded(s: &str) -> Vec<(String, String)> {
-    s.split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| match pair.split_once('=') {
-            Some((k, v)) => (percent_decode(k), percent_decode(v)),
-            None => (percent_decode(pair), String::new()),
-        })
-        .collect()
+    form_urlencoded::parse(s.as_bytes()).into_owned().collect()
+}
+
+/// Decodes one urlencoded component (a key or a value).
+fn decode_component(s: &str) -> String {
+    // A lone component parses as a key with an empty value.
+    form_urlencoded::parse(s.as_bytes())
+        .next()
+        .map(|(k, _)| k.into_owned())
+        .unwrap_or_default()
+}
+
+/// Appends urlencoded `pairs` to `uri`'s query (starting one if it has none).
+pub fn append_query<'a>(uri: &str, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut target = uri.to_string();
+    target.push(if uri.contains('?') { '&' } else { '?' });
+    let start = target.len();
+    form_urlencoded::Serializer::for_suffix(target, start)
+        .extend_pairs(pairs)
+        .finish()
 }
 
 /// Replaces the values of secret fields (see [`SECRET_FIELDS`]) in a
@@ -82,7 +54,7 @@ pub fn parse_urlencoded(s: &str) -> Vec<(String, String)> {
 pub fn redact_urlencoded(s: &str) -> String {
     s.split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((k, _)) if SECRET_FIELDS.contains(&percent_decode(k).as_str()) => {
+            Some((k, _)) if SECRET_FIELDS.contains(&decode_component(k).as_str()) => {
                 format!("{k}={REDACTED}")
             }
             _ => pair.to_string(),
@@ -116,94 +88,10 @@ pub fn random_hex(rng: &mut fastrand::Rng, n: usize) -> String {
         .collect()
 }
 
-/// SHA-256 (FIPS 180-4). Inline because PKCE needs only this one digest and
-/// the crate has no hashing dependency; speed is irrelevant here.
-pub fn sha256(data: &[u8]) -> [u8; 32] {
-    const K: [u32; 64] = [
-        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
-        0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
-        0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
-        0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
-        0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
-        0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-        0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
-        0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
-        0xc67178f2,
-    ];
-    let mut h: [u32; 8] = [
-        0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
-        0x5be0cd19,
-    ];
-    let mut msg = data.to_vec();
-    let bit_len = (data.len() as u64).wrapping_mul(8);
-    msg.push(0x80);
-    while msg.len() % 64 != 56 {
-        msg.push(0);
-    }
-    msg.extend_from_slice(&bit_len.to_be_bytes());
-    for chunk in msg.chunks_exact(64) {
-        let mut w = [0u32; 64];
-        for (i, word) in chunk.chunks_exact(4).enumerate() {
-            w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
-        }
-        for i in 16..64 {
-            let s0 = w[i - 15].rotate_right(7) ^ w[i - 15].rotate_right(18) ^ (w[i - 15] >> 3);
-            let s1 = w[i - 2].rotate_right(17) ^ w[i - 2].rotate_right(19) ^ (w[i - 2] >> 10);
-            w[i] = w[i - 16]
-                .wrapping_add(s0)
-                .wrapping_add(w[i - 7])
-                .wrapping_add(s1);
-        }
-        let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut hh] = h;
-        for i in 0..64 {
-            let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
-            let ch = (e & f) ^ (!e & g);
-            let t1 = hh
-                .wrapping_add(s1)
-                .wrapping_add(ch)
-                .wrapping_add(K[i])
-                .wrapping_add(w[i]);
-            let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
-            let maj = (a & b) ^ (a & c) ^ (b & c);
-            let t2 = s0.wrapping_add(maj);
-            hh = g;
-            g = f;
-            f = e;
-            e = d.wrapping_add(t1);
-            d = c;
-            c = b;
-            b = a;
-            a = t1.wrapping_add(t2);
-        }
-        for (slot, v) in h.iter_mut().zip([a, b, c, d, e, f, g, hh]) {
-            *slot = slot.wrapping_add(v);
-        }
-    }
-    let mut out = [0u8; 32];
-    for (i, word) in h.iter().enumerate() {
-        out[i * 4..i * 4 + 4].copy_from_slice(&word.to_be_bytes());
-    }
-    out
-}
-
-/// Base64url without padding (RFC 4648 §5), as PKCE's S256 uses.
-pub fn base64url_nopad(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        let chars = chunk.len() + 1;
-        for i in 0..chars {
-            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
+/// PKCE's S256 transform (RFC 7636 §4.2): base64url, without padding, of
+/// the SHA-256 of the verifier.
+pub fn pkce_s256(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
 /// A JSON response with Zoho's content type.
@@ -261,62 +149,41 @@ pub fn html_page(status: StatusCode, title: &str, message: &str) -> Response {
 mod tests {
     use super::*;
 
-    fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    }
-
-    #[test]
-    fn sha256_known_vectors() {
-        assert_eq!(
-            hex(&sha256(b"")),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
-        assert_eq!(
-            hex(&sha256(b"abc")),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-        // Two-block message.
-        assert_eq!(
-            hex(&sha256(
-                b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
-            )),
-            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
-        );
-    }
-
     #[test]
     fn pkce_s256_matches_rfc7636_example() {
-        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         assert_eq!(
-            base64url_nopad(&sha256(verifier.as_bytes())),
+            pkce_s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }
 
     #[test]
-    fn base64url_lengths() {
-        assert_eq!(base64url_nopad(b""), "");
-        assert_eq!(base64url_nopad(b"f"), "Zg");
-        assert_eq!(base64url_nopad(b"fo"), "Zm8");
-        assert_eq!(base64url_nopad(b"foo"), "Zm9v");
-        assert_eq!(base64url_nopad(&[0xfb, 0xff]), "-_8");
-    }
-
-    #[test]
-    fn urlencoding_round_trip_and_redaction() {
-        assert_eq!(percent_decode("a%20b+c%2"), "a b c%2");
-        assert_eq!(percent_encode("http://x/y?z"), "http%3A%2F%2Fx%2Fy%3Fz");
+    fn urlencoded_parsing_and_redaction() {
         assert_eq!(
-            parse_urlencoded("a=1&b=%C3%A9&c"),
+            parse_urlencoded("a=1&b=%C3%A9&c&d=x+y%2"),
             vec![
                 ("a".to_string(), "1".to_string()),
                 ("b".to_string(), "é".to_string()),
-                ("c".to_string(), String::new())
+                ("c".to_string(), String::new()),
+                ("d".to_string(), "x y%2".to_string()),
             ]
         );
         assert_eq!(
             redact_urlencoded("grant_type=refresh_token&refresh_token=abc&client_secret=s&x=1"),
             "grant_type=refresh_token&refresh_token=[redacted]&client_secret=[redacted]&x=1"
+        );
+        assert_eq!(
+            append_query("http://x/cb", [("a", "1 2"), ("s", "http://y/")]),
+            "http://x/cb?a=1+2&s=http%3A%2F%2Fy%2F"
+        );
+        assert_eq!(
+            append_query("http://x/cb?k=v", [("a", "b")]),
+            "http://x/cb?k=v&a=b"
+        );
+        // An encoded key is still recognised.
+        assert_eq!(
+            redact_urlencoded("client%5Fsecret=s"),
+            "client%5Fsecret=[redacted]"
         );
     }
 }

@@ -5,6 +5,8 @@
 //!   limits, token refresh, per-record errors.
 //! - `tools`: the MCP server in-process (rmcp client over a duplex pipe):
 //!   every tool, filter, guard and error path.
+//! - `sandbox`: the sandbox server itself over HTTP: accounts endpoints, API
+//!   reads and writes, faults, the request log, orgs of any size.
 //! - `stdio`: the built binary over real stdio with rmcp's client and with
 //!   raw bytes: start-up flags, demo mode, malformed input, clean stdout.
 //! - `trust`: faults × tools, concurrency, no "none" without Zoho saying so.
@@ -24,6 +26,7 @@ mod props;
 mod remediation;
 mod review;
 mod review_cli;
+mod sandbox;
 mod stdio;
 mod tools;
 mod toolsnaps;

@@ -1,0 +1,705 @@
+//! User writes: PUT (status, role, profile), DELETE and POST (add user),
+//! with their per-record errors, scopes and record faults.
+
+use std::collections::HashMap;
+
+use super::*;
+
+#[tokio::test]
+async fn put_and_delete_users() {
+    let sb = start().await;
+    let c = http();
+    let token = demo_token(&c, &sb).await;
+    let id = some_active_user(&c, &sb, &token, 0).await;
+    let before = sb.user(&id).unwrap();
+    assert_eq!(before["status"], "active");
+
+    // Deactivate through PUT /users/{id}.
+    let body = json!({"users": [{"id": id, "status": "inactive"}]});
+    let (s, _, b) = call(
+        &c,
+        &sb,
+        reqwest::Method::PUT,
+        &format!("/bigin/v2/users/{id}"),
+        Some(&token),
+        Some(body),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        parse(&b),
+        json!({"users":[{"code":"SUCCESS","details":{"id":id},"message":"User updated","status":"success"}]})
+    );
+    let after = sb.user(&id).unwrap();
+    assert_eq!(after["status"], "inactive");
+    assert_ne!(after["Modified_Time"], before["Modified_Time"]);
+    let (_, b) = get(&c, &sb, &format!("/bigin/v2/users/{id}"), &token).await;
+    assert_eq!(parse(&b)["users"][0]["status"], "inactive");
+    assert_eq!(count_of_type(&c, &sb, &token, "DeactiveUsers").await, 32);
+
+    // Bulk PUT: reactivate, unknown id, primary deactivation.
+    let primary = sb.primary_user_id();
+    let body = json!({"users": [
+        {"id": id, "status": "active"},
+        {"id": "4876543000000000001", "status": "inactive"},
+        {"id": primary, "status": "inactive"},
+    ]});
+    let (s, _, b) = call(
+        &c,
+        &sb,
+        reqwest::Method::PUT,
+        "/bigin/v2/users",
+        Some(&token),
+        Some(body),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        parse(&b),
+        json!({"users":[
+            {"code":"SUCCESS","details":{"id":id},"message":"User updated","status":"success"},
+            {"code":"INVALID_DATA","details":{"id":"4876543000000000001"},"message":"the id given seems to be invalid","status":"error"},
+            {"code":"NOT_ALLOWED","details":{"id":primary},"message":"The primary user cannot be deactivated","status":"error"},
+        ]})
+    );
+    assert_eq!(sb.user(&id).unwrap()["status"], "active");
+    assert_eq!(sb.user(&primary).unwrap()["status"], "active");
+
+    // Path id and body id must agree; malformed JSON is a 400.
+    let (s, _, b) = call(
+        &c,
+        &sb,
+        reqwest::Method::PUT,
+        &format!("/bigin/v2/users/{id}"),
+        Some(&token),
+        Some(json!({"users": [{"id": primary, "status": "inactive"}]})),
+    )
+    .await;
+    assert_api_error(s, &b, 400, "INVALID_DATA");
+    let resp = c
+        .put(format!("{}/bigin/v2/users", sb.base_url()))
+        .header("authorization", format!("Zoho-oauthtoken {token}"))
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    let s = resp.status();
+    assert_api_error(s, &resp.text().await.unwrap(), 400, "INVALID_DATA");
+
+    // DELETE.
+    let victim = some_active_user(&c, &sb, &token, 1).await;
+    let (s, _, b) = call(
+        &c,
+        &sb,
+        reqwest::Method::DELETE,
+        &format!("/bigin/v2/users/{victim}"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        parse(&b),
+        json!({"users":[{"code":"SUCCESS","details":{"id":victim},"message":"User deleted","status":"success"}]})
+    );
+    assert_eq!(sb.user(&victim).unwrap()["status"], "deleted");
+    assert_eq!(
+        count_of_type(&c, &sb, &token, "AllUsers").await,
+        450,
+        "deleted users still listed"
+    );
+    assert_eq!(count_of_type(&c, &sb, &token, "DeletedUsers").await, 16);
+    // A deleted user cannot be updated.
+    let (_, _, b) = call(
+        &c,
+        &sb,
+        reqwest::Method::PUT,
+        "/bigin/v2/users",
+        Some(&token),
+        Some(json!({"users": [{"id": victim, "status": "active"}]})),
+    )
+    .await;
+    let v = parse(&b);
+    assert_eq!(v["users"][0]["code"], "NOT_ALLOWED");
+    assert_eq!(v["users"][0]["message"], "a deleted user cannot be updated");
+
+    let (s, _, b) = call(
+        &c,
+        &sb,
+        reqwest::Method::DELETE,
+        &format!("/bigin/v2/users/{primary}"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        parse(&b),
+        json!({"users":[{"code":"NOT_ALLOWED","details":{"id":primary},"message":"The primary user cannot be deleted","status":"error"}]})
+    );
+    for bad in ["4876543000000000001", "abc"] {
+        let (s, _, b) = call(
+            &c,
+            &sb,
+            reqwest::Method::DELETE,
+            &format!("/bigin/v2/users/{bad}"),
+            Some(&token),
+            None,
+        )
+        .await;
+        let v = assert_api_error(s, &b, 400, "INVALID_DATA");
+        assert_eq!(v["details"], json!({"resource_path_index": 1}));
+    }
+}
+
+/// Ids of the roles and profiles, by name.
+async fn ids_by_name(
+    c: &reqwest::Client,
+    sb: &Sandbox,
+    token: &str,
+) -> (HashMap<String, String>, HashMap<String, String>) {
+    let mut out = Vec::new();
+    for (path, key) in [
+        ("/bigin/v2/settings/roles", "roles"),
+        ("/bigin/v2/settings/profiles", "profiles"),
+    ] {
+        let (_, b) = get(c, sb, path, token).await;
+        let by_name: HashMap<String, String> = parse(&b)[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let text = |k: &str| r[k].as_str().unwrap().to_string();
+                (text("name"), text("id"))
+            })
+            .collect();
+        out.push(by_name);
+    }
+    let profiles = out.pop().unwrap();
+    (out.pop().unwrap(), profiles)
+}
+
+async fn send(
+    c: &reqwest::Client,
+    sb: &Sandbox,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Value,
+) -> (StatusCode, Value) {
+    let (s, _, b) = call(c, sb, method, path, Some(token), Some(body)).await;
+    (s, parse(&b))
+}
+
+async fn post_user(
+    c: &reqwest::Client,
+    sb: &Sandbox,
+    token: &str,
+    user: Value,
+) -> (StatusCode, Value) {
+    let body = json!({"users": [user]});
+    send(c, sb, reqwest::Method::POST, "/bigin/v2/users", token, body).await
+}
+
+async fn put_user(
+    c: &reqwest::Client,
+    sb: &Sandbox,
+    token: &str,
+    id: &str,
+    record: Value,
+) -> Value {
+    let path = format!("/bigin/v2/users/{id}");
+    let body = json!({"users": [record]});
+    let (s, v) = send(c, sb, reqwest::Method::PUT, &path, token, body).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v
+}
+
+/// A per-record error element: its code and `details.api_name`.
+fn refused(v: &Value) -> (&str, &str) {
+    let element = &v["users"][0];
+    assert_eq!(element["status"], "error", "{v}");
+    (
+        element["code"].as_str().unwrap(),
+        element["details"]["api_name"].as_str().unwrap_or(""),
+    )
+}
+
+#[tokio::test]
+async fn post_adds_an_invited_user() {
+    let sb = start().await;
+    let c = http();
+    let token = demo_token(&c, &sb).await;
+    let (roles, profiles) = ids_by_name(&c, &sb, &token).await;
+    let (s, v) = post_user(
+        &c,
+        &sb,
+        &token,
+        json!({
+            "first_name": "Grace",
+            "last_name": "Hopper",
+            "email": "grace.hopper@northwind.example",
+            "role": roles["Support Agent"],
+            "profile": profiles["Support"],
+        }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["users"][0]["details"]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        v,
+        json!({"users":[{"code":"SUCCESS","details":{"id":id},"message":"User added","status":"success"}]})
+    );
+    assert!(id.len() <= 19 && id.parse::<i64>().is_ok(), "{id}");
+
+    let (s, b) = get(&c, &sb, &format!("/bigin/v2/users/{id}"), &token).await;
+    assert_eq!(s, StatusCode::OK);
+    let user = parse(&b)["users"][0].clone();
+    assert_eq!(user["full_name"], "Grace Hopper");
+    assert_eq!(user["email"], "grace.hopper@northwind.example");
+    assert_eq!(
+        (&user["status"], &user["confirm"]),
+        (&json!("active"), &json!(false))
+    );
+    assert_eq!(
+        user["role"],
+        json!({"name": "Support Agent", "id": roles["Support Agent"]})
+    );
+    assert_eq!(
+        user["profile"],
+        json!({"name": "Support", "id": profiles["Support"]})
+    );
+    assert_eq!(user["created_by"]["id"], sb.primary_user_id());
+    assert_eq!(user["created_time"], user["Modified_Time"]);
+    assert_eq!(Some(&user), sb.user(&id).as_ref());
+
+    // Listed last (ids keep growing), among the unconfirmed.
+    assert_eq!(count_of_type(&c, &sb, &token, "AllUsers").await, 451);
+    assert_eq!(
+        count_of_type(&c, &sb, &token, "NotConfirmedUsers").await,
+        22
+    );
+    let (_, b) = get(&c, &sb, "/bigin/v2/users?page=3", &token).await;
+    let page = parse(&b);
+    assert_eq!(page["info"]["count"], 51);
+    assert_eq!(page["users"][50]["id"], id.as_str());
+
+    // first_name is optional; role and profile may be given as {"id": ..}.
+    let (s, v) = post_user(
+        &c,
+        &sb,
+        &token,
+        json!({
+            "last_name": "Solo",
+            "email": "solo@northwind.example",
+            "role": {"id": roles["Accountant"]},
+            "profile": {"id": profiles["Read Only"]},
+        }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let second = v["users"][0]["details"]["id"].as_str().unwrap();
+    assert!(second.parse::<u64>().unwrap() > id.parse::<u64>().unwrap());
+    let solo = sb.user(second).unwrap();
+    assert_eq!(
+        (&solo["first_name"], &solo["full_name"]),
+        (&Value::Null, &json!("Solo"))
+    );
+    assert_eq!(solo["profile"]["name"], "Read Only");
+
+    // The new user can be updated and deleted like any other.
+    let v = put_user(
+        &c,
+        &sb,
+        &token,
+        &id,
+        json!({"role": roles["Support Manager"]}),
+    )
+    .await;
+    assert_eq!(v["users"][0]["code"], "SUCCESS");
+    assert_eq!(sb.user(&id).unwrap()["role"]["name"], "Support Manager");
+    let (s, _, b) = call(
+        &c,
+        &sb,
+        reqwest::Method::DELETE,
+        &format!("/bigin/v2/users/{id}"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(parse(&b)["users"][0]["code"], "SUCCESS");
+}
+
+#[tokio::test]
+async fn post_refuses_duplicates_unknown_ids_and_missing_fields() {
+    let sb = start().await;
+    let c = http();
+    let token = demo_token(&c, &sb).await;
+    let (roles, profiles) = ids_by_name(&c, &sb, &token).await;
+    let valid = json!({
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "email": "ada.lovelace@northwind.example",
+        "role": roles["Sales Rep EMEA"],
+        "profile": profiles["Standard"],
+    });
+    let with = |key: &str, value: Value| {
+        let mut v = valid.clone();
+        v[key] = value;
+        v
+    };
+    let without = |key: &str| {
+        let mut v = valid.clone();
+        v.as_object_mut().unwrap().remove(key);
+        v
+    };
+    let (_, b) = get(
+        &c,
+        &sb,
+        "/bigin/v2/users?type=DeletedUsers&per_page=1",
+        &token,
+    )
+    .await;
+    let deleted_email = parse(&b)["users"][0]["email"].as_str().unwrap().to_string();
+    let (_, b) = get(
+        &c,
+        &sb,
+        "/bigin/v2/users?type=DeactiveUsers&per_page=1",
+        &token,
+    )
+    .await;
+    let inactive_email = parse(&b)["users"][0]["email"].as_str().unwrap().to_string();
+    let primary_email = sb.user(&sb.primary_user_id()).unwrap()["email"]
+        .as_str()
+        .unwrap()
+        .to_uppercase();
+
+    for (user, code, field) in [
+        (
+            with("email", json!(primary_email)),
+            "DUPLICATE_DATA",
+            "email",
+        ),
+        (
+            with("email", json!(inactive_email)),
+            "DUPLICATE_DATA",
+            "email",
+        ),
+        (
+            with("role", json!("4876543000000000001")),
+            "INVALID_DATA",
+            "role",
+        ),
+        (with("role", json!("CEO")), "INVALID_DATA", "role"),
+        (
+            with("profile", json!(roles["CEO"])),
+            "INVALID_DATA",
+            "profile",
+        ),
+        (
+            with("profile", json!({"id": "1"})),
+            "INVALID_DATA",
+            "profile",
+        ),
+        (
+            with("email", json!("not-an-address")),
+            "INVALID_DATA",
+            "email",
+        ),
+        (with("first_name", json!(42)), "INVALID_DATA", "first_name"),
+        (without("last_name"), "MANDATORY_NOT_FOUND", "last_name"),
+        (
+            with("last_name", json!("  ")),
+            "MANDATORY_NOT_FOUND",
+            "last_name",
+        ),
+        (without("email"), "MANDATORY_NOT_FOUND", "email"),
+        (without("role"), "MANDATORY_NOT_FOUND", "role"),
+        (
+            with("profile", Value::Null),
+            "MANDATORY_NOT_FOUND",
+            "profile",
+        ),
+    ] {
+        let (s, v) = post_user(&c, &sb, &token, user.clone()).await;
+        assert_eq!(s, StatusCode::OK, "{user}: {v}");
+        assert_eq!(refused(&v), (code, field), "{user}");
+    }
+    assert_eq!(
+        count_of_type(&c, &sb, &token, "AllUsers").await,
+        450,
+        "nothing added"
+    );
+
+    // A deleted user's address is free again.
+    let (s, v) = post_user(&c, &sb, &token, with("email", json!(deleted_email))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    // And now it is taken.
+    let (s, v) = post_user(&c, &sb, &token, with("email", json!(deleted_email))).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(refused(&v), ("DUPLICATE_DATA", "email"));
+
+    // Request-level errors: one user per request, a JSON body.
+    let two = json!({"users": [valid, valid]});
+    let (s, _, b) = call(
+        &c,
+        &sb,
+        reqwest::Method::POST,
+        "/bigin/v2/users",
+        Some(&token),
+        Some(two),
+    )
+    .await;
+    let v = assert_api_error(s, &b, 400, "INVALID_DATA");
+    assert_eq!(v["details"], json!({"param_name": "users"}));
+    for body in [json!({}), json!({"users": []}), json!({"users": ["x"]})] {
+        let (s, _, b) = call(
+            &c,
+            &sb,
+            reqwest::Method::POST,
+            "/bigin/v2/users",
+            Some(&token),
+            Some(body),
+        )
+        .await;
+        assert_api_error(s, &b, 400, "INVALID_DATA");
+    }
+    let resp = c
+        .post(format!("{}/bigin/v2/users", sb.base_url()))
+        .header("authorization", format!("Zoho-oauthtoken {token}"))
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    let s = resp.status();
+    assert_api_error(s, &resp.text().await.unwrap(), 400, "INVALID_DATA");
+    assert_eq!(count_of_type(&c, &sb, &token, "AllUsers").await, 451);
+}
+
+#[tokio::test]
+async fn post_needs_the_create_scope_and_honours_record_faults() {
+    let sb = start().await;
+    let c = http();
+    let demo = demo_token(&c, &sb).await;
+    let (roles, profiles) = ids_by_name(&c, &sb, &demo).await;
+    let user = |n: u32| {
+        json!({
+            "last_name": format!("Newcomer{n}"),
+            "email": format!("newcomer{n}@northwind.example"),
+            "role": roles["Sales Intern"],
+            "profile": profiles["Read Only"],
+        })
+    };
+    let (s, _, b) = call(
+        &c,
+        &sb,
+        reqwest::Method::POST,
+        "/bigin/v2/users",
+        None,
+        Some(json!({"users": [user(0)]})),
+    )
+    .await;
+    assert_api_error(s, &b, 401, "INVALID_TOKEN");
+    for scopes in [
+        "ZohoBigin.users.READ",
+        "ZohoBigin.users.UPDATE,ZohoBigin.users.DELETE",
+    ] {
+        let token = grant(&c, &sb, scopes).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (s, _, b) = call(
+            &c,
+            &sb,
+            reqwest::Method::POST,
+            "/bigin/v2/users",
+            Some(&token),
+            Some(json!({"users": [user(1)]})),
+        )
+        .await;
+        assert_api_error(s, &b, 401, "OAUTH_SCOPE_MISMATCH");
+    }
+    for (n, scopes) in [(2, "ZohoBigin.users.CREATE"), (3, "ZohoBigin.users.ALL")] {
+        let token = grant(&c, &sb, scopes).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (s, v) = post_user(&c, &sb, &token, user(n)).await;
+        assert_eq!(s, StatusCode::CREATED, "{scopes}: {v}");
+    }
+
+    sb.inject(Fault::new(FaultKind::RecordError {
+        code: "LICENSE_LIMIT_EXCEEDED".into(),
+        message: "no licence left".into(),
+    }));
+    let (s, v) = post_user(&c, &sb, &demo, user(4)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        v,
+        json!({"users":[{"code":"LICENSE_LIMIT_EXCEEDED","details":{},"message":"no licence left","status":"error"}]})
+    );
+    assert_eq!(
+        count_of_type(&c, &sb, &demo, "AllUsers").await,
+        452,
+        "nothing added"
+    );
+    let (s, _) = post_user(&c, &sb, &demo, user(4)).await;
+    assert_eq!(s, StatusCode::CREATED, "the fault is used up");
+}
+
+#[tokio::test]
+async fn put_changes_role_and_profile() {
+    let sb = start().await;
+    let c = http();
+    let token = demo_token(&c, &sb).await;
+    let (roles, profiles) = ids_by_name(&c, &sb, &token).await;
+    let id = some_active_user(&c, &sb, &token, 3).await;
+    let before = sb.user(&id).unwrap();
+    assert_ne!(before["role"]["name"], "Accountant");
+
+    let v = put_user(
+        &c,
+        &sb,
+        &token,
+        &id,
+        json!({"id": id, "role": roles["Accountant"]}),
+    )
+    .await;
+    assert_eq!(
+        v,
+        json!({"users":[{"code":"SUCCESS","details":{"id":id},"message":"User updated","status":"success"}]})
+    );
+    let after = sb.user(&id).unwrap();
+    assert_eq!(
+        after["role"],
+        json!({"name": "Accountant", "id": roles["Accountant"]})
+    );
+    assert_eq!(after["profile"], before["profile"], "only the role changed");
+    assert_ne!(after["Modified_Time"], before["Modified_Time"]);
+    assert_eq!(after["Modified_By"]["id"], sb.primary_user_id());
+
+    let v = put_user(
+        &c,
+        &sb,
+        &token,
+        &id,
+        json!({"role": {"id": roles["Support Manager"]}, "profile": profiles["Finance Auditor"]}),
+    )
+    .await;
+    assert_eq!(v["users"][0]["code"], "SUCCESS");
+    let after = sb.user(&id).unwrap();
+    assert_eq!(after["role"]["name"], "Support Manager");
+    assert_eq!(
+        after["profile"],
+        json!({"name": "Finance Auditor", "id": profiles["Finance Auditor"]})
+    );
+    // Reads see it too.
+    let (_, b) = get(&c, &sb, &format!("/bigin/v2/users/{id}"), &token).await;
+    assert_eq!(parse(&b)["users"][0], after);
+
+    // Unknown or malformed ids: INVALID_DATA naming the field; nothing changes.
+    for (record, field) in [
+        (json!({"role": "4876543000000000001"}), "role"),
+        (json!({"role": "Manager"}), "role"),
+        (json!({"profile": roles["CEO"]}), "profile"),
+        (json!({"profile": {"id": "7"}}), "profile"),
+        (json!({"role": roles["CEO"], "profile": "nope"}), "profile"),
+    ] {
+        let v = put_user(&c, &sb, &token, &id, record.clone()).await;
+        assert_eq!(refused(&v), ("INVALID_DATA", field), "{record}");
+        assert_eq!(v["users"][0]["details"]["id"], id.as_str());
+    }
+    assert_eq!(sb.user(&id).unwrap(), after);
+
+    // The primary user keeps the Administrator profile.
+    let primary = sb.primary_user_id();
+    let v = put_user(
+        &c,
+        &sb,
+        &token,
+        &primary,
+        json!({"profile": profiles["Standard"]}),
+    )
+    .await;
+    assert_eq!(refused(&v).0, "NOT_ALLOWED");
+    assert_eq!(
+        sb.user(&primary).unwrap()["profile"]["name"],
+        "Administrator"
+    );
+}
+
+#[tokio::test]
+async fn a_deactivated_or_deleted_user_cannot_change_role_or_profile() {
+    let sb = start().await;
+    let c = http();
+    let token = demo_token(&c, &sb).await;
+    let (roles, profiles) = ids_by_name(&c, &sb, &token).await;
+    let (_, b) = get(
+        &c,
+        &sb,
+        "/bigin/v2/users?type=DeactiveUsers&per_page=1",
+        &token,
+    )
+    .await;
+    let inactive = parse(&b)["users"][0]["id"].as_str().unwrap().to_string();
+    let (_, b) = get(
+        &c,
+        &sb,
+        "/bigin/v2/users?type=DeletedUsers&per_page=1",
+        &token,
+    )
+    .await;
+    let deleted = parse(&b)["users"][0]["id"].as_str().unwrap().to_string();
+    let (inactive_before, deleted_before) =
+        (sb.user(&inactive).unwrap(), sb.user(&deleted).unwrap());
+
+    for record in [
+        json!({"role": roles["Accountant"]}),
+        json!({"profile": profiles["Administrator"]}),
+        json!({"status": "inactive", "profile": profiles["Standard"]}),
+    ] {
+        let v = put_user(&c, &sb, &token, &inactive, record.clone()).await;
+        assert_eq!(refused(&v).0, "NOT_ALLOWED", "{record}");
+        assert_eq!(
+            v["users"][0]["message"],
+            "a deactivated user cannot be updated"
+        );
+        let v = put_user(&c, &sb, &token, &deleted, record.clone()).await;
+        assert_eq!(refused(&v).0, "NOT_ALLOWED", "{record}");
+        assert_eq!(v["users"][0]["message"], "a deleted user cannot be updated");
+    }
+    assert_eq!(sb.user(&inactive).unwrap(), inactive_before);
+    assert_eq!(sb.user(&deleted).unwrap(), deleted_before);
+
+    // Re-activation is the one update a deactivated user takes; after it,
+    // role and profile can change.
+    let v = put_user(&c, &sb, &token, &inactive, json!({"status": "active"})).await;
+    assert_eq!(v["users"][0]["code"], "SUCCESS");
+    let v = put_user(
+        &c,
+        &sb,
+        &token,
+        &inactive,
+        json!({"role": roles["Accountant"]}),
+    )
+    .await;
+    assert_eq!(v["users"][0]["code"], "SUCCESS");
+    assert_eq!(sb.user(&inactive).unwrap()["role"]["name"], "Accountant");
+
+    // A record fault on a role change changes nothing either.
+    sb.inject(Fault::new(FaultKind::RecordError {
+        code: "INTERNAL_ERROR".into(),
+        message: "try again".into(),
+    }));
+    let v = put_user(
+        &c,
+        &sb,
+        &token,
+        &inactive,
+        json!({"role": roles["Support Agent"]}),
+    )
+    .await;
+    assert_eq!(v["users"][0]["code"], "INTERNAL_ERROR");
+    assert_eq!(sb.user(&inactive).unwrap()["role"]["name"], "Accountant");
+}
