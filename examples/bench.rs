@@ -70,6 +70,16 @@ const TARGET_CONCISE_PCT: f64 = 15.0;
 /// Pipelined access reviews in the burst figure, and its memory ceiling.
 const BURST: usize = 1000;
 const TARGET_BURST_MIB: f64 = 64.0;
+/// All tools enabled: tools/list ceiling.
+const TARGET_TOOLS_LIST_ALL_BYTES: usize = 10 * 1024;
+/// The review's size in each channel for the 450-user sandbox.
+const TARGET_REVIEW_BYTES: usize = 8 * 1024;
+/// Zoho requests of a first review of the 450-user sandbox.
+const TARGET_FIRST_REVIEW_REQUESTS: usize = 10;
+/// The organisation of the scale figure, and its ceilings.
+const SCALE_USERS: usize = 50_000;
+const TARGET_SCALE_MIB: f64 = 40.0;
+const TARGET_PAGING_RATIO: f64 = 1.5;
 
 /// Proxy variables are removed from the server's environment: the demo's
 /// HTTP client would otherwise honour them and could send the sandbox's
@@ -99,6 +109,11 @@ fn main() -> ExitCode {
 struct Config {
     bin: PathBuf,
     audit_log: PathBuf,
+    /// XDG_DATA_HOME for the server: review snapshots land here, not in
+    /// the user's data directory.
+    data_home: PathBuf,
+    /// Extra `serve` flags (e.g. `--allow-delete` for the all-tools figure).
+    extra: Vec<String>,
     /// The sandbox's URL (accounts server and API domain), or `None` for
     /// `serve --demo`.
     sandbox: Option<String>,
@@ -127,8 +142,15 @@ impl Config {
                 cmd.args(["serve", "--demo"]);
             }
         }
-        // Never the user's audit log; keep their home clean.
+        cmd.args(&self.extra);
+        // Never the user's audit log or snapshots; keep their home clean.
         cmd.env("BIGIN_AUDIT_LOG", &self.audit_log)
+            .env("XDG_DATA_HOME", &self.data_home)
+            .env_remove("BIGIN_TOOLSETS")
+            .env_remove("BIGIN_TOOLS")
+            .env_remove("BIGIN_EXCLUDE_TOOLS")
+            .env_remove("BIGIN_METHODS")
+            .env_remove("BIGIN_ALLOW_DELETE")
             // The figures are for the default tool set and default logging,
             // whatever the caller's shell has set.
             .env_remove("BIGIN_READ_ONLY")
@@ -599,6 +621,165 @@ fn status_kib(pid: u32, key: &str) -> Result<u64> {
         .ok_or_else(|| format!("no {key} line in {path}").into())
 }
 
+/// Figure 7: `tools/list` with every tool enabled (`--allow-delete`).
+fn tools_list_all(cfg: &Config) -> Result<usize> {
+    let all = Config {
+        extra: vec!["--allow-delete".into()],
+        bin: cfg.bin.clone(),
+        audit_log: cfg.audit_log.clone(),
+        data_home: cfg.data_home.clone(),
+        sandbox: cfg.sandbox.clone(),
+    };
+    let mut s = Session::spawn(all.command())?;
+    let tools = s.handshake()?;
+    let mut notes = Notes::default();
+    s.close(&mut notes)?;
+    Ok(serde_json::to_string(&tools)?.len())
+}
+
+/// Figure 8: what one access review costs in Zoho requests (each a credit):
+/// the first, a second within the cache's TTL, and one after a write.
+/// Also the review's size in each channel (text and structuredContent).
+struct ReviewCosts {
+    first: usize,
+    second: usize,
+    after_write: usize,
+    after_write_only_users: bool,
+    text_bytes: usize,
+    structured_bytes: usize,
+}
+
+fn review_costs(cfg: &Config, sandbox: &bigin_mcp::sandbox::Sandbox) -> Result<ReviewCosts> {
+    let api = || {
+        sandbox
+            .requests()
+            .into_iter()
+            .filter(|r| r.path.starts_with("/bigin/"))
+            .collect::<Vec<_>>()
+    };
+    let mut s = Session::spawn(cfg.command())?;
+    s.handshake()?;
+    sandbox.clear_requests();
+    let r = s.call("bigin_access_review", json!({}))?;
+    let first = api().len();
+    let text_bytes = text_of(&r).len();
+    let structured_bytes = r
+        .get("structuredContent")
+        .map_or(0, |v| v.to_string().len());
+    sandbox.clear_requests();
+    s.call("bigin_access_review", json!({}))?;
+    let second = api().len();
+    // A write: deactivate an active user who is not the primary one.
+    let org = s.call("bigin_get_organization", json!({}))?;
+    let primary = org
+        .pointer("/structuredContent/org/primary_email")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let page = s.call("bigin_list_users", json!({"status": "active", "limit": 20}))?;
+    let rows = page
+        .pointer("/structuredContent/rows")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let target = rows
+        .iter()
+        .find(|r| {
+            r[2].as_str()
+                .is_some_and(|e| !e.eq_ignore_ascii_case(&primary))
+        })
+        .ok_or("no active user to deactivate")?;
+    s.call(
+        "bigin_set_user_status",
+        json!({"user_id": target[0], "status": "inactive", "confirm_email": target[2]}),
+    )?;
+    sandbox.clear_requests();
+    s.call("bigin_access_review", json!({}))?;
+    let after = api();
+    let mut notes = Notes::default();
+    s.close(&mut notes)?;
+    Ok(ReviewCosts {
+        first,
+        second,
+        after_write: after.len(),
+        after_write_only_users: after.iter().all(|r| r.path == "/bigin/v2/users"),
+        text_bytes,
+        structured_bytes,
+    })
+}
+
+/// Figure 9: a 50,000-user organisation. Peak RSS of a server doing one
+/// access review; peak RSS of a server paging through every user
+/// (concise, `offset`, 1,000 a call); and that paging's time against
+/// reading each Zoho page once (one `fresh` call that returns one user).
+struct Scale {
+    users: usize,
+    review_peak_mib: f64,
+    list_peak_mib: f64,
+    page_all_s: f64,
+    read_once_s: f64,
+}
+
+fn scale(cfg: &Config, rt: &tokio::runtime::Runtime) -> Result<Scale> {
+    let users = SCALE_USERS;
+    let big = rt.block_on(bigin_mcp::sandbox::Sandbox::start(
+        bigin_mcp::sandbox::SandboxOptions {
+            users,
+            ..Default::default()
+        },
+    ))?;
+    let at = Config {
+        bin: cfg.bin.clone(),
+        audit_log: cfg.audit_log.clone(),
+        data_home: cfg.data_home.clone(),
+        extra: vec![],
+        sandbox: Some(big.base_url()),
+    };
+    let mut notes = Notes::default();
+    let mut s = Session::spawn(at.command())?;
+    s.handshake()?;
+    s.call("bigin_access_review", json!({}))?;
+    let review_peak_mib = peak_rss_kib(s.pid())? as f64 / 1024.0;
+    s.close(&mut notes)?;
+
+    let mut s = Session::spawn(at.command())?;
+    s.handshake()?;
+    // Token and connection first, so neither figure includes them.
+    s.call("bigin_get_organization", json!({}))?;
+    let t = Instant::now();
+    s.call("bigin_list_users", json!({"limit": 1, "fresh": true}))?;
+    let read_once_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let mut offset = 0u64;
+    let mut seen = 0usize;
+    loop {
+        let r = s.call(
+            "bigin_list_users",
+            json!({"limit": 1000, "offset": offset, "fresh": offset == 0}),
+        )?;
+        let sc = r.get("structuredContent").cloned().unwrap_or_default();
+        seen += sc["rows"].as_array().map_or(0, Vec::len);
+        match sc.get("next_offset").and_then(Value::as_u64) {
+            Some(n) => offset = n,
+            None => break,
+        }
+    }
+    let page_all_s = t.elapsed().as_secs_f64();
+    let list_peak_mib = peak_rss_kib(s.pid())? as f64 / 1024.0;
+    s.close(&mut notes)?;
+    drop(big);
+    if seen != users {
+        return Err(format!("paging saw {seen} users of {users}").into());
+    }
+    Ok(Scale {
+        users,
+        review_peak_mib,
+        list_peak_mib,
+        page_all_s,
+        read_once_s,
+    })
+}
+
 /// Figure 6: a burst of pipelined access reviews, all written before the
 /// first reply is read, as a runaway client would. Returns (peak RSS MiB,
 /// RSS MiB once every reply is in, seconds for the whole burst).
@@ -753,10 +934,13 @@ fn bytes_per_user(s: &mut Session, detail: &str) -> Result<(f64, f64, usize)> {
     // 100 users: the most a full page may hold; per-user bytes do not
     // depend on the page size.
     let r = s.call("bigin_list_users", json!({"limit": 100, "detail": detail}))?;
-    let users = r
-        .pointer("/structuredContent/users")
-        .and_then(Value::as_array)
-        .map_or(0, Vec::len);
+    // Full pages list Zoho's records; concise ones are a table of rows.
+    let key = if detail == "full" {
+        "/structuredContent/users"
+    } else {
+        "/structuredContent/rows"
+    };
+    let users = r.pointer(key).and_then(Value::as_array).map_or(0, Vec::len);
     if users == 0 {
         return Err(format!("bigin_list_users detail={detail} returned no users").into());
     }
@@ -767,12 +951,12 @@ fn bytes_per_user(s: &mut Session, detail: &str) -> Result<(f64, f64, usize)> {
     let same = match detail {
         "full" => serde_json::from_str::<Value>(text).ok().as_ref() == r.get("structuredContent"),
         _ => r
-            .pointer("/structuredContent/users")
+            .pointer("/structuredContent/rows")
             .and_then(Value::as_array)
-            .is_some_and(|us| {
-                us.iter().all(|u| {
-                    let id = u["id"].as_str().unwrap_or("?");
-                    let email = u["email"].as_str().unwrap_or("?");
+            .is_some_and(|rows| {
+                rows.iter().all(|u| {
+                    let id = u[0].as_str().unwrap_or("?");
+                    let email = u[2].as_str().unwrap_or("?");
                     text.contains(&format!("{id} | ")) && text.contains(email)
                 })
             }),
@@ -818,19 +1002,28 @@ fn run() -> Result<bool> {
     // the server's memory and start-up are its own.
     let rt = tokio::runtime::Runtime::new()?;
     let sandbox = rt.block_on(bigin_mcp::sandbox::Sandbox::start(Default::default()))?;
+    let data_home =
+        std::env::temp_dir().join(format!("bigin-mcp-bench-data-{}", std::process::id()));
     let cfg = Config {
         bin,
         audit_log,
+        data_home,
+        extra: vec![],
         sandbox: Some(sandbox.base_url()),
     };
-    let result = measure(&cfg);
+    let result = measure(&cfg, &sandbox, &rt);
     drop(sandbox);
+    let _ = std::fs::remove_dir_all(&cfg.data_home);
     // Read-only tools should write nothing, but clean up whatever was made.
     let _ = std::fs::remove_file(&cfg.audit_log);
     result
 }
 
-fn measure(cfg: &Config) -> Result<bool> {
+fn measure(
+    cfg: &Config,
+    sandbox: &bigin_mcp::sandbox::Sandbox,
+    rt: &tokio::runtime::Runtime,
+) -> Result<bool> {
     /// Width of the label column.
     const W: usize = 58;
     let mut notes = Notes::default();
@@ -841,6 +1034,8 @@ fn measure(cfg: &Config) -> Result<bool> {
     let demo = Config {
         bin: cfg.bin.clone(),
         audit_log: cfg.audit_log.clone(),
+        data_home: cfg.data_home.clone(),
+        extra: vec![],
         sandbox: None,
     };
     let demo_cold = cold_start(&demo, &mut notes)?.to_list;
@@ -856,6 +1051,10 @@ fn measure(cfg: &Config) -> Result<bool> {
         .unwrap_or_default();
 
     let (burst_peak, burst_after, burst_secs) = burst(cfg, &mut notes)?;
+    let tools_all_bytes = tools_list_all(cfg)?;
+    let costs = review_costs(cfg, sandbox)?;
+    let sc = scale(cfg, rt)?;
+    let ratio = sc.page_all_s / sc.read_once_s;
 
     let mut s = Session::spawn(cfg.command())?;
     s.handshake()?;
@@ -900,6 +1099,38 @@ fn measure(cfg: &Config) -> Result<bool> {
     for (name, args, st) in &lat {
         stat_row(format!("tools/call {name} {args}, median of {}", st.n), st);
     }
+    println!(
+        "{:<W$} {:>8} B",
+        "tools/list result JSON, every tool (--allow-delete)", tools_all_bytes
+    );
+    println!(
+        "{:<W$} {:>8} B    (structured {} B)",
+        "access review, text channel", costs.text_bytes, costs.structured_bytes
+    );
+    println!(
+        "{:<W$} {:>8}      (second {}, after a write {}{})",
+        "Zoho requests: first access review",
+        costs.first,
+        costs.second,
+        costs.after_write,
+        if costs.after_write_only_users {
+            ", user pages only"
+        } else {
+            ", NOT only user pages"
+        }
+    );
+    println!(
+        "{:<W$} {:>8.1} MiB",
+        format!("{} users: peak RSS, one access review", sc.users),
+        sc.review_peak_mib
+    );
+    println!(
+        "{:<W$} {:>8.1} MiB  (all pages {:.2} s, reading Zoho once {:.2} s, {ratio:.2}x)",
+        format!("{} users: peak RSS, paging all (1,000 a call)", sc.users),
+        sc.list_peak_mib,
+        sc.page_all_s,
+        sc.read_once_s
+    );
     println!(
         "{:<W$} {:>8.1} MiB  (RSS after {burst_after:.1} MiB, {burst_secs:.1} s)",
         format!("peak RSS, {BURST} pipelined access reviews"),
@@ -970,6 +1201,69 @@ fn measure(cfg: &Config) -> Result<bool> {
             value: round1(burst_peak),
         },
         Target {
+            name: "tools/list, every tool",
+            shown: format!("{tools_all_bytes} B"),
+            limit: format!("<= {TARGET_TOOLS_LIST_ALL_BYTES} B (10 KiB)"),
+            pass: tools_all_bytes <= TARGET_TOOLS_LIST_ALL_BYTES,
+            value: tools_all_bytes as f64,
+        },
+        Target {
+            name: "review bytes, larger channel",
+            shown: format!("{} B", costs.text_bytes.max(costs.structured_bytes)),
+            limit: format!("<= {TARGET_REVIEW_BYTES} B (8 KiB)"),
+            pass: costs.text_bytes.max(costs.structured_bytes) <= TARGET_REVIEW_BYTES,
+            value: costs.text_bytes.max(costs.structured_bytes) as f64,
+        },
+        Target {
+            name: "first review, Zoho requests",
+            shown: format!("{}", costs.first),
+            limit: format!("<= {TARGET_FIRST_REVIEW_REQUESTS}"),
+            pass: costs.first <= TARGET_FIRST_REVIEW_REQUESTS,
+            value: costs.first as f64,
+        },
+        Target {
+            name: "second review, Zoho requests",
+            shown: format!("{}", costs.second),
+            limit: "0".into(),
+            pass: costs.second == 0,
+            value: costs.second as f64,
+        },
+        Target {
+            name: "review after a write",
+            shown: format!("{} req", costs.after_write),
+            limit: "user pages only".into(),
+            pass: costs.after_write_only_users && costs.after_write > 0,
+            value: costs.after_write as f64,
+        },
+        Target {
+            name: "50k users: review peak RSS",
+            shown: format!("{:.1} MiB", sc.review_peak_mib),
+            limit: format!("<= {TARGET_SCALE_MIB} MiB"),
+            pass: sc.review_peak_mib <= TARGET_SCALE_MIB,
+            value: round1(sc.review_peak_mib),
+        },
+        Target {
+            name: "50k users: paging peak RSS",
+            shown: format!("{:.1} MiB", sc.list_peak_mib),
+            limit: format!("<= {TARGET_SCALE_MIB} MiB"),
+            pass: sc.list_peak_mib <= TARGET_SCALE_MIB,
+            value: round1(sc.list_peak_mib),
+        },
+        Target {
+            name: "50k users: paging / read once",
+            shown: format!("{ratio:.2}x"),
+            limit: format!("<= {TARGET_PAGING_RATIO}x"),
+            pass: ratio <= TARGET_PAGING_RATIO,
+            value: (ratio * 100.0).round() / 100.0,
+        },
+        Target {
+            name: "concise structured bytes/user",
+            shown: format!("{:.1} %", concise_json / full_json * 100.0),
+            limit: format!("<= {TARGET_CONCISE_PCT} %"),
+            pass: concise_json / full_json * 100.0 <= TARGET_CONCISE_PCT,
+            value: round1(concise_json / full_json * 100.0),
+        },
+        Target {
             name: "concise bytes/user vs full",
             shown: format!("{pct:.1} %"),
             limit: format!("<= {TARGET_CONCISE_PCT} %"),
@@ -1027,6 +1321,23 @@ fn measure(cfg: &Config) -> Result<bool> {
             "structured_json_full": round1(full_json),
         },
         "tools_list_bytes": tools_bytes,
+        "tools_list_bytes_all_tools": tools_all_bytes,
+        "access_review": {
+            "text_bytes": costs.text_bytes,
+            "structured_bytes": costs.structured_bytes,
+            "zoho_requests_first": costs.first,
+            "zoho_requests_second": costs.second,
+            "zoho_requests_after_write": costs.after_write,
+            "after_write_only_user_pages": costs.after_write_only_users,
+        },
+        "scale": {
+            "users": sc.users,
+            "review_peak_rss_mib": round1(sc.review_peak_mib),
+            "paging_peak_rss_mib": round1(sc.list_peak_mib),
+            "paging_all_seconds": (sc.page_all_s * 1000.0).round() / 1000.0,
+            "read_once_seconds": (sc.read_once_s * 1000.0).round() / 1000.0,
+            "ratio": (ratio * 100.0).round() / 100.0,
+        },
         "tools": tool_names,
         "targets": targets.iter().map(|t| json!({
             "name": t.name, "value": t.value, "limit": t.limit, "pass": t.pass,

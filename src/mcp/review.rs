@@ -158,7 +158,9 @@ pub struct Computed {
     pub roles: Vec<RoleGroup>,
     pub admins: AdminTable,
     pub findings: Vec<Finding>,
-    pub snapshot_users: Vec<SnapshotUser>,
+    /// Whether each user (in the order given) holds an administrator-level
+    /// profile: with the users, what a snapshot stores.
+    pub admin_flags: Vec<bool>,
 }
 
 /// Correlates users, roles and profiles.
@@ -189,7 +191,7 @@ pub fn access_review(users: &[User], roles: &[Role], profiles: &[ProfileFacts]) 
     let mut by_role: HashMap<&str, Counts> = HashMap::new();
     let role_ids: HashMap<&str, &Role> = roles.iter().map(|r| (r.id.as_str(), r)).collect();
     let mut admin_rows = Vec::new();
-    let mut snapshot_users = Vec::with_capacity(users.len());
+    let mut admin_flags = Vec::with_capacity(users.len());
 
     for u in users {
         totals.add(u);
@@ -242,7 +244,7 @@ pub fn access_review(users: &[User], roles: &[Role], profiles: &[ProfileFacts]) 
             None => {}
         }
         let admin_level = u.profile.as_deref().is_some_and(is_admin);
-        snapshot_users.push(SnapshotUser::of(u, admin_level));
+        admin_flags.push(admin_level);
         if !admin_level {
             continue;
         }
@@ -392,7 +394,7 @@ pub fn access_review(users: &[User], roles: &[Role], profiles: &[ProfileFacts]) 
             rows: admin_rows,
         },
         findings,
-        snapshot_users,
+        admin_flags,
     }
 }
 
@@ -410,7 +412,7 @@ pub struct SnapshotUser {
 }
 
 impl SnapshotUser {
-    fn of(u: &User, admin_level: bool) -> SnapshotUser {
+    pub fn of(u: &User, admin_level: bool) -> SnapshotUser {
         SnapshotUser {
             id: u.id.clone(),
             name: u.full_name.clone(),
@@ -430,6 +432,36 @@ pub struct Snapshot {
     pub version: u32,
     pub evidence: Evidence,
     pub users: Vec<SnapshotUser>,
+}
+
+/// A [`Snapshot`] written straight from the review's users, without a copy
+/// of each one (50,000 users would take ~17 MB more): it serialises to the
+/// same JSON.
+pub struct SnapshotView<'a> {
+    pub evidence: &'a Evidence,
+    pub users: &'a [User],
+    pub admin_flags: &'a [bool],
+}
+
+impl Serialize for SnapshotView<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeSeq, SerializeStruct};
+        struct Users<'a>(&'a [User], &'a [bool]);
+        impl Serialize for Users<'_> {
+            fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+                let mut seq = ser.serialize_seq(Some(self.0.len()))?;
+                for (u, admin) in self.0.iter().zip(self.1) {
+                    seq.serialize_element(&SnapshotUser::of(u, *admin))?;
+                }
+                seq.end()
+            }
+        }
+        let mut st = ser.serialize_struct("Snapshot", 3)?;
+        st.serialize_field("version", &1u32)?;
+        st.serialize_field("evidence", self.evidence)?;
+        st.serialize_field("users", &Users(self.users, self.admin_flags))?;
+        st.end()
+    }
 }
 
 /// Who changed how between two reviews.
@@ -479,16 +511,22 @@ fn ref_name(r: &Option<Ref>) -> Option<String> {
     r.as_ref().map(|r| r.name.clone())
 }
 
-/// What changed from `old` to `new`, by user id.
-pub fn diff(old: &Snapshot, new: &[SnapshotUser]) -> Changes {
+/// What changed from `old` to the users now (with their admin flags), by
+/// user id.
+pub fn diff(old: &Snapshot, users: &[User], admin_flags: &[bool]) -> Changes {
     let before: BTreeMap<&str, &SnapshotUser> =
         old.users.iter().map(|u| (u.id.as_str(), u)).collect();
-    let after: BTreeMap<&str, &SnapshotUser> = new.iter().map(|u| (u.id.as_str(), u)).collect();
+    let after: BTreeMap<&str, (&User, bool)> = users
+        .iter()
+        .zip(admin_flags)
+        .map(|(u, a)| (u.id.as_str(), (u, *a)))
+        .collect();
     let mut c = Changes {
         since: old.evidence.generated_at.clone(),
         ..Default::default()
     };
-    for (id, n) in &after {
+    for (id, (u, admin)) in &after {
+        let n = &SnapshotUser::of(u, *admin);
         let Some(o) = before.get(id) else {
             c.added.push(change(n, None, Some(n.status.clone())));
             if n.admin_level {
@@ -629,15 +667,12 @@ mod tests {
 
     #[test]
     fn diff_names_every_kind_of_change() {
-        let before = access_review(
-            &[
-                user("1", "active", true, "10", "100"),
-                user("2", "active", true, "11", "100"),
-                user("3", "active", true, "11", "100"),
-            ],
-            &[],
-            &[],
-        );
+        let users_before = [
+            user("1", "active", true, "10", "100"),
+            user("2", "active", true, "11", "100"),
+            user("3", "active", true, "11", "100"),
+        ];
+        let before = access_review(&users_before, &[], &[]);
         let old = Snapshot {
             version: 1,
             evidence: Evidence {
@@ -648,18 +683,28 @@ mod tests {
                 credits_used: 0,
                 from_cache: false,
             },
-            users: before.snapshot_users,
+            users: users_before
+                .iter()
+                .zip(&before.admin_flags)
+                .map(|(u, a)| SnapshotUser::of(u, *a))
+                .collect(),
         };
-        let after = access_review(
-            &[
-                user("1", "inactive", true, "11", "100"),
-                user("2", "active", true, "10", "101"),
-                user("4", "active", true, "11", "100"),
-            ],
-            &[],
-            &[],
-        );
-        let c = diff(&old, &after.snapshot_users);
+        let users_after = [
+            user("1", "inactive", true, "11", "100"),
+            user("2", "active", true, "10", "101"),
+            user("4", "active", true, "11", "100"),
+        ];
+        let after = access_review(&users_after, &[], &[]);
+        let c = diff(&old, &users_after, &after.admin_flags);
+        // The view writes what a Snapshot reads back.
+        let view = SnapshotView {
+            evidence: &old.evidence,
+            users: &users_after,
+            admin_flags: &after.admin_flags,
+        };
+        let back: Snapshot = serde_json::from_str(&serde_json::to_string(&view).unwrap()).unwrap();
+        assert_eq!(back.users.len(), 3);
+        assert!(back.users[1].admin_level);
         let ids = |v: &[Change]| v.iter().map(|c| c.id.clone()).collect::<Vec<_>>();
         assert_eq!(ids(&c.added), ["4"]);
         assert_eq!(ids(&c.removed), ["3"]);

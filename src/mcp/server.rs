@@ -25,7 +25,7 @@ use super::catalog::{FilterError, ToolFilter};
 use super::error::ToolError;
 use super::guard::UserLocks;
 use super::permissions::summarize;
-use super::review::{AccessReview, Evidence, ProfileFacts, Snapshot, access_review, diff};
+use super::review::{AccessReview, Evidence, ProfileFacts, SnapshotView, access_review, diff};
 use super::shutdown::Shutdown;
 use super::snapshots::{Since, SnapshotStore};
 use super::{prompts, schema, tools};
@@ -303,7 +303,9 @@ impl BiginServer {
         if let Some(store) = &self.inner.snapshots {
             if let Some(since) = &since {
                 match store.find(&org.id, since) {
-                    Ok(Some(old)) => changes = Some(diff(&old, &computed.snapshot_users)),
+                    Ok(Some(old)) => {
+                        changes = Some(diff(&old, &users, &computed.admin_flags))
+                    }
                     Ok(None) => findings.push(super::review::Finding {
                         severity: "info".into(),
                         kind: "no_baseline".into(),
@@ -324,12 +326,12 @@ impl BiginServer {
                     }),
                 }
             }
-            let snap = Snapshot {
-                version: 1,
-                evidence: evidence.clone(),
-                users: computed.snapshot_users,
+            let snap = SnapshotView {
+                evidence: &evidence,
+                users: &users,
+                admin_flags: &computed.admin_flags,
             };
-            match store.save(&snap) {
+            match store.save(&evidence, &snap) {
                 Ok(p) => snapshot = Some(p.display().to_string()),
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot store the review snapshot");

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::review::Snapshot;
+use super::review::{Evidence, Snapshot};
 
 /// Snapshots kept per organisation; older ones are removed.
 pub const KEEP: usize = 20;
@@ -69,15 +69,20 @@ impl SnapshotStore {
         })
     }
 
-    /// Stores a snapshot and prunes to [`KEEP`]; returns its path.
-    pub fn save(&self, snap: &Snapshot) -> std::io::Result<PathBuf> {
-        let dir = self.org_dir(&snap.evidence.organization_id);
+    /// Stores a snapshot (a [`Snapshot`] or a view that serialises like
+    /// one) taken with `evidence`, and prunes to [`KEEP`]; returns its path.
+    pub fn save(
+        &self,
+        evidence: &Evidence,
+        snap: &impl serde::Serialize,
+    ) -> std::io::Result<PathBuf> {
+        let dir = self.org_dir(&evidence.organization_id);
         let mut b = std::fs::DirBuilder::new();
         b.recursive(true);
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
         b.create(&dir)?;
-        let stamp = DateTime::parse_from_rfc3339(&snap.evidence.generated_at)
+        let stamp = DateTime::parse_from_rfc3339(&evidence.generated_at)
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or_else(|_| Utc::now());
         let name = format!("review-{}.json", stamp.format("%Y%m%dT%H%M%S%.3fZ"));
@@ -89,9 +94,12 @@ impl SnapshotStore {
         std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
         {
             use std::io::Write;
-            let mut f = o.open(&tmp)?;
-            f.write_all(&serde_json::to_vec(snap).map_err(std::io::Error::other)?)?;
-            f.sync_all()?;
+            // Streamed: a 50,000-user snapshot is ~12 MB of JSON that need
+            // not sit in memory at once.
+            let mut w = std::io::BufWriter::new(o.open(&tmp)?);
+            serde_json::to_writer(&mut w, snap).map_err(std::io::Error::other)?;
+            w.flush()?;
+            w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         }
         std::fs::rename(&tmp, &path)?;
         let mut all = list(&dir)?;
@@ -144,7 +152,6 @@ fn list(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mcp::review::Evidence;
 
     fn snap(at: &str) -> Snapshot {
         Snapshot {
@@ -167,9 +174,8 @@ mod tests {
         let store = SnapshotStore::new(dir.path().join("acct"));
         let mut last = PathBuf::new();
         for day in 1..=25 {
-            last = store
-                .save(&snap(&format!("2026-10-{day:02}T12:00:00.000Z")))
-                .unwrap();
+            let s = snap(&format!("2026-10-{day:02}T12:00:00.000Z"));
+            last = store.save(&s.evidence, &s).unwrap();
         }
         assert_eq!(list(&dir.path().join("acct/42")).unwrap().len(), KEEP);
         #[cfg(unix)]
