@@ -267,6 +267,9 @@ impl BiginServer {
         };
         let mut text = None;
         let cached_users;
+        // Full records are moved into the result, never copied: 100 of them
+        // as parsed JSON are over a MiB.
+        let mut full_records: Vec<Map<String, Value>> = Vec::new();
         if full {
             // Zoho's records untouched: read page by page, keeping only the
             // ones returned, so memory holds one Zoho page at a time.
@@ -290,7 +293,7 @@ impl BiginServer {
                 .await?;
             page.total = total;
             page.returned = kept.len();
-            page.users = Some(kept);
+            full_records = kept;
         } else {
             cached_users = self.users(ty, fresh).await?.0;
             let matching: Vec<&User> = cached_users.iter().filter(|u| filters.keep(u)).collect();
@@ -310,7 +313,14 @@ impl BiginServer {
                 n
             ));
         }
-        let structured = serde_json::to_value(&page).map_err(|e| ToolError(e.to_string()))?;
+        let mut structured =
+            serde_json::to_value(&page).map_err(|e| ToolError(e.to_string()))?;
+        if full && let Value::Object(m) = &mut structured {
+            m.insert(
+                "users".into(),
+                Value::Array(full_records.into_iter().map(Value::Object).collect()),
+            );
+        }
         // Concise pages reach a text-reading model as a compact table (the
         // same data as the structured content); full pages as JSON.
         let body = match text {
