@@ -313,8 +313,7 @@ impl BiginServer {
                 n
             ));
         }
-        let mut structured =
-            serde_json::to_value(&page).map_err(|e| ToolError(e.to_string()))?;
+        let mut structured = serde_json::to_value(&page).map_err(|e| ToolError(e.to_string()))?;
         if full && let Value::Object(m) = &mut structured {
             m.insert(
                 "users".into(),
