@@ -111,8 +111,21 @@ fn ref_name(r: Option<&Ref>) -> &str {
 }
 
 impl BiginServer {
-    /// One audit line.
+    /// One audit line; a failure is logged (the caller goes on).
     fn audit_write(&self, action: &Action, target: &Target<'_>, outcome: &str, detail: &str) {
+        if let Err(e) = self.try_audit(action, target, outcome, detail) {
+            tracing::error!(error = %e, "audit log write failed");
+        }
+    }
+
+    /// One audit line, or why it could not be written.
+    fn try_audit(
+        &self,
+        action: &Action,
+        target: &Target<'_>,
+        outcome: &str,
+        detail: &str,
+    ) -> Result<(), super::audit::AuditError> {
         let entry = AuditEntry {
             time: String::new(),
             tool: action.tool(),
@@ -123,9 +136,36 @@ impl BiginServer {
             outcome,
             detail,
         };
-        if let Err(e) = self.audit_log().append(entry) {
-            tracing::error!(error = %e, "audit log write failed");
+        self.audit_log().append(entry)
+    }
+
+    /// The last gate before a write is sent: the person confirms (where the
+    /// client can ask), a stopping server starts nothing new, and the
+    /// `pending` line is written. Fails closed: a change that cannot be
+    /// recorded is not made.
+    async fn clear_to_send(
+        &self,
+        ctx: &RequestContext<RoleServer>,
+        action: &Action,
+        target: &Target<'_>,
+        summary: &str,
+        pending: &str,
+    ) -> Result<(), ToolError> {
+        self.confirm_with_human(ctx, action, target, summary)
+            .await?;
+        // A stopping server finishes the writes already sent, and starts none.
+        if self.shutdown().is_triggered() {
+            let why = format!(
+                "the server is shutting down, so this was not sent to Zoho: {summary}. Nothing was changed; call again once it is restarted."
+            );
+            return Err(self.refuse(action, target, why));
         }
+        self.try_audit(action, target, "pending", pending)
+            .map_err(|e| {
+                ToolError(format!(
+                    "{e}; refusing to change anything without an audit record. Fix --audit-log / BIGIN_AUDIT_LOG."
+                ))
+            })
     }
 
     /// Refuses with an audit line and the message the caller sees.
@@ -366,29 +406,14 @@ impl BiginServer {
                 message,
             }));
         }
-        self.confirm_with_human(ctx, &action, &target, &summary)
-            .await?;
-        // A stopping server finishes the writes already sent, and starts none.
-        if self.shutdown().is_triggered() {
-            let why = "the server is shutting down, so the change was not sent; nothing was changed. Call again once it is restarted.".to_string();
-            return Err(self.refuse(&action, &target, why));
-        }
-        // Fail closed: a change that cannot be recorded is not made.
-        let pending = format!("sending the change to Zoho: {change}");
-        if let Err(e) = self.audit_log().append(AuditEntry {
-            time: String::new(),
-            tool: action.tool(),
-            user_id: id.as_str(),
-            email: &email,
-            given_email: confirm,
-            action: action.verb(),
-            outcome: "pending",
-            detail: &pending,
-        }) {
-            return Err(ToolError(format!(
-                "{e}; refusing to change anything without an audit record. Fix --audit-log / BIGIN_AUDIT_LOG."
-            )));
-        }
+        self.clear_to_send(
+            ctx,
+            &action,
+            &target,
+            &summary,
+            &format!("sending the change to Zoho: {change}"),
+        )
+        .await?;
         let result = match &action {
             Action::Deactivate => client.set_user_status(&id, "inactive").await,
             Action::Activate => client.set_user_status(&id, "active").await,
@@ -528,27 +553,14 @@ impl BiginServer {
                 message,
             }));
         }
-        self.confirm_with_human(ctx, &action, &target, &summary)
-            .await?;
-        if self.shutdown().is_triggered() {
-            let why = "the server is shutting down, so the invitation was not sent; nobody was invited. Call again once it is restarted.".to_string();
-            return Err(self.refuse(&action, &target, why));
-        }
-        let pending = format!("sending to Zoho: {summary}");
-        if let Err(e) = self.audit_log().append(AuditEntry {
-            time: String::new(),
-            tool: action.tool(),
-            user_id: "",
-            email: &email,
-            given_email: &email,
-            action: action.verb(),
-            outcome: "pending",
-            detail: &pending,
-        }) {
-            return Err(ToolError(format!(
-                "{e}; refusing to invite anyone without an audit record. Fix --audit-log / BIGIN_AUDIT_LOG."
-            )));
-        }
+        self.clear_to_send(
+            ctx,
+            &action,
+            &target,
+            &summary,
+            &format!("sending to Zoho: {summary}"),
+        )
+        .await?;
         let result = self.client().create_user(&new).await;
         self.cache().users_changed();
         match result {
