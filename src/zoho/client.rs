@@ -123,7 +123,8 @@ pub struct RawUsersPage {
     pub more_records: bool,
 }
 
-fn decode_users(e: &serde_json::Error) -> ZohoError {
+/// A user record that does not parse.
+pub(crate) fn decode_users(e: &serde_json::Error) -> ZohoError {
     ZohoError::Decode {
         what: "the user list".into(),
         message: e.to_string(),

@@ -14,6 +14,7 @@ mod ids;
 pub mod models;
 mod token;
 
+pub(crate) use client::decode_users;
 pub use client::{
     BiginClient, ClientOptions, NewUser, RawUsersPage, RecordOutcome, UserType, count_requests,
 };

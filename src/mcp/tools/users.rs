@@ -14,7 +14,7 @@ use crate::mcp::error::ToolError;
 use crate::mcp::guard::{Action, WriteResult};
 use crate::mcp::server::BiginServer;
 use crate::mcp::view::{UserTable, concise_table, plural_users, resolve};
-use crate::zoho::{Interner, NewUser, Ref, User, UserStatus, UserType, ZohoError, ZohoId};
+use crate::zoho::{Interner, NewUser, Ref, User, UserStatus, UserType, ZohoId, decode_users};
 
 /// Most full user records one `bigin_list_users` call returns: 100 of them
 /// are already ~25k tokens of an agent's context.
@@ -279,12 +279,15 @@ impl BiginServer {
             self.client()
                 .for_each_users_page(ty, |raws| {
                     for raw in raws {
-                        let u = User::from_json(raw.get(), &mut interner).map_err(decode)?;
+                        let u = User::from_json(raw.get(), &mut interner)
+                            .map_err(|e| decode_users(&e))?;
                         if !filters.keep(&u) {
                             continue;
                         }
                         if total >= offset && kept.len() < limit {
-                            kept.push(serde_json::from_str(raw.get()).map_err(decode)?);
+                            kept.push(
+                                serde_json::from_str(raw.get()).map_err(|e| decode_users(&e))?,
+                            );
                         }
                         total += 1;
                     }
@@ -517,12 +520,5 @@ impl BiginServer {
         };
         self.guarded_invite(&ctx, new, &role, &profile, a.dry_run.unwrap_or(false))
             .await
-    }
-}
-
-fn decode(e: serde_json::Error) -> ZohoError {
-    ZohoError::Decode {
-        what: "the user list".into(),
-        message: e.to_string(),
     }
 }
