@@ -28,9 +28,10 @@ use super::permissions::summarize;
 use super::review::{AccessReview, Evidence, ProfileFacts, SnapshotView, access_review, diff};
 use super::shutdown::Shutdown;
 use super::snapshots::{Since, SnapshotStore};
+use super::view::Named;
 use super::{prompts, schema, tools};
 use crate::zoho::{
-    BiginClient, DataCentre, Org, Profile, Role, User, UserType, ZohoId, count_requests,
+    BiginClient, DataCentre, Org, Profile, Ref, Role, User, UserType, ZohoId, count_requests,
 };
 
 /// Start-up settings of a server.
@@ -209,20 +210,20 @@ impl BiginServer {
     /// Every profile's permissions, at most four requests at a time (Zoho's
     /// concurrency limits are per organisation); the flag says whether all
     /// came from the cache.
-    pub(crate) async fn profile_facts(
+    pub(crate) async fn profile_facts<'p, P: Named + 'p>(
         &self,
-        profiles: &[Profile],
+        profiles: impl IntoIterator<Item = &'p P>,
         fresh: bool,
     ) -> (Vec<Result<ProfileFacts, ToolError>>, bool) {
         let reads: Vec<_> = profiles
-            .iter()
+            .into_iter()
             .map(|p| async move {
-                let id = ZohoId::parse(&p.id, "profile id")?;
+                let id = ZohoId::parse(p.id(), "profile id")?;
                 let (detail, cached) = self.profile_detail(&id, fresh).await?;
                 Ok::<_, ToolError>((
                     ProfileFacts {
-                        id: p.id.clone(),
-                        name: p.name.clone(),
+                        id: p.id().to_string(),
+                        name: p.name().to_string(),
                         summary: detail.as_ref().as_ref().and_then(summarize),
                     },
                     cached,
@@ -254,29 +255,19 @@ impl BiginServer {
             // permissions decide who is an administrator. Taking them from
             // the users (rather than the profile list) saves a credit, and a
             // profile nobody holds grants nobody anything.
-            let c3 = true;
-            let mut profiles: Vec<Profile> = Vec::new();
+            let mut held: Vec<&Ref> = Vec::new();
             for p in users.iter().filter_map(|u| u.profile.as_deref()) {
-                if !profiles.iter().any(|x| x.id == p.id) {
-                    profiles.push(Profile {
-                        id: p.id.clone(),
-                        name: p.name.clone(),
-                        display_label: None,
-                        description: None,
-                        custom: None,
-                        permissions_details: None,
-                    });
+                if !held.iter().any(|x| x.id == p.id) {
+                    held.push(p);
                 }
             }
-            profiles.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
             // The built-in Administrator profile is administrator-level
             // whatever its permissions say, so reading them would only cost
             // a credit.
-            let (builtin, others): (Vec<&Profile>, Vec<&Profile>) = profiles
-                .iter()
+            let (builtin, others): (Vec<&Ref>, Vec<&Ref>) = held
+                .into_iter()
                 .partition(|p| p.name.eq_ignore_ascii_case("administrator"));
-            let others_owned: Vec<Profile> = others.iter().map(|p| (*p).clone()).collect();
-            let (facts, c5) = self.profile_facts(&others_owned, fresh).await;
+            let (facts, c3) = self.profile_facts(others.iter().copied(), fresh).await;
             // A profile whose permissions cannot be read could be
             // administrator-level: a review without them could leave an
             // admin out, so there is no review.
@@ -286,7 +277,7 @@ impl BiginServer {
                 .map(|(p, f)| match f {
                     Ok(f) if f.summary.is_some() => Ok(f),
                     Ok(_) => Err(ToolError(format!(
-                        "Zoho lists profile '{}' ({}) but gives no permissions for it, so this review cannot tell whether its holders are administrators; no review was made. Retry, or check the profile in Bigin.",
+                        "users hold profile '{}' ({}) but Zoho gives no permissions for it, so this review cannot tell whether its holders are administrators; no review was made. Retry, or check the profile in Bigin.",
                         p.name, p.id
                     ))),
                     Err(e) => Err(ToolError(format!(
@@ -300,9 +291,8 @@ impl BiginServer {
                 name: p.name.clone(),
                 summary: None,
             }));
-            // In Zoho's order, as the profile list gave them.
-            facts.sort_by_key(|f| profiles.iter().position(|p| p.id == f.id));
-            Ok::<_, ToolError>((users, roles, facts, org, c1 && c2 && c3 && c4 && c5))
+            facts.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
+            Ok::<_, ToolError>((users, roles, facts, org, c1 && c2 && c3 && c4))
         })
         .await;
         let (users, roles, facts, org, from_cache) = data?;

@@ -204,6 +204,18 @@ impl Named for Role {
     }
 }
 
+impl Named for Ref {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn label(&self) -> Option<&str> {
+        None
+    }
+}
+
 impl Named for Profile {
     fn id(&self) -> &str {
         &self.id

@@ -79,7 +79,7 @@ impl BiginServer {
     ) -> Result<Json<ProfileList>, ToolError> {
         let (profiles, _) = self.profiles(false).await?;
         let out: Vec<ProfileOut> = if a.include_permissions.unwrap_or(false) {
-            let (facts, _) = self.profile_facts(&profiles, false).await;
+            let (facts, _) = self.profile_facts(profiles.iter(), false).await;
             profiles
                 .iter()
                 .zip(facts)
