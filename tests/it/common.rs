@@ -93,6 +93,33 @@ pub async fn harness_with(
     harness_full(sb, filter, expires_at, fast_options()).await
 }
 
+/// Server options for tests: no expiry, no snapshots, elicitation on.
+pub fn options(filter: ToolFilter, audit: std::path::PathBuf) -> ServerOptions {
+    ServerOptions {
+        filter,
+        expires_at: None,
+        audit: AuditLog::new(audit),
+        shutdown: Default::default(),
+        snapshots: None,
+        elicitation: true,
+    }
+}
+
+/// A server with `opts` over the client `c`, on the same line transport
+/// `serve` uses, in a task of its own; returns the client's end of the pipe.
+pub fn serve_in_process(c: BiginClient, opts: ServerOptions) -> tokio::io::DuplexStream {
+    let server = BiginServer::new(c, opts).expect("valid filter");
+    let (server_end, client_end) = tokio::io::duplex(1 << 20);
+    let (r, w) = tokio::io::split(server_end);
+    let t = line_transport(r, w);
+    tokio::spawn(async move {
+        if let Ok(s) = server.serve((t.sink, t.stream)).await {
+            let _ = s.waiting().await;
+        }
+    });
+    client_end
+}
+
 /// A harness whose Zoho client has these options.
 pub async fn harness_full(
     sb: &Sandbox,
@@ -103,26 +130,13 @@ pub async fn harness_full(
     let dir = tempfile::tempdir().unwrap();
     let audit_path = dir.path().join("audit.log");
     let (c, tokens) = client_with(sb, opts);
-    let server = BiginServer::new(
+    let client_end = serve_in_process(
         c,
         ServerOptions {
-            filter,
             expires_at,
-            audit: AuditLog::new(audit_path.clone()),
-            shutdown: Default::default(),
-            snapshots: None,
-            elicitation: true,
+            ..options(filter, audit_path.clone())
         },
-    )
-    .expect("valid filter");
-    let (server_end, client_end) = tokio::io::duplex(1 << 20);
-    let (r, w) = tokio::io::split(server_end);
-    let t = line_transport(r, w);
-    tokio::spawn(async move {
-        if let Ok(s) = server.serve((t.sink, t.stream)).await {
-            let _ = s.waiting().await;
-        }
-    });
+    );
     let client = ().serve(client_end).await.expect("MCP initialize");
     Harness {
         client,

@@ -8,12 +8,10 @@
 
 use std::time::Duration;
 
-use bigin_mcp::mcp::stdio::line_transport;
-use bigin_mcp::mcp::{AuditLog, BiginServer, ServerOptions, ToolFilter};
+use bigin_mcp::mcp::ToolFilter;
 use bigin_mcp::sandbox::Sandbox;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
-use rmcp::ServiceExt;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -40,26 +38,7 @@ impl Session {
         let (sb, w, r) = rt.block_on(async {
             let sb = sandbox().await;
             let (c, _) = client(&sb);
-            let server = BiginServer::new(
-                c,
-                ServerOptions {
-                    filter,
-                    expires_at: None,
-                    audit: AuditLog::new(dir.path().join("audit.log")),
-                    shutdown: Default::default(),
-                    snapshots: None,
-                    elicitation: true,
-                },
-            )
-            .unwrap();
-            let (server_end, client_end) = tokio::io::duplex(1 << 20);
-            let (sr, sw) = tokio::io::split(server_end);
-            let t = line_transport(sr, sw);
-            tokio::spawn(async move {
-                if let Ok(s) = server.serve((t.sink, t.stream)).await {
-                    let _ = s.waiting().await;
-                }
-            });
+            let client_end = serve_in_process(c, options(filter, dir.path().join("audit.log")));
             let (cr, cw) = tokio::io::split(client_end);
             (sb, cw, BufReader::new(cr).lines())
         });

@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use bigin_mcp::mcp::{AuditLog, BiginServer, ServerOptions, ToolFilter};
+use bigin_mcp::mcp::{ServerOptions, ToolFilter};
 use bigin_mcp::sandbox::Sandbox;
 use rmcp::model::{
     CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, ElicitRequestParams,
@@ -62,26 +62,15 @@ async fn session<C: ClientHandler>(
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.log");
     let (c, _) = client(sb);
-    let server = BiginServer::new(
+    let end = serve_in_process(
         c,
         ServerOptions {
-            filter,
-            expires_at: None,
-            audit: AuditLog::new(audit.clone()),
-            shutdown: Default::default(),
-            snapshots: None,
             elicitation,
+            ..options(filter, audit.clone())
         },
-    )
-    .unwrap();
-    let (a, b) = tokio::io::duplex(1 << 20);
-    tokio::spawn(async move {
-        if let Ok(s) = server.serve(a).await {
-            let _ = s.waiting().await;
-        }
-    });
+    );
     Session {
-        client: who.serve(b).await.unwrap(),
+        client: who.serve(end).await.unwrap(),
         audit,
         _dir: dir,
     }

@@ -2,7 +2,7 @@
 //! snapshots and `since`, the evidence header, prompts, and instructions
 //! that name only the exposed tools.
 
-use bigin_mcp::mcp::{AuditLog, BiginServer, ServerOptions, SnapshotStore, ToolFilter};
+use bigin_mcp::mcp::{ServerOptions, SnapshotStore, ToolFilter};
 use bigin_mcp::sandbox::Sandbox;
 use rmcp::ServiceExt;
 use rmcp::model::GetPromptRequestParams;
@@ -82,25 +82,14 @@ async fn with_snapshots(
     dir: &std::path::Path,
 ) -> rmcp::service::RunningService<rmcp::RoleClient, ()> {
     let (c, _) = client(sb);
-    let server = BiginServer::new(
+    let end = serve_in_process(
         c,
         ServerOptions {
-            filter: all_tools(),
-            expires_at: None,
-            audit: AuditLog::new(dir.join("audit.log")),
-            shutdown: Default::default(),
             snapshots: Some(SnapshotStore::new(dir.join("reviews"))),
-            elicitation: true,
+            ..options(all_tools(), dir.join("audit.log"))
         },
-    )
-    .unwrap();
-    let (a, b) = tokio::io::duplex(1 << 20);
-    tokio::spawn(async move {
-        if let Ok(s) = server.serve(a).await {
-            let _ = s.waiting().await;
-        }
-    });
-    ().serve(b).await.unwrap()
+    );
+    ().serve(end).await.unwrap()
 }
 
 async fn call_ok(

@@ -845,24 +845,7 @@ async fn a_write_that_cannot_be_audited_is_not_made() {
     let dir = tempfile::tempdir().unwrap();
     let (c, _) = client(&sb);
     // A directory where the audit file should be: every append fails.
-    let server = bigin_mcp::mcp::BiginServer::new(
-        c,
-        bigin_mcp::mcp::ServerOptions {
-            filter: all_tools(),
-            expires_at: None,
-            audit: bigin_mcp::mcp::AuditLog::new(dir.path().to_path_buf()),
-            shutdown: Default::default(),
-            snapshots: None,
-            elicitation: true,
-        },
-    )
-    .unwrap();
-    let (server_end, client_end) = tokio::io::duplex(1 << 20);
-    tokio::spawn(async move {
-        if let Ok(s) = rmcp::ServiceExt::serve(server, server_end).await {
-            let _ = s.waiting().await;
-        }
-    });
+    let client_end = serve_in_process(c, options(all_tools(), dir.path().to_path_buf()));
     let client = rmcp::ServiceExt::serve((), client_end).await.unwrap();
     let u = deactivatable(&all_users(&sb).await, &sb.primary_user_id());
     sb.clear_requests();
