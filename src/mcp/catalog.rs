@@ -109,15 +109,6 @@ pub fn tools() -> &'static [ToolInfo] {
     })
 }
 
-/// Toolset names with what they hold.
-pub const TOOLSETS: &[(&str, &str)] = &[
-    ("users", "list, read, activate/deactivate and delete users"),
-    ("roles", "the role hierarchy"),
-    ("profiles", "profiles and their permissions"),
-    ("org", "the organisation record"),
-    ("audit", "the one-call access review"),
-];
-
 /// The irreversible tool that needs `--allow-delete`.
 pub const DELETE_TOOL: &str = "bigin_delete_user";
 
@@ -142,7 +133,13 @@ impl ToolFilter {
     /// entries and the valid ones.
     pub fn select(&self) -> Result<BTreeSet<&'static str>, FilterError> {
         let methods = self.parse_methods()?;
-        let all_toolsets: Vec<&str> = TOOLSETS.iter().map(|t| t.0).collect();
+        // Toolsets are the domain routers the tools are routed in.
+        let mut all_toolsets: Vec<&str> = Vec::new();
+        for t in tools() {
+            if !all_toolsets.contains(&t.toolset) {
+                all_toolsets.push(t.toolset);
+            }
+        }
         let all_tools: Vec<&str> = tools().iter().map(|t| t.name).collect();
         check_known("--toolsets", &self.toolsets, &all_toolsets)?;
         check_known("--tools", &self.tools, &all_tools)?;
