@@ -308,45 +308,58 @@ enum Incoming {
 }
 
 fn incoming(state: &State, line: &[u8]) -> Incoming {
-    let mut obj: Map<String, Value> = match serde_json::from_slice::<Value>(line) {
-        Ok(Value::Object(m)) => m,
-        Ok(_) => {
-            return Incoming::Reply(error_line(
-                "null",
-                -32600,
-                "Invalid Request: a JSON-RPC message is a JSON object (batches are not supported)",
-            ));
-        }
-        Err(e) if e.is_data() || e.is_syntax() || e.is_eof() => {
-            // Valid JSON whose numbers do not fit a Value (an id beyond
-            // f64) is read again keeping the id's text.
-            match reparse_with_raw_id(line) {
-                Some(m) => m,
-                None => {
-                    return Incoming::Reply(error_line(
-                        "null",
-                        -32700,
-                        &format!("Parse error: {e}"),
-                    ));
-                }
-            }
-        }
+    // One parse: the id kept as its exact text (an id may be a number no
+    // `Value` holds exactly), every other field as a `Value`.
+    let fields: HashMap<String, &RawValue> = match serde_json::from_slice(line) {
+        Ok(f) => f,
         Err(e) => {
-            return Incoming::Reply(error_line("null", -32700, &format!("Parse error: {e}")));
+            return Incoming::Reply(
+                if serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok() {
+                    error_line(
+                        "null",
+                        -32600,
+                        "Invalid Request: a JSON-RPC message is a JSON object (batches are not supported)",
+                    )
+                } else {
+                    error_line("null", -32700, &format!("Parse error: {e}"))
+                },
+            );
         }
     };
-    let raw_id = raw_id_of(line);
+    let mut raw_id = None;
+    let mut obj = Map::new();
+    for (k, v) in fields {
+        if k == "id" {
+            raw_id = Some(v.to_owned());
+            continue;
+        }
+        match serde_json::from_str::<Value>(v.get()) {
+            Ok(v) => {
+                obj.insert(k, v);
+            }
+            Err(e) => {
+                return Incoming::Reply(error_line("null", -32700, &format!("Parse error: {e}")));
+            }
+        }
+    }
     let method = obj
         .get("method")
         .and_then(Value::as_str)
         .map(str::to_string);
-    let has_id = obj.contains_key("id");
+    let has_id = raw_id.is_some();
 
     let Some(method) = method else {
         // A response to one of our requests (elicitation, ping), or junk.
         if has_id && (obj.contains_key("result") || obj.contains_key("error")) {
             if !state.lock().initialized {
                 return Incoming::Ignore("a response before initialize");
+            }
+            // Responses answer our own requests, whose ids rmcp chose.
+            if let Some(id) = raw_id
+                .as_deref()
+                .and_then(|r| serde_json::from_str(r.get()).ok())
+            {
+                obj.insert("id".into(), id);
             }
             return match serde_json::from_value(Value::Object(obj)) {
                 Ok(msg) => Incoming::Forward(Box::new(msg)),
@@ -528,32 +541,6 @@ fn outgoing_line(state: &State, msg: TxJsonRpcMessage<RoleServer>) -> io::Result
         "{{\"jsonrpc\":\"2.0\",\"id\":{},{body}}}",
         raw.get()
     ))
-}
-
-/// The exact text of the top-level `id`, if the line has one.
-fn raw_id_of(line: &[u8]) -> Option<Box<RawValue>> {
-    #[derive(serde::Deserialize)]
-    struct IdOnly<'a> {
-        #[serde(borrow)]
-        id: Option<&'a RawValue>,
-    }
-    let parsed: IdOnly<'_> = serde_json::from_slice(line).ok()?;
-    parsed.id.map(RawValue::to_owned)
-}
-
-/// A line that is valid JSON but has a number serde_json's `Value` cannot
-/// hold (only possible in the id, which is kept as text): read with the id
-/// replaced.
-fn reparse_with_raw_id(line: &[u8]) -> Option<Map<String, Value>> {
-    let mut parts: HashMap<String, &RawValue> = serde_json::from_slice(line).ok()?;
-    parts.remove("id")?;
-    let mut out = Map::new();
-    for (k, v) in parts {
-        out.insert(k, serde_json::from_str(v.get()).ok()?);
-    }
-    // Any stand-in works: the real id is read from the line by `raw_id_of`.
-    out.insert("id".into(), Value::from(0));
-    Some(out)
 }
 
 fn is_valid_id(raw: &RawValue) -> bool {
