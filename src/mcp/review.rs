@@ -134,6 +134,18 @@ pub struct AccessReview {
     pub snapshot: Option<String>,
 }
 
+impl Finding {
+    /// A finding of severity `info` about no one user.
+    pub fn info(kind: &str, message: String) -> Finding {
+        Finding {
+            severity: "info".into(),
+            kind: kind.into(),
+            message,
+            user_id: None,
+        }
+    }
+}
+
 impl AccessReview {
     /// Whether any finding is high-severity (the CLI's exit code).
     pub fn has_high(&self) -> bool {

@@ -25,7 +25,9 @@ use super::catalog::{FilterError, ToolFilter};
 use super::error::ToolError;
 use super::guard::UserLocks;
 use super::permissions::summarize;
-use super::review::{AccessReview, Evidence, ProfileFacts, SnapshotView, access_review, diff};
+use super::review::{
+    AccessReview, Evidence, Finding, ProfileFacts, SnapshotView, access_review, diff,
+};
 use super::shutdown::Shutdown;
 use super::snapshots::{Since, SnapshotStore};
 use super::view::Named;
@@ -311,27 +313,23 @@ impl BiginServer {
         if let Some(store) = &self.inner.snapshots {
             if let Some(since) = &since {
                 match store.find(&org.id, since) {
-                    Ok(Some(old)) => {
-                        changes = Some(diff(&old, &users, &computed.admin_flags))
+                    Ok(Some(old)) => changes = Some(diff(&old, &users, &computed.admin_flags)),
+                    Ok(None) => {
+                        let asked = match since {
+                            Since::Last => "last".to_string(),
+                            Since::At(t) => t.to_rfc3339(),
+                        };
+                        findings.push(Finding::info(
+                            "no_baseline",
+                            format!(
+                                "no earlier review of this organisation matches since={asked}; this review is stored as the first"
+                            ),
+                        ));
                     }
-                    Ok(None) => findings.push(super::review::Finding {
-                        severity: "info".into(),
-                        kind: "no_baseline".into(),
-                        message: format!(
-                            "no earlier review of this organisation matches since={}; this review is stored as the first",
-                            match since {
-                                Since::Last => "last".to_string(),
-                                Since::At(t) => t.to_rfc3339(),
-                            }
-                        ),
-                        user_id: None,
-                    }),
-                    Err(e) => findings.push(super::review::Finding {
-                        severity: "info".into(),
-                        kind: "no_baseline".into(),
-                        message: format!("earlier reviews cannot be read: {e}"),
-                        user_id: None,
-                    }),
+                    Err(e) => findings.push(Finding::info(
+                        "no_baseline",
+                        format!("earlier reviews cannot be read: {e}"),
+                    )),
                 }
             }
             let snap = SnapshotView {
@@ -343,14 +341,10 @@ impl BiginServer {
                 Ok(p) => snapshot = Some(p.display().to_string()),
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot store the review snapshot");
-                    findings.push(super::review::Finding {
-                        severity: "info".into(),
-                        kind: "snapshot_not_saved".into(),
-                        message: format!(
-                            "this review could not be stored for later comparison: {e}"
-                        ),
-                        user_id: None,
-                    });
+                    findings.push(Finding::info(
+                        "snapshot_not_saved",
+                        format!("this review could not be stored for later comparison: {e}"),
+                    ));
                 }
             }
         } else if since.is_some() {
