@@ -80,8 +80,8 @@ pub fn tools() -> &'static [ToolInfo] {
     static TOOLS: std::sync::OnceLock<Vec<ToolInfo>> = std::sync::OnceLock::new();
     TOOLS.get_or_init(|| {
         super::tools::routers()
-            .into_iter()
-            .flat_map(|(toolset, router)| {
+            .iter()
+            .flat_map(|&(toolset, ref router)| {
                 router
                     .list_all()
                     .into_iter()
