@@ -20,6 +20,7 @@
 //! reach logs, errors, tool output or `Debug`.
 #![deny(clippy::print_stdout)]
 
+pub mod admin;
 pub mod auth;
 pub mod cli;
 pub mod clients;

@@ -14,8 +14,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use bigin_mcp::cli::{FailOn, ReviewArgs, ReviewFormat};
-use bigin_mcp::mcp::review::{AccessReview, Snapshot};
-use bigin_mcp::mcp::{AuditLog, BiginServer, ServerOptions, SnapshotStore, ToolFilter, report};
+use bigin_mcp::admin::review::{AccessReview, Snapshot};
+use bigin_mcp::admin::report;
+use bigin_mcp::mcp::{AuditLog, BiginServer, ServerOptions, SnapshotStore, ToolFilter};
 use bigin_mcp::zoho::ZohoError;
 
 use super::serve::{Connection, connect, snapshot_account};

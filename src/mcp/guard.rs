@@ -21,7 +21,7 @@ use rmcp::{Json, RoleServer, schemars};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::audit::AuditEntry;
+use crate::admin::audit::AuditEntry;
 use super::error::ToolError;
 use super::server::BiginServer;
 use super::view::ConciseUser;
@@ -125,7 +125,7 @@ impl BiginServer {
         target: &Target<'_>,
         outcome: &str,
         detail: &str,
-    ) -> Result<(), super::audit::AuditError> {
+    ) -> Result<(), crate::admin::audit::AuditError> {
         let entry = AuditEntry {
             time: String::new(),
             tool: action.tool(),

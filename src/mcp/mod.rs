@@ -5,26 +5,19 @@
 //! layer. It reaches Zoho only through
 //! [`crate::zoho::BiginClient`] and never touches the keychain.
 
-pub mod audit;
-pub mod cache;
 pub mod catalog;
 mod error;
 mod guard;
-pub mod permissions;
 mod prompts;
-pub mod report;
-pub mod review;
 mod schema;
 mod server;
-pub mod shutdown;
-pub mod snapshots;
 pub mod stdio;
 mod tools;
 pub mod view;
 
-pub use audit::AuditLog;
 pub use catalog::{FilterError, ToolFilter};
 pub use error::ToolError;
 pub use server::{BiginServer, ServerOptions};
-pub use shutdown::Shutdown;
-pub use snapshots::{Since, SnapshotStore};
+
+// Re-exported for the CLI's flag types, which name them here.
+pub use crate::admin::{AuditLog, Shutdown, Since, SnapshotStore};

@@ -19,17 +19,17 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler};
 
-use super::audit::AuditLog;
-use super::cache::{Cache, DEFAULT_TTL};
+use crate::admin::audit::AuditLog;
+use crate::admin::cache::{Cache, DEFAULT_TTL};
 use super::catalog::{FilterError, ToolFilter};
 use super::error::ToolError;
 use super::guard::UserLocks;
-use super::permissions::summarize;
-use super::review::{
+use crate::admin::permissions::summarize;
+use crate::admin::review::{
     AccessReview, Evidence, Finding, ProfileFacts, SnapshotView, access_review, diff,
 };
-use super::shutdown::Shutdown;
-use super::snapshots::{Since, SnapshotStore};
+use crate::admin::shutdown::Shutdown;
+use crate::admin::snapshots::{Since, SnapshotStore};
 use super::view::Named;
 use super::{prompts, schema, tools};
 use crate::zoho::{

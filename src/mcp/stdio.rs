@@ -40,7 +40,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWrite
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 
-use super::shutdown::Shutdown;
+use crate::admin::shutdown::Shutdown;
 
 /// Lines longer than this are refused rather than buffered without bound.
 const MAX_LINE: usize = 16 * 1024 * 1024;

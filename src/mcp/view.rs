@@ -8,40 +8,8 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::zoho::{Profile, Ref, Role, User, ZohoId};
-
-/// The fields an admin scans a user by.
-#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
-pub struct ConciseUser {
-    pub id: String,
-    pub full_name: String,
-    pub email: String,
-    pub status: String,
-    pub role: Option<Ref>,
-    pub profile: Option<Ref>,
-}
-
-impl From<&User> for ConciseUser {
-    fn from(u: &User) -> Self {
-        ConciseUser {
-            id: u.id.clone(),
-            full_name: u.full_name.clone(),
-            email: u.email.clone(),
-            status: u.status.to_string(),
-            role: u.role.as_deref().cloned(),
-            profile: u.profile.as_deref().cloned(),
-        }
-    }
-}
-
-/// "1 user", "2 users".
-pub fn plural_users(n: usize) -> String {
-    if n == 1 {
-        "1 user".into()
-    } else {
-        format!("{n} users")
-    }
-}
+pub use crate::admin::user::{ConciseUser, Named, plural_users};
+use crate::zoho::{Ref, User, ZohoId};
 
 /// One table cell, safe to put between `|` on one line: the pipe and the
 /// backslash are escaped, and so is every character that could end the line
@@ -185,49 +153,6 @@ pub fn concise_table(total: usize, offset: usize, note: Option<&str>, users: &[&
     out
 }
 
-/// A role or profile, for name-or-id lookups.
-pub trait Named {
-    fn id(&self) -> &str;
-    fn name(&self) -> &str;
-    fn label(&self) -> Option<&str>;
-}
-
-impl Named for Role {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn label(&self) -> Option<&str> {
-        self.display_label.as_deref()
-    }
-}
-
-impl Named for Ref {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn label(&self) -> Option<&str> {
-        None
-    }
-}
-
-impl Named for Profile {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn label(&self) -> Option<&str> {
-        self.display_label.as_deref()
-    }
-}
-
 /// Finds a role or profile by id or case-insensitive name. A miss, or a
 /// name two records share, is an error listing the valid choices.
 pub fn resolve<'a, T: Named>(
@@ -274,7 +199,7 @@ pub fn resolve<'a, T: Named>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::zoho::UserStatus;
+    use crate::zoho::{Role, UserStatus};
     use std::sync::Arc;
 
     fn user(id: &str, status: &str, profile: (&str, &str), role: (&str, &str)) -> User {

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::mcp::error::ToolError;
-use crate::mcp::permissions::{PermissionSummary, admin_reasons, summarize};
+use crate::admin::permissions::{PermissionSummary, admin_reasons, summarize};
 use crate::mcp::server::BiginServer;
 use crate::zoho::{Profile, ZohoId};
 

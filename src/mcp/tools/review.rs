@@ -7,9 +7,9 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::mcp::error::ToolError;
-use crate::mcp::review::AccessReview;
+use crate::admin::review::AccessReview;
 use crate::mcp::server::BiginServer;
-use crate::mcp::snapshots::Since;
+use crate::admin::snapshots::Since;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -334,7 +334,7 @@ pub fn access_review(users: &[User], roles: &[Role], profiles: &[ProfileFacts]) 
             "unconfirmed_users",
             format!(
                 "{} never accepted their invitation; list them with bigin_list_users type=NotConfirmedUsers",
-                super::view::plural_users(totals.unconfirmed).replacen("user", "active user", 1)
+                super::user::plural_users(totals.unconfirmed).replacen("user", "active user", 1)
             ),
             None,
         );

@@ -1,0 +1,22 @@
+//! What an administrator can do to one organisation, without MCP: the
+//! [`Session`] (the Zoho client with its cache of users, roles, profiles
+//! and the organisation), the [`WriteGuard`] every change to a user passes
+//! through (asking a person through [`Confirm`]), the [`Reviewer`] that runs
+//! the access review, and what they keep on disk: the audit log, review
+//! snapshots and reports.
+//!
+//! It reaches Zoho only through [`crate::zoho::BiginClient`] and imports
+//! nothing of `mcp`: the MCP handler, the CLI and the tests are its callers.
+
+pub mod audit;
+pub mod cache;
+pub mod permissions;
+pub mod report;
+pub mod review;
+pub mod shutdown;
+pub mod snapshots;
+pub mod user;
+
+pub use audit::AuditLog;
+pub use shutdown::Shutdown;
+pub use snapshots::{Since, SnapshotStore};
