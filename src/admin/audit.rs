@@ -32,6 +32,24 @@ fn ser_capped<S: Serializer>(s: &str, ser: S) -> Result<S::Ok, S::Error> {
     ser.serialize_str(&capped(s))
 }
 
+/// What became of one write attempt (one audit line each; a sent write
+/// has two: `pending`, then `success` or `error`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// A check failed before anything was sent.
+    Refused,
+    /// The person did not confirm.
+    Declined,
+    /// A preview: nothing was sent.
+    DryRun,
+    /// About to be sent.
+    Pending,
+    Success,
+    /// Sent, and Zoho refused or failed.
+    Error,
+}
+
 /// One audit record.
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditEntry<'a> {
@@ -50,9 +68,8 @@ pub struct AuditEntry<'a> {
     /// What was asked: `deactivate`, `activate`, `delete`.
     #[serde(serialize_with = "ser_capped")]
     pub action: &'a str,
-    /// `refused`, `dry_run`, `pending`, `success`, `error`.
-    #[serde(serialize_with = "ser_capped")]
-    pub outcome: &'a str,
+    /// `refused`, `declined`, `dry_run`, `pending`, `success`, `error`.
+    pub outcome: Outcome,
     /// Why, in one sentence.
     #[serde(serialize_with = "ser_capped")]
     pub detail: &'a str,
@@ -159,7 +176,7 @@ mod tests {
     fn appends_json_lines_and_creates_the_directory() {
         let dir = tempfile::tempdir().unwrap();
         let log = AuditLog::new(dir.path().join("sub/audit.log"));
-        for outcome in ["dry_run", "success"] {
+        for outcome in [Outcome::DryRun, Outcome::Success] {
             log.append(AuditEntry {
                 time: String::new(),
                 tool: "bigin_set_user_status",
@@ -212,7 +229,7 @@ mod tests {
             email: "a@b.c",
             given_email: &huge,
             action: "deactivate",
-            outcome: "refused",
+            outcome: Outcome::Refused,
             detail: &huge,
         })
         .unwrap();
@@ -237,7 +254,7 @@ mod tests {
             email: "",
             given_email: "",
             action: "delete",
-            outcome: "refused",
+            outcome: Outcome::Refused,
             detail: "",
         });
         assert!(e.is_err());

@@ -10,13 +10,21 @@
 
 pub mod audit;
 pub mod cache;
+mod error;
+pub mod guard;
 pub mod permissions;
 pub mod report;
 pub mod review;
+mod reviewer;
+mod session;
 pub mod shutdown;
 pub mod snapshots;
 pub mod user;
 
 pub use audit::AuditLog;
+pub use error::AdminError;
+pub use guard::{Answer, Confirm, WriteGuard};
+pub use reviewer::{ReviewRun, Reviewer};
+pub use session::Session;
 pub use shutdown::Shutdown;
 pub use snapshots::{Since, SnapshotStore};

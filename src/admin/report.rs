@@ -220,8 +220,8 @@ pub fn markdown(r: &AccessReview) -> String {
             table_row(
                 &mut out,
                 &[
-                    cell(&f.severity),
-                    cell(&f.kind),
+                    cell(f.severity.as_str()),
+                    cell(f.kind.as_str()),
                     cell(&f.message),
                     f.user_id.as_deref().map(cell).unwrap_or_default(),
                 ],

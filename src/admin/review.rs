@@ -81,11 +81,89 @@ pub struct RoleGroup {
     pub users: Counts,
 }
 
+/// How much a finding matters; ordered, so `High > Medium > Low > Info`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+        }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a finding is about; its `snake_case` name is what callers match on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    UnknownProfile,
+    NoProfile,
+    UnknownRole,
+    NoRole,
+    UnconfirmedAdmin,
+    InactiveAdmin,
+    UnknownStatusAdmin,
+    ManyAdmins,
+    UnconfirmedUsers,
+    PermissionsUnknown,
+    UnusedProfile,
+    /// `since` found no earlier review to compare with.
+    NoBaseline,
+    /// The review could not be stored as a snapshot.
+    SnapshotNotSaved,
+}
+
+impl FindingKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::UnknownProfile => "unknown_profile",
+            FindingKind::NoProfile => "no_profile",
+            FindingKind::UnknownRole => "unknown_role",
+            FindingKind::NoRole => "no_role",
+            FindingKind::UnconfirmedAdmin => "unconfirmed_admin",
+            FindingKind::InactiveAdmin => "inactive_admin",
+            FindingKind::UnknownStatusAdmin => "unknown_status_admin",
+            FindingKind::ManyAdmins => "many_admins",
+            FindingKind::UnconfirmedUsers => "unconfirmed_users",
+            FindingKind::PermissionsUnknown => "permissions_unknown",
+            FindingKind::UnusedProfile => "unused_profile",
+            FindingKind::NoBaseline => "no_baseline",
+            FindingKind::SnapshotNotSaved => "snapshot_not_saved",
+        }
+    }
+}
+
+impl std::fmt::Display for FindingKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+// The listed output schema keeps both as plain strings (as before they
+// were typed), so `tools/list` does not change.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Finding {
     /// high, medium, low or info.
-    pub severity: String,
-    pub kind: String,
+    #[schemars(with = "String")]
+    pub severity: Severity,
+    #[schemars(with = "String")]
+    pub kind: FindingKind,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
@@ -136,10 +214,10 @@ pub struct AccessReview {
 
 impl Finding {
     /// A finding of severity `info` about no one user.
-    pub fn info(kind: &str, message: String) -> Finding {
+    pub fn info(kind: FindingKind, message: String) -> Finding {
         Finding {
-            severity: "info".into(),
-            kind: kind.into(),
+            severity: Severity::Info,
+            kind,
             message,
             user_id: None,
         }
@@ -149,16 +227,7 @@ impl Finding {
 impl AccessReview {
     /// Whether any finding is high-severity (the CLI's exit code).
     pub fn has_high(&self) -> bool {
-        self.findings.iter().any(|f| f.severity == "high")
-    }
-}
-
-fn severity_rank(s: &str) -> u8 {
-    match s {
-        "high" => 0,
-        "medium" => 1,
-        "low" => 2,
-        _ => 3,
+        self.findings.iter().any(|f| f.severity == Severity::High)
     }
 }
 
@@ -178,14 +247,15 @@ pub struct Computed {
 /// Correlates users, roles and profiles.
 pub fn access_review(users: &[User], roles: &[Role], profiles: &[ProfileFacts]) -> Computed {
     let mut findings = Vec::new();
-    let mut finding = |severity: &str, kind: &str, message: String, user: Option<&User>| {
-        findings.push(Finding {
-            severity: severity.into(),
-            kind: kind.into(),
-            message,
-            user_id: user.map(|u| u.id.clone()),
-        })
-    };
+    let mut finding =
+        |severity: Severity, kind: FindingKind, message: String, user: Option<&User>| {
+            findings.push(Finding {
+                severity,
+                kind,
+                message,
+                user_id: user.map(|u| u.id.clone()),
+            })
+        };
 
     let admin: HashMap<&str, Vec<String>> = profiles
         .iter()
@@ -214,8 +284,8 @@ pub fn access_review(users: &[User], roles: &[Role], profiles: &[ProfileFacts]) 
                 by_profile.entry(p.id.as_str()).or_default().add(u);
                 if live && !admin.contains_key(p.id.as_str()) {
                     finding(
-                        "medium",
-                        "unknown_profile",
+                        Severity::Medium,
+                        FindingKind::UnknownProfile,
                         format!(
                             "{who} holds profile '{}' ({}), which is not in the profile list",
                             p.name, p.id
@@ -225,8 +295,8 @@ pub fn access_review(users: &[User], roles: &[Role], profiles: &[ProfileFacts]) 
                 }
             }
             None if live => finding(
-                "medium",
-                "no_profile",
+                Severity::Medium,
+                FindingKind::NoProfile,
                 format!("{who} has no profile on record"),
                 Some(u),
             ),
@@ -237,8 +307,8 @@ pub fn access_review(users: &[User], roles: &[Role], profiles: &[ProfileFacts]) 
                 by_role.entry(r.id.as_str()).or_default().add(u);
                 if live && !role_ids.contains_key(r.id.as_str()) {
                     finding(
-                        "low",
-                        "unknown_role",
+                        Severity::Low,
+                        FindingKind::UnknownRole,
                         format!(
                             "{who} holds role '{}' ({}), which is not in the role list",
                             r.name, r.id
@@ -248,8 +318,8 @@ pub fn access_review(users: &[User], roles: &[Role], profiles: &[ProfileFacts]) 
                 }
             }
             None if live => finding(
-                "low",
-                "no_role",
+                Severity::Low,
+                FindingKind::NoRole,
                 format!("{who} has no role on record"),
                 Some(u),
             ),
@@ -269,8 +339,8 @@ pub fn access_review(users: &[User], roles: &[Role], profiles: &[ProfileFacts]) 
             UserStatus::Active => {
                 if !u.is_confirmed() {
                     finding(
-                        "high",
-                        "unconfirmed_admin",
+                        Severity::High,
+                        FindingKind::UnconfirmedAdmin,
                         format!(
                             "{who} never accepted the invitation but holds the administrator-level profile '{profile}'; cancel the invitation or give a lower profile"
                         ),
@@ -287,24 +357,24 @@ pub fn access_review(users: &[User], roles: &[Role], profiles: &[ProfileFacts]) 
                 ));
             }
             UserStatus::Inactive => finding(
-                "medium",
-                "inactive_admin",
+                Severity::Medium,
+                FindingKind::InactiveAdmin,
                 format!(
                     "{who} is deactivated but still holds the administrator-level profile '{profile}' and regains it if re-activated; lower the profile or delete the user"
                 ),
                 Some(u),
             ),
             UserStatus::Other(s) => finding(
-                "medium",
-                "unknown_status_admin",
+                Severity::Medium,
+                FindingKind::UnknownStatusAdmin,
                 format!(
                     "{who} has status '{s}', which this server does not know, and holds the administrator-level profile '{profile}'; check the user in Bigin"
                 ),
                 Some(u),
             ),
             UserStatus::Unknown => finding(
-                "medium",
-                "unknown_status_admin",
+                Severity::Medium,
+                FindingKind::UnknownStatusAdmin,
                 format!(
                     "{who} has no status on record and holds the administrator-level profile '{profile}'; check the user in Bigin"
                 ),
@@ -317,8 +387,8 @@ pub fn access_review(users: &[User], roles: &[Role], profiles: &[ProfileFacts]) 
     let threshold = (totals.active / 10).max(3);
     if admin_rows.len() > threshold {
         finding(
-            "medium",
-            "many_admins",
+            Severity::Medium,
+            FindingKind::ManyAdmins,
             format!(
                 "{} active users hold administrator-level profiles ({}% of {} active users); least privilege suggests at most {threshold}",
                 admin_rows.len(),
@@ -330,8 +400,8 @@ pub fn access_review(users: &[User], roles: &[Role], profiles: &[ProfileFacts]) 
     }
     if totals.unconfirmed > 0 {
         finding(
-            "info",
-            "unconfirmed_users",
+            Severity::Info,
+            FindingKind::UnconfirmedUsers,
             format!(
                 "{} never accepted their invitation; list them with bigin_list_users type=NotConfirmedUsers",
                 super::user::plural_users(totals.unconfirmed).replacen("user", "active user", 1)
@@ -342,8 +412,8 @@ pub fn access_review(users: &[User], roles: &[Role], profiles: &[ProfileFacts]) 
     for p in profiles {
         if p.summary.is_none() && admin_reasons(&p.name, None).is_empty() {
             finding(
-                "info",
-                "permissions_unknown",
+                Severity::Info,
+                FindingKind::PermissionsUnknown,
                 format!(
                     "the permissions of profile '{}' could not be read; it is judged by name only",
                     p.name
@@ -353,8 +423,8 @@ pub fn access_review(users: &[User], roles: &[Role], profiles: &[ProfileFacts]) 
         }
         if by_profile.get(p.id.as_str()).is_none_or(|c| c.active == 0) {
             finding(
-                "info",
-                "unused_profile",
+                Severity::Info,
+                FindingKind::UnusedProfile,
                 format!("no active user holds profile '{}'", p.name),
                 None,
             );
@@ -395,7 +465,8 @@ pub fn access_review(users: &[User], roles: &[Role], profiles: &[ProfileFacts]) 
         })
         .collect();
     roles_out.sort_by(|a, b| a.depth.cmp(&b.depth).then_with(|| a.name.cmp(&b.name)));
-    findings.sort_by_key(|f| severity_rank(&f.severity));
+    // Stable: within a severity, findings keep the order they were made in.
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     admin_rows.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
     Computed {
         users: totals,

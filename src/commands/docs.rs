@@ -3,12 +3,9 @@
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::Duration;
 
 use bigin_mcp::cli::{Cli, CompletionsArgs};
-use bigin_mcp::mcp::{AuditLog, BiginServer, ServerOptions, ToolFilter};
-use bigin_mcp::zoho::{BiginClient, ClientOptions, Http, MissingCredentials};
+use bigin_mcp::mcp::{ToolFilter, definitions};
 use clap::CommandFactory;
 
 /// `bigin-mcp completions SHELL`: the script on stdout.
@@ -39,34 +36,16 @@ fn finish(r: std::io::Result<()>) -> ExitCode {
 }
 
 /// `bigin-mcp tools --json`: every tool the server can expose (delete
-/// included), as `[{"name", "description"}]`, read from the server's own
-/// `tools/list` so the bundle's manifest cannot drift from the binary.
+/// included), as `[{"name", "description"}]`, read from the definitions the
+/// server lists (`tools/list`) so the bundle's manifest cannot drift from the binary.
 #[allow(clippy::print_stdout)] // This command's output is the JSON.
 pub fn tools() -> anyhow::Result<ExitCode> {
-    // Never called: listing tools needs no credentials and no network.
-    let client = BiginClient::new(
-        Http::lazy(Duration::from_secs(30)),
-        Arc::new(MissingCredentials("listing tools only".into())),
-        ClientOptions::default(),
-    );
-    let server = BiginServer::new(
-        client,
-        ServerOptions {
-            filter: ToolFilter {
-                allow_delete: true,
-                ..Default::default()
-            },
-            expires_at: None,
-            // Not written: nothing is called.
-            audit: AuditLog::new(std::env::temp_dir().join("bigin-mcp-unused-audit.log")),
-            shutdown: Default::default(),
-            snapshots: None,
-            elicitation: false,
-        },
-    )
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let tools: Vec<serde_json::Value> = server
-        .tools()
+    let all = ToolFilter {
+        allow_delete: true,
+        ..Default::default()
+    };
+    let tools: Vec<serde_json::Value> = definitions(&all)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
         .into_iter()
         .map(|t| {
             serde_json::json!({

@@ -13,14 +13,13 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use bigin_mcp::admin::review::{AccessReview, FindingKind, Severity};
+use bigin_mcp::admin::{Reviewer, Session, SnapshotStore, report};
 use bigin_mcp::cli::{FailOn, ReviewArgs, ReviewFormat};
-use bigin_mcp::admin::review::{AccessReview, Snapshot};
-use bigin_mcp::admin::report;
-use bigin_mcp::mcp::{AuditLog, BiginServer, ServerOptions, SnapshotStore, ToolFilter};
 use bigin_mcp::zoho::ZohoError;
 
+use super::NotLoggedIn;
 use super::serve::{Connection, connect, snapshot_account};
-use super::{NotLoggedIn, UsageError};
 
 /// The exit code when the review has findings at or above `--fail-on`;
 /// distinct from 1 (failure), 2 (usage) and 3 (not logged in), so a CI gate
@@ -49,48 +48,38 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
             "--since compares with earlier reviews, but there is no home directory to keep them in"
         );
     }
-    let server = BiginServer::new(
-        client,
-        ServerOptions {
-            // The review changes nothing; no tool is served anyway.
-            filter: ToolFilter {
-                read_only: true,
-                ..Default::default()
-            },
-            expires_at: None,
-            audit: AuditLog::new(AuditLog::default_path().unwrap_or_default()),
-            shutdown: Default::default(),
-            snapshots: store,
-            elicitation: false,
-        },
-    )
-    .map_err(|e| UsageError(e.0))?;
+    let session = Session::new(client);
     // A new process has an empty cache, so this reads Zoho either way;
     // `fresh` says so rather than rely on it.
-    let review = server
-        .access_review(args.since.clone(), true)
+    let run = Reviewer::new(&session, store.as_ref())
+        .run(args.since.clone(), true)
         .await
         .map_err(|e| anyhow::anyhow!("the access review failed: {e}"))?;
+    let review = &run.review;
 
-    say(&summary(&review));
-    match (&review.snapshot, not_saved(&review)) {
+    say(&summary(review));
+    match (&review.snapshot, not_saved(review)) {
         (Some(p), _) => say(&format!("snapshot stored in {p}")),
         (None, Some(why)) => say(&format!("snapshot NOT stored: {why}")),
         (None, None) => say("snapshot NOT stored: no data directory (no home directory)"),
     }
-    if let Some(f) = review.findings.iter().find(|f| f.kind == "no_baseline") {
+    if let Some(f) = review
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::NoBaseline)
+    {
         say(&format!("no changes to show: {}", f.message));
     }
 
     let body = match format {
-        ReviewFormat::Md => report::markdown(&review),
+        ReviewFormat::Md => report::markdown(review),
         ReviewFormat::Json => {
-            let mut s =
-                serde_json::to_string_pretty(&review).context("cannot encode the review")?;
+            let mut s = serde_json::to_string_pretty(review).context("cannot encode the review")?;
             s.push('\n');
             s
         }
-        ReviewFormat::Csv => report::csv(&stored_users(&review)?.users),
+        // The rows the snapshot holds, straight from the review.
+        ReviewFormat::Csv => report::csv(&run.rows()),
     };
     match &args.output {
         Some(path) => {
@@ -105,7 +94,7 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
                 .context("cannot write the review to stdout")?;
         }
     }
-    Ok(exit_code(&review, args.fail_on))
+    Ok(exit_code(review, args.fail_on))
 }
 
 /// A line for the person running the command (stderr).
@@ -115,11 +104,11 @@ fn say(msg: &str) {
 
 fn summary(r: &AccessReview) -> String {
     let e = &r.evidence;
-    let mut by: Vec<(String, usize)> = Vec::new();
+    let mut by: Vec<(Severity, usize)> = Vec::new();
     for f in &r.findings {
         match by.iter_mut().find(|(s, _)| *s == f.severity) {
             Some((_, n)) => *n += 1,
-            None => by.push((f.severity.clone(), 1)),
+            None => by.push((f.severity, 1)),
         }
     }
     let findings = if by.is_empty() {
@@ -143,39 +132,21 @@ fn summary(r: &AccessReview) -> String {
 fn not_saved(r: &AccessReview) -> Option<&str> {
     r.findings
         .iter()
-        .find(|f| f.kind == "snapshot_not_saved")
+        .find(|f| f.kind == FindingKind::SnapshotNotSaved)
         .map(|f| f.message.as_str())
 }
 
-/// The per-user rows, read back from the snapshot this review just stored:
-/// the CSV is then exactly what later reviews compare with, and the MCP
-/// server's review API stays as it is.
-fn stored_users(r: &AccessReview) -> anyhow::Result<Snapshot> {
-    let Some(path) = &r.snapshot else {
-        anyhow::bail!(
-            "CSV is written from the review's snapshot, which was not stored ({}); use --format md or json",
-            not_saved(r).unwrap_or("no data directory")
-        );
-    };
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read the snapshot {path}"))?;
-    let snap: Snapshot = serde_json::from_slice(&bytes)
-        .with_context(|| format!("cannot decode the snapshot {path}"))?;
-    // Another review could only replace this file by having the same
-    // millisecond; make sure the rows are this review's.
-    anyhow::ensure!(
-        snap.evidence == r.evidence,
-        "the snapshot {path} is not this review's (another review ran at the same time); run again"
-    );
-    Ok(snap)
-}
-
 fn exit_code(r: &AccessReview, fail_on: FailOn) -> ExitCode {
-    let failing = |s: &str| match fail_on {
-        FailOn::Never => false,
-        FailOn::High => s == "high",
-        FailOn::Medium => s == "high" || s == "medium",
+    let floor = match fail_on {
+        FailOn::Never => None,
+        FailOn::High => Some(Severity::High),
+        FailOn::Medium => Some(Severity::Medium),
     };
-    let n = r.findings.iter().filter(|f| failing(&f.severity)).count();
+    let n = r
+        .findings
+        .iter()
+        .filter(|f| floor.is_some_and(|at| f.severity >= at))
+        .count();
     if n == 0 {
         return ExitCode::SUCCESS;
     }

@@ -5,6 +5,7 @@
 use rmcp::handler::server::tool::IntoCallToolResult;
 use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock};
 
+use crate::admin::AdminError;
 use crate::zoho::{IdError, ZohoError};
 
 /// A tool failure with a message for the caller.
@@ -26,6 +27,12 @@ impl From<ZohoError> for ToolError {
 impl From<IdError> for ToolError {
     fn from(e: IdError) -> Self {
         ToolError(format!("{e}. Nothing was sent to Zoho."))
+    }
+}
+
+impl From<AdminError> for ToolError {
+    fn from(e: AdminError) -> Self {
+        ToolError(e.to_string())
     }
 }
 

@@ -6,8 +6,8 @@
 //! [`crate::zoho::BiginClient`] and never touches the keychain.
 
 pub mod catalog;
+mod confirm;
 mod error;
-mod guard;
 mod prompts;
 mod schema;
 mod server;
@@ -17,7 +17,7 @@ pub mod view;
 
 pub use catalog::{FilterError, ToolFilter};
 pub use error::ToolError;
-pub use server::{BiginServer, ServerOptions};
+pub use server::{BiginServer, ServerOptions, definitions};
 
 // Re-exported for the CLI's flag types, which name them here.
 pub use crate::admin::{AuditLog, Shutdown, Since, SnapshotStore};

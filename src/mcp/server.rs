@@ -8,7 +8,6 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
@@ -19,22 +18,13 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler};
 
-use crate::admin::audit::AuditLog;
-use crate::admin::cache::{Cache, DEFAULT_TTL};
 use super::catalog::{FilterError, ToolFilter};
+use super::confirm::Elicit;
 use super::error::ToolError;
-use super::guard::UserLocks;
-use crate::admin::permissions::summarize;
-use crate::admin::review::{
-    AccessReview, Evidence, Finding, ProfileFacts, SnapshotView, access_review, diff,
-};
-use crate::admin::shutdown::Shutdown;
-use crate::admin::snapshots::{Since, SnapshotStore};
-use super::view::Named;
 use super::{prompts, schema, tools};
-use crate::zoho::{
-    BiginClient, DataCentre, Org, Profile, Ref, Role, User, UserType, ZohoId, count_requests,
-};
+use crate::admin::review::AccessReview;
+use crate::admin::{AuditLog, Reviewer, Session, Shutdown, Since, SnapshotStore, WriteGuard};
+use crate::zoho::BiginClient;
 
 /// Start-up settings of a server.
 pub struct ServerOptions {
@@ -58,15 +48,11 @@ pub struct ServerOptions {
 const MAX_CONCURRENT_CALLS: usize = 8;
 
 struct Inner {
-    client: BiginClient,
-    cache: Cache,
-    audit: AuditLog,
+    session: Arc<Session>,
+    /// Every write passes it.
+    guard: WriteGuard,
     expires_at: Option<DateTime<Utc>>,
-    shutdown: Shutdown,
     calls: tokio::sync::Semaphore,
-    /// One lock per user being written, so two writes to the same user run
-    /// one after the other and the second sees the first one's result.
-    user_locks: UserLocks,
     filter: ToolFilter,
     snapshots: Option<SnapshotStore>,
     elicitation: bool,
@@ -86,37 +72,15 @@ impl BiginServer {
     /// A server exposing the tools `options.filter` selects.
     pub fn new(client: BiginClient, options: ServerOptions) -> Result<Self, FilterError> {
         let selected: BTreeSet<&str> = options.filter.select()?;
-        let mut tool_router = tools::router();
-        for t in tool_router.list_all() {
-            if !selected.contains(t.name.as_ref()) {
-                tool_router.remove_route(&t.name);
-            }
-        }
-        let listed: Vec<rmcp::model::Tool> = tool_router
-            .list_all()
-            .into_iter()
-            .map(|mut t| {
-                t.input_schema = Arc::new(schema::compact_input(&t.input_schema));
-                // A write's result is small and flat; one level says so,
-                // leaving the byte budget to the read tools.
-                let read_only = t.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true);
-                let depth = if read_only { 2 } else { 1 };
-                t.output_schema = t
-                    .output_schema
-                    .map(|o| Arc::new(schema::compact_output_to(&o, depth)));
-                t
-            })
-            .collect();
+        let (tool_router, listed) = selected_tools(&selected);
         let instructions = instructions(&selected);
+        let session = Arc::new(Session::new(client));
         Ok(BiginServer {
             inner: Arc::new(Inner {
-                client,
-                cache: Cache::new(DEFAULT_TTL),
-                audit: options.audit,
+                guard: WriteGuard::new(Arc::clone(&session), options.audit, options.shutdown),
+                session,
                 expires_at: options.expires_at,
-                shutdown: options.shutdown,
                 calls: tokio::sync::Semaphore::new(MAX_CONCURRENT_CALLS),
-                user_locks: Default::default(),
                 filter: options.filter,
                 snapshots: options.snapshots,
                 elicitation: options.elicitation,
@@ -137,107 +101,22 @@ impl BiginServer {
         &self.instructions
     }
 
-    pub(crate) fn client(&self) -> &BiginClient {
-        &self.inner.client
+    /// The gate every write passes.
+    pub(crate) fn guard(&self) -> &WriteGuard {
+        &self.inner.guard
     }
 
-    pub(crate) fn cache(&self) -> &Cache {
-        &self.inner.cache
+    /// How this call's person is asked to confirm a write.
+    pub(crate) fn confirm<'a>(&self, ctx: &'a RequestContext<RoleServer>) -> Elicit<'a> {
+        Elicit {
+            ctx,
+            enabled: self.inner.elicitation,
+        }
     }
 
-    pub(crate) fn audit_log(&self) -> &AuditLog {
-        &self.inner.audit
-    }
-
-    pub(crate) fn shutdown(&self) -> &Shutdown {
-        &self.inner.shutdown
-    }
-
-    pub(crate) fn user_locks(&self) -> &UserLocks {
-        &self.inner.user_locks
-    }
-
-    pub(crate) fn elicitation_enabled(&self) -> bool {
-        self.inner.elicitation
-    }
-
-    // ---- reads through the session cache: (value, came from the cache) ----
-
-    pub(crate) async fn users(
-        &self,
-        ty: UserType,
-        fresh: bool,
-    ) -> Result<(Arc<Vec<User>>, bool), ToolError> {
-        let c = &self.inner.cache;
-        Ok(c.users(ty)
-            .get(c.ttl, fresh, || self.inner.client.list_users(ty))
-            .await?)
-    }
-
-    pub(crate) async fn roles(&self, fresh: bool) -> Result<(Arc<Vec<Role>>, bool), ToolError> {
-        let c = &self.inner.cache;
-        Ok(c.roles
-            .get(c.ttl, fresh, || self.inner.client.list_roles())
-            .await?)
-    }
-
-    pub(crate) async fn profiles(
-        &self,
-        fresh: bool,
-    ) -> Result<(Arc<Vec<Profile>>, bool), ToolError> {
-        let c = &self.inner.cache;
-        Ok(c.profiles
-            .get(c.ttl, fresh, || self.inner.client.list_profiles())
-            .await?)
-    }
-
-    pub(crate) async fn org(&self, fresh: bool) -> Result<(Arc<Org>, bool), ToolError> {
-        let c = &self.inner.cache;
-        Ok(c.org
-            .get(c.ttl, fresh, || self.inner.client.get_org())
-            .await?)
-    }
-
-    pub(crate) async fn profile_detail(
-        &self,
-        id: &ZohoId,
-        fresh: bool,
-    ) -> Result<(Arc<Option<Profile>>, bool), ToolError> {
-        let c = &self.inner.cache;
-        Ok(c.profile_detail(id.as_str())
-            .get(c.ttl, fresh, || self.inner.client.get_profile(id))
-            .await?)
-    }
-
-    /// Every profile's permissions, at most four requests at a time (Zoho's
-    /// concurrency limits are per organisation); the flag says whether all
-    /// came from the cache.
-    pub(crate) async fn profile_facts<'p, P: Named + 'p>(
-        &self,
-        profiles: impl IntoIterator<Item = &'p P>,
-        fresh: bool,
-    ) -> (Vec<Result<ProfileFacts, ToolError>>, bool) {
-        let reads: Vec<_> = profiles
-            .into_iter()
-            .map(|p| async move {
-                let id = ZohoId::parse(p.id(), "profile id")?;
-                let (detail, cached) = self.profile_detail(&id, fresh).await?;
-                Ok::<_, ToolError>((
-                    ProfileFacts {
-                        id: p.id().to_string(),
-                        name: p.name().to_string(),
-                        summary: detail.as_ref().as_ref().and_then(summarize),
-                    },
-                    cached,
-                ))
-            })
-            .collect();
-        let results: Vec<_> = futures::stream::iter(reads).buffered(4).collect().await;
-        let all_cached = results.iter().all(|r| matches!(r, Ok((_, true))));
-        (
-            results.into_iter().map(|r| r.map(|(f, _)| f)).collect(),
-            all_cached,
-        )
+    /// The organisation this server administers: client and cache.
+    pub(crate) fn session(&self) -> &Session {
+        &self.inner.session
     }
 
     /// The access review, with its evidence header; stores a snapshot and
@@ -247,132 +126,42 @@ impl BiginServer {
         since: Option<Since>,
         fresh: bool,
     ) -> Result<AccessReview, ToolError> {
-        let (data, credits) = count_requests(async {
-            let ((users, c1), (roles, c2), (org, c4)) = tokio::try_join!(
-                self.users(UserType::AllUsers, fresh),
-                self.roles(fresh),
-                self.org(fresh),
-            )?;
-            // The profiles that matter are the ones users hold: their
-            // permissions decide who is an administrator. Taking them from
-            // the users (rather than the profile list) saves a credit, and a
-            // profile nobody holds grants nobody anything.
-            let mut held: Vec<&Ref> = Vec::new();
-            for p in users.iter().filter_map(|u| u.profile.as_deref()) {
-                if !held.iter().any(|x| x.id == p.id) {
-                    held.push(p);
-                }
-            }
-            // The built-in Administrator profile is administrator-level
-            // whatever its permissions say, so reading them would only cost
-            // a credit.
-            let (builtin, others): (Vec<&Ref>, Vec<&Ref>) = held
-                .into_iter()
-                .partition(|p| p.name.eq_ignore_ascii_case("administrator"));
-            let (facts, c3) = self.profile_facts(others.iter().copied(), fresh).await;
-            // A profile whose permissions cannot be read could be
-            // administrator-level: a review without them could leave an
-            // admin out, so there is no review.
-            let mut facts = others
-                .iter()
-                .zip(facts)
-                .map(|(p, f)| match f {
-                    Ok(f) if f.summary.is_some() => Ok(f),
-                    Ok(_) => Err(ToolError(format!(
-                        "users hold profile '{}' ({}) but Zoho gives no permissions for it, so this review cannot tell whether its holders are administrators; no review was made. Retry, or check the profile in Bigin.",
-                        p.name, p.id
-                    ))),
-                    Err(e) => Err(ToolError(format!(
-                        "cannot read the permissions of profile '{}' ({}), so this review cannot tell whether its holders are administrators; no review was made: {e}",
-                        p.name, p.id
-                    ))),
-                })
-                .collect::<Result<Vec<ProfileFacts>, ToolError>>()?;
-            facts.extend(builtin.iter().map(|p| ProfileFacts {
-                id: p.id.clone(),
-                name: p.name.clone(),
-                summary: None,
-            }));
-            facts.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
-            Ok::<_, ToolError>((users, roles, facts, org, c1 && c2 && c3 && c4))
-        })
-        .await;
-        let (users, roles, facts, org, from_cache) = data?;
-        let computed = access_review(&users, &roles, &facts);
-        let evidence = Evidence {
-            generated_at: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            organization_id: org.id.clone(),
-            organization_name: org.company_name.clone().unwrap_or_default(),
-            data_centre: self.data_centre(),
-            credits_used: credits,
-            from_cache,
-        };
-        let mut findings = computed.findings;
-        let mut changes = None;
-        let mut snapshot = None;
-        if let Some(store) = &self.inner.snapshots {
-            if let Some(since) = &since {
-                match store.find(&org.id, since) {
-                    Ok(Some(old)) => changes = Some(diff(&old, &users, &computed.admin_flags)),
-                    Ok(None) => {
-                        let asked = match since {
-                            Since::Last => "last".to_string(),
-                            Since::At(t) => t.to_rfc3339(),
-                        };
-                        findings.push(Finding::info(
-                            "no_baseline",
-                            format!(
-                                "no earlier review of this organisation matches since={asked}; this review is stored as the first"
-                            ),
-                        ));
-                    }
-                    Err(e) => findings.push(Finding::info(
-                        "no_baseline",
-                        format!("earlier reviews cannot be read: {e}"),
-                    )),
-                }
-            }
-            let snap = SnapshotView {
-                evidence: &evidence,
-                users: &users,
-                admin_flags: &computed.admin_flags,
-            };
-            match store.save(&evidence, &snap) {
-                Ok(p) => snapshot = Some(p.display().to_string()),
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot store the review snapshot");
-                    findings.push(Finding::info(
-                        "snapshot_not_saved",
-                        format!("this review could not be stored for later comparison: {e}"),
-                    ));
-                }
-            }
-        } else if since.is_some() {
-            return Err(ToolError(
-                "this server keeps no review snapshots, so it cannot compare with an earlier review".into(),
-            ));
-        }
-        Ok(AccessReview {
-            evidence,
-            users: computed.users,
-            profiles: computed.profiles,
-            roles: computed.roles,
-            admins: computed.admins,
-            findings,
-            changes,
-            snapshot,
-        })
+        let reviewer = Reviewer::new(&self.inner.session, self.inner.snapshots.as_ref());
+        Ok(reviewer.run(since, fresh).await?.review)
     }
+}
 
-    /// The data centre the requests went to: its code, or the API domain.
-    fn data_centre(&self) -> String {
-        match self.inner.client.api_domain() {
-            Some(d) => DataCentre::from_api_domain(&d)
-                .map(|dc| dc.code.to_string())
-                .unwrap_or(d),
-            None => "unknown".into(),
+/// The router of the `selected` tools, and their definitions as listed
+/// (with compacted schemas).
+fn selected_tools(selected: &BTreeSet<&str>) -> (ToolRouter<BiginServer>, Vec<rmcp::model::Tool>) {
+    let mut tool_router = tools::router();
+    for t in tool_router.list_all() {
+        if !selected.contains(t.name.as_ref()) {
+            tool_router.remove_route(&t.name);
         }
     }
+    let listed = tool_router
+        .list_all()
+        .into_iter()
+        .map(|mut t| {
+            t.input_schema = Arc::new(schema::compact_input(&t.input_schema));
+            // A write's result is small and flat; one level says so,
+            // leaving the byte budget to the read tools.
+            let read_only = t.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true);
+            let depth = if read_only { 2 } else { 1 };
+            t.output_schema = t
+                .output_schema
+                .map(|o| Arc::new(schema::compact_output_to(&o, depth)));
+            t
+        })
+        .collect();
+    (tool_router, listed)
+}
+
+/// The definitions a server with `filter` would list (`tools/list`),
+/// without a server: `bigin-mcp tools` needs no client and no credentials.
+pub fn definitions(filter: &ToolFilter) -> Result<Vec<rmcp::model::Tool>, FilterError> {
+    Ok(selected_tools(&filter.select()?).1)
 }
 
 /// How the exposed tools fit together, sent at initialize. Only tools the

@@ -33,7 +33,7 @@ impl BiginServer {
     ) -> Result<Json<OrgRecord>, ToolError> {
         // Asked for by name: always Zoho's current record (and it refreshes
         // the cached one).
-        let (org, _) = self.org(true).await?;
+        let (org, _) = self.session().org(true).await?;
         let org = match serde_json::to_value(&*org) {
             Ok(Value::Object(m)) => m,
             _ => Map::new(),

@@ -6,8 +6,8 @@ use rmcp::{Json, schemars, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::mcp::error::ToolError;
 use crate::admin::permissions::{PermissionSummary, admin_reasons, summarize};
+use crate::mcp::error::ToolError;
 use crate::mcp::server::BiginServer;
 use crate::zoho::{Profile, ZohoId};
 
@@ -77,15 +77,15 @@ impl BiginServer {
         &self,
         Parameters(a): Parameters<ListProfilesArgs>,
     ) -> Result<Json<ProfileList>, ToolError> {
-        let (profiles, _) = self.profiles(false).await?;
+        let (profiles, _) = self.session().profiles(false).await?;
         let out: Vec<ProfileOut> = if a.include_permissions.unwrap_or(false) {
-            let (facts, _) = self.profile_facts(profiles.iter(), false).await;
+            let (facts, _) = self.session().profile_facts(profiles.iter(), false).await;
             profiles
                 .iter()
                 .zip(facts)
                 .map(|(p, f)| match f {
                     Ok(f) => Ok(ProfileOut::new(p, f.summary, true)),
-                    Err(e) => Err(e),
+                    Err(e) => Err(e.into()),
                 })
                 .collect::<Result<_, ToolError>>()?
         } else {
@@ -107,7 +107,7 @@ impl BiginServer {
         Parameters(a): Parameters<ProfileIdArgs>,
     ) -> Result<Json<ProfileRecord>, ToolError> {
         let id = ZohoId::parse(&a.profile_id, "profile_id")?;
-        let (detail, _) = self.profile_detail(&id, false).await?;
+        let (detail, _) = self.session().profile_detail(&id, false).await?;
         match detail.as_ref() {
             Some(p) => Ok(Json(ProfileRecord {
                 profile: ProfileOut::new(p, summarize(p), true),

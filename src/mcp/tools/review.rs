@@ -6,10 +6,10 @@ use rmcp::{Json, schemars, tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::mcp::error::ToolError;
 use crate::admin::review::AccessReview;
-use crate::mcp::server::BiginServer;
 use crate::admin::snapshots::Since;
+use crate::mcp::error::ToolError;
+use crate::mcp::server::BiginServer;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

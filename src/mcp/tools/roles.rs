@@ -54,7 +54,7 @@ impl BiginServer {
         &self,
         Parameters(a): Parameters<ListRolesArgs>,
     ) -> Result<Json<RoleList>, ToolError> {
-        let (roles, _) = self.roles(false).await?;
+        let (roles, _) = self.session().roles(false).await?;
         let selected: Vec<RoleOut> = match &a.reporting_to {
             Some(parent) => {
                 let parent_id = &resolve(&roles, parent, "role", "bigin_list_roles")?.id;

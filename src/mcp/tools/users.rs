@@ -1,6 +1,6 @@
 //! The users toolset: list (filtered and paged by the server), get, and the
 //! guarded writes (status change, deletion). The guard itself is
-//! `mcp::guard`.
+//! `admin::guard`.
 
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock};
@@ -10,8 +10,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::admin::guard::{Action, Invitation, WriteResult};
 use crate::mcp::error::ToolError;
-use crate::mcp::guard::{Action, WriteResult};
 use crate::mcp::server::BiginServer;
 use crate::mcp::view::{UserTable, concise_table, plural_users, resolve};
 use crate::zoho::{Interner, NewUser, Ref, User, UserStatus, UserType, ZohoId, decode_users};
@@ -226,7 +226,7 @@ impl BiginServer {
         let filters = Filters {
             profile: match &a.profile {
                 Some(p) => {
-                    let (profiles, _) = self.profiles(fresh).await?;
+                    let (profiles, _) = self.session().profiles(fresh).await?;
                     Some(
                         resolve(&profiles, p, "profile", "bigin_list_profiles")?
                             .id
@@ -237,7 +237,7 @@ impl BiginServer {
             },
             role: match &a.role {
                 Some(r) => {
-                    let (roles, _) = self.roles(fresh).await?;
+                    let (roles, _) = self.session().roles(fresh).await?;
                     Some(resolve(&roles, r, "role", "bigin_list_roles")?.id.clone())
                 }
                 None => None,
@@ -276,7 +276,8 @@ impl BiginServer {
             let mut kept: Vec<Map<String, Value>> = Vec::new();
             let mut total = 0usize;
             let mut interner = Interner::default();
-            self.client()
+            self.session()
+                .client()
                 .for_each_users_page(ty, |raws| {
                     for raw in raws {
                         let u = User::from_json(raw.get(), &mut interner)
@@ -298,7 +299,7 @@ impl BiginServer {
             page.returned = kept.len();
             full_records = kept;
         } else {
-            cached_users = self.users(ty, fresh).await?.0;
+            cached_users = self.session().users(ty, fresh).await?.0;
             let matching: Vec<&User> = cached_users.iter().filter(|u| filters.keep(u)).collect();
             let shown: Vec<&User> = matching.iter().skip(offset).take(limit).copied().collect();
             page.total = matching.len();
@@ -341,7 +342,7 @@ impl BiginServer {
         Parameters(a): Parameters<UserIdArgs>,
     ) -> Result<Json<UserRecord>, ToolError> {
         let id = ZohoId::parse(&a.user_id, "user_id")?;
-        match self.client().get_user(&id).await? {
+        match self.session().client().get_user(&id).await? {
             Some(Value::Object(user)) => Ok(Json(UserRecord { user })),
             Some(_) => Err(ToolError(format!(
                 "Zoho's record for user {id} is not an object"
@@ -368,14 +369,17 @@ impl BiginServer {
             NewStatus::Inactive => Action::Deactivate,
             NewStatus::Active => Action::Activate,
         };
-        self.guarded_write(
-            &ctx,
-            action,
-            &a.user_id,
-            &a.confirm_email,
-            a.dry_run.unwrap_or(false),
-        )
-        .await
+        self.guard()
+            .write(
+                &self.confirm(&ctx),
+                action,
+                &a.user_id,
+                &a.confirm_email,
+                a.dry_run.unwrap_or(false),
+            )
+            .await
+            .map(Json)
+            .map_err(ToolError::from)
     }
 
     /// Permanently delete a user (irreversible; prefer bigin_set_user_status inactive). Needs confirm_email; dry_run previews; never the primary user; audit-logged.
@@ -390,14 +394,17 @@ impl BiginServer {
         Parameters(a): Parameters<DeleteUserArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<WriteResult>, ToolError> {
-        self.guarded_write(
-            &ctx,
-            Action::Delete,
-            &a.user_id,
-            &a.confirm_email,
-            a.dry_run.unwrap_or(false),
-        )
-        .await
+        self.guard()
+            .write(
+                &self.confirm(&ctx),
+                Action::Delete,
+                &a.user_id,
+                &a.confirm_email,
+                a.dry_run.unwrap_or(false),
+            )
+            .await
+            .map(Json)
+            .map_err(ToolError::from)
     }
 
     /// Change a user's profile and/or role (name or id), e.g. lower an admin's profile. Guarded like bigin_set_user_status; Zoho does not update deactivated users.
@@ -424,7 +431,7 @@ impl BiginServer {
         // ambiguous one lists the valid choices.
         let profile = match a.profile.as_deref().filter(|p| !p.trim().is_empty()) {
             Some(p) => {
-                let (profiles, _) = self.profiles(false).await?;
+                let (profiles, _) = self.session().profiles(false).await?;
                 let found = resolve(&profiles, p, "profile", "bigin_list_profiles")
                     .map_err(|e| ToolError(format!("{e} Nothing was changed.")))?;
                 Some(Ref {
@@ -436,7 +443,7 @@ impl BiginServer {
         };
         let role = match a.role.as_deref().filter(|r| !r.trim().is_empty()) {
             Some(r) => {
-                let (roles, _) = self.roles(false).await?;
+                let (roles, _) = self.session().roles(false).await?;
                 let found = resolve(&roles, r, "role", "bigin_list_roles")
                     .map_err(|e| ToolError(format!("{e} Nothing was changed.")))?;
                 Some(Ref {
@@ -446,14 +453,17 @@ impl BiginServer {
             }
             None => None,
         };
-        self.guarded_write(
-            &ctx,
-            Action::Update { role, profile },
-            &a.user_id,
-            &a.confirm_email,
-            a.dry_run.unwrap_or(false),
-        )
-        .await
+        self.guard()
+            .write(
+                &self.confirm(&ctx),
+                Action::Update { role, profile },
+                &a.user_id,
+                &a.confirm_email,
+                a.dry_run.unwrap_or(false),
+            )
+            .await
+            .map(Json)
+            .map_err(ToolError::from)
     }
 
     /// Invite a user with a role and profile (name or id); refuses an email in use. dry_run previews; audit-logged. Returns the new id; unconfirmed until they accept.
@@ -489,10 +499,10 @@ impl BiginServer {
                 "last_name is required (at most 80 characters; first_name at most 40). Nothing was sent to Zoho.".into(),
             ));
         }
-        let (profiles, _) = self.profiles(false).await?;
+        let (profiles, _) = self.session().profiles(false).await?;
         let profile = resolve(&profiles, &a.profile, "profile", "bigin_list_profiles")
             .map_err(|e| ToolError(format!("{e} Nobody was invited.")))?;
-        let (roles, _) = self.roles(false).await?;
+        let (roles, _) = self.session().roles(false).await?;
         let role = resolve(&roles, &a.role, "role", "bigin_list_roles")
             .map_err(|e| ToolError(format!("{e} Nobody was invited.")))?;
         let (Ok(role_id), Ok(profile_id)) = (
@@ -510,15 +520,22 @@ impl BiginServer {
             role: role_id,
             profile: profile_id,
         };
-        let role = Ref {
-            id: role.id.clone(),
-            name: role.name.clone(),
+        let invitation = Invitation {
+            user: new,
+            role: Ref {
+                id: role.id.clone(),
+                name: role.name.clone(),
+            },
+            profile: Ref {
+                id: profile.id.clone(),
+                name: profile.name.clone(),
+            },
         };
-        let profile = Ref {
-            id: profile.id.clone(),
-            name: profile.name.clone(),
-        };
-        self.guarded_invite(&ctx, new, &role, &profile, a.dry_run.unwrap_or(false))
-            .await
+        let dry_run = a.dry_run.unwrap_or(false);
+        Ok(Json(
+            self.guard()
+                .invite(&self.confirm(&ctx), invitation, dry_run)
+                .await?,
+        ))
     }
 }

@@ -1,0 +1,499 @@
+//! The write guard: every change to a user passes here. It verifies the
+//! target (id, confirmation email, current state), never touches the primary
+//! user, asks a person through [`Confirm`] where one can be asked, runs
+//! writes to one user one at a time, refuses new writes while the process
+//! stops, and leaves an audit line for every attempt (two for a sent write:
+//! pending, then its outcome). A change that cannot be audited is not made.
+//!
+//! How the person is asked is the caller's business: `mcp` asks by MCP
+//! elicitation, a test answers itself. Silence (past the guard's timeout),
+//! a decline or a cancel all mean no.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+mod action;
+#[cfg(test)]
+mod tests;
+
+pub use action::{Action, Audited, Invitation};
+
+use super::audit::{AuditEntry, AuditError, AuditLog, Outcome};
+use super::error::AdminError;
+use super::session::Session;
+use super::shutdown::Shutdown;
+use super::user::ConciseUser;
+use crate::zoho::{User, UserStatus, UserType, ZohoError, ZohoId};
+
+/// How long a person has to answer a confirmation.
+pub const CONFIRM_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The result of a write.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WriteResult {
+    /// deactivate, activate, delete, update or invite.
+    pub action: String,
+    pub dry_run: bool,
+    /// dry_run or success.
+    pub outcome: String,
+    pub user: ConciseUser,
+    pub message: String,
+}
+
+/// What the person said to one confirmation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// Nobody could be asked (the client cannot, or asking is off): the
+    /// caller's confirmation email is all the confirmation there is.
+    NotAsked,
+    /// The person confirmed.
+    Yes,
+    /// The person did not confirm; how, as it ends "The person ...":
+    /// "declined", "cancelled", "did not tick the confirmation".
+    No(String),
+}
+
+/// Asks a person to confirm one write. `summary` is one line: what changes,
+/// for whom. `timeout` is how long the guard waits; an implementation
+/// that can pass it on to its peer should.
+pub trait Confirm: Send + Sync {
+    fn ask(&self, summary: &str, timeout: Duration) -> impl Future<Output = Answer> + Send;
+}
+
+/// Asks nobody: the CLI and read-only callers.
+pub struct NoConfirm;
+
+impl Confirm for NoConfirm {
+    async fn ask(&self, _summary: &str, _timeout: Duration) -> Answer {
+        Answer::NotAsked
+    }
+}
+
+/// Per-user locks of the writes in progress.
+type UserLocks = std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>;
+
+/// Held while a write to one user runs; the map entry goes with the last holder.
+struct UserLock<'a> {
+    locks: &'a UserLocks,
+    id: String,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Drop for UserLock<'_> {
+    fn drop(&mut self) {
+        self.guard.take();
+        let mut map = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        if map.get(&self.id).is_some_and(|l| Arc::strong_count(l) == 1) {
+            map.remove(&self.id);
+        }
+    }
+}
+
+/// Whom a write is aimed at, as far as it is known, for the audit log.
+struct Target<'a> {
+    id: &'a str,
+    /// The email on record, once the user has been read.
+    email: &'a str,
+    /// What the caller passed as confirm_email.
+    given: &'a str,
+}
+
+/// The gate every write passes; one per process (its locks serialise
+/// writes to one user).
+pub struct WriteGuard {
+    session: Arc<Session>,
+    audit: AuditLog,
+    shutdown: Shutdown,
+    /// One lock per user being written, so two writes to the same user run
+    /// one after the other and the second sees the first one's result.
+    locks: UserLocks,
+    confirm_timeout: Duration,
+}
+
+impl WriteGuard {
+    /// A guard writing through `session`, recording in `audit`, refusing
+    /// new writes once `shutdown` is triggered.
+    pub fn new(session: Arc<Session>, audit: AuditLog, shutdown: Shutdown) -> WriteGuard {
+        WriteGuard {
+            session,
+            audit,
+            shutdown,
+            locks: Default::default(),
+            confirm_timeout: CONFIRM_TIMEOUT,
+        }
+    }
+
+    /// How long a person has to answer (default [`CONFIRM_TIMEOUT`]).
+    pub fn with_confirm_timeout(mut self, timeout: Duration) -> WriteGuard {
+        self.confirm_timeout = timeout;
+        self
+    }
+
+    pub fn audit_log(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    /// One audit line; a failure is logged (the caller goes on).
+    fn audit_write(&self, w: &dyn Audited, target: &Target<'_>, outcome: Outcome, detail: &str) {
+        if let Err(e) = self.try_audit(w, target, outcome, detail) {
+            tracing::error!(error = %e, "audit log write failed");
+        }
+    }
+
+    /// One audit line, or why it could not be written.
+    fn try_audit(
+        &self,
+        w: &dyn Audited,
+        target: &Target<'_>,
+        outcome: Outcome,
+        detail: &str,
+    ) -> Result<(), AuditError> {
+        self.audit.append(AuditEntry {
+            time: String::new(),
+            tool: w.tool(),
+            user_id: target.id,
+            email: target.email,
+            given_email: target.given,
+            action: w.verb(),
+            outcome,
+            detail,
+        })
+    }
+
+    /// Refuses with an audit line and the message the caller sees.
+    fn refuse(&self, w: &dyn Audited, target: &Target<'_>, why: String) -> AdminError {
+        self.audit_write(w, target, Outcome::Refused, &why);
+        AdminError::Refused(why)
+    }
+
+    /// Waits for any other write to the same user to finish.
+    async fn lock_user(&self, id: &str) -> UserLock<'_> {
+        let lock = {
+            let mut map = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::clone(map.entry(id.to_string()).or_default())
+        };
+        UserLock {
+            locks: &self.locks,
+            id: id.to_string(),
+            guard: Some(lock.lock_owned().await),
+        }
+    }
+
+    /// Asks the person to confirm `summary`. `Ok(())` to go ahead; `Err`
+    /// with the reason (already audited as `declined`) otherwise.
+    async fn confirm_with_person(
+        &self,
+        confirm: &impl Confirm,
+        w: &dyn Audited,
+        target: &Target<'_>,
+        summary: &str,
+    ) -> Result<(), AdminError> {
+        let asked = tokio::time::timeout(
+            self.confirm_timeout,
+            confirm.ask(summary, self.confirm_timeout),
+        )
+        .await;
+        let said = match asked {
+            Ok(Answer::Yes | Answer::NotAsked) => return Ok(()),
+            Ok(Answer::No(said)) => said,
+            Err(_) => {
+                "could not be asked (the confirmation request failed or timed out)".to_string()
+            }
+        };
+        let why = format!("The person {said}, so nothing was changed: {summary}.");
+        self.audit_write(w, target, Outcome::Declined, &why);
+        Err(AdminError::Refused(why))
+    }
+
+    /// The last gate before a write is sent: the person confirms (where one
+    /// can be asked), a stopping process starts nothing new, and the
+    /// `pending` line is written. Fails closed: a change that cannot be
+    /// recorded is not made.
+    async fn clear_to_send(
+        &self,
+        confirm: &impl Confirm,
+        w: &dyn Audited,
+        target: &Target<'_>,
+        summary: &str,
+        pending: &str,
+    ) -> Result<(), AdminError> {
+        self.confirm_with_person(confirm, w, target, summary)
+            .await?;
+        // A stopping process finishes the writes already sent, and starts none.
+        if self.shutdown.is_triggered() {
+            let why = format!(
+                "the server is shutting down, so this was not sent to Zoho: {summary}. Nothing was changed; call again once it is restarted."
+            );
+            return Err(self.refuse(w, target, why));
+        }
+        self.try_audit(w, target, Outcome::Pending, pending)
+            .map_err(|e| {
+                AdminError::Refused(format!(
+                    "{e}; refusing to change anything without an audit record. Fix --audit-log / BIGIN_AUDIT_LOG."
+                ))
+            })
+    }
+
+    /// A dry run's answer, audited.
+    fn dry_run(
+        &self,
+        w: &dyn Audited,
+        target: &Target<'_>,
+        user: ConciseUser,
+        message: String,
+    ) -> WriteResult {
+        self.audit_write(w, target, Outcome::DryRun, &message);
+        WriteResult {
+            action: w.verb().into(),
+            dry_run: true,
+            outcome: "dry_run".into(),
+            user,
+            message,
+        }
+    }
+
+    /// Verify, then act on an existing user: the user is fetched, the
+    /// confirmation compared, the primary user and no-op changes refused,
+    /// the person asked (where one can be), and only then is the write
+    /// sent. Writes to one user run one at a time, each verifying afresh, so
+    /// a repeated call finds the change already made and sends nothing.
+    pub async fn write(
+        &self,
+        confirm: &impl Confirm,
+        action: Action,
+        raw_id: &str,
+        confirm_email: &str,
+        dry_run: bool,
+    ) -> Result<WriteResult, AdminError> {
+        let shown_id: String = raw_id.chars().take(40).collect();
+        let given = confirm_email.trim();
+        let mut target = Target {
+            id: &shown_id,
+            email: "",
+            given,
+        };
+        let id = match ZohoId::parse(raw_id, "user_id") {
+            Ok(id) => id,
+            Err(e) => return Err(self.refuse(&action, &target, AdminError::Id(e).to_string())),
+        };
+        target.id = id.as_str();
+        if given.is_empty() || !given.contains('@') {
+            let why = "confirm_email must be the user's email address (as shown by bigin_get_user). Nothing was sent to Zoho.".to_string();
+            return Err(self.refuse(&action, &target, why));
+        }
+        let _lock = self.lock_user(id.as_str()).await;
+        let client = self.session.client();
+        let user = match client.get_user(&id).await {
+            Ok(Some(u)) => u,
+            Ok(None) => {
+                let why = format!(
+                    "no user has id {id}; nothing was changed. Find the id with bigin_list_users."
+                );
+                return Err(self.refuse(&action, &target, why));
+            }
+            Err(e) => {
+                let why = format!(
+                    "cannot verify the user before the change, so nothing was changed: {e}"
+                );
+                return Err(self.refuse(&action, &target, why));
+            }
+        };
+        let Ok(typed) = User::from_value(&user) else {
+            let why =
+                format!("Zoho's record for user {id} cannot be read, so nothing was changed.");
+            return Err(self.refuse(&action, &target, why));
+        };
+        let who = ConciseUser::from(&typed);
+        let email = who.email.trim().to_string();
+        target.email = &email;
+        if !email.eq_ignore_ascii_case(given) {
+            let why = format!(
+                "confirm_email does not match the email on record for user {id} ({}); nothing was changed. Check the user with bigin_get_user and pass their exact email.",
+                who.full_name
+            );
+            // The email on record is for the log, not for the caller.
+            return Err(self.refuse(&action, &target, why));
+        }
+        if let Some(state) = action.noop(&typed) {
+            let why = format!("{} ({email}) {state}; nothing was changed.", who.full_name);
+            return Err(self.refuse(&action, &target, why));
+        }
+        if let Some(why) = self.primary_user(&typed, &email, &who.full_name).await {
+            return Err(self.refuse(&action, &target, why));
+        }
+        let change = action.change(&typed);
+        let summary = format!("{} {} <{email}>: {change}", action.verb(), who.full_name);
+        if dry_run {
+            let message = format!("Dry run: would {summary}. Call again without dry_run to do it.");
+            return Ok(self.dry_run(&action, &target, who, message));
+        }
+        let pending = format!("sending the change to Zoho: {change}");
+        self.clear_to_send(confirm, &action, &target, &summary, &pending)
+            .await?;
+        let result = action.send(client, &id).await;
+        // Sent: whatever Zoho answered, cached user lists may now be wrong.
+        self.session.cache().users_changed();
+        match result {
+            Ok(outcome) => {
+                let message = format!(
+                    "{} ({email}) was {}. Zoho: {} {}",
+                    who.full_name,
+                    action.done(&change),
+                    outcome.code,
+                    outcome.message
+                );
+                self.audit_write(&action, &target, Outcome::Success, &message);
+                let mut user = who;
+                action.apply(&mut user);
+                Ok(WriteResult {
+                    action: action.verb().into(),
+                    dry_run: false,
+                    outcome: "success".into(),
+                    user,
+                    message,
+                })
+            }
+            Err(e) => Err(self.failed(&action, &target, e, &format!("user {id}, {email}"))),
+        }
+    }
+
+    /// Why `user` must not be changed because they own the organisation,
+    /// or because that cannot be ruled out; `None` when they may be.
+    /// Zoho refuses too, but we never even try. If we cannot tell, we do
+    /// not act.
+    async fn primary_user(&self, user: &User, email: &str, name: &str) -> Option<String> {
+        let org = match self.session.org(false).await {
+            Ok((o, _)) => o,
+            Err(e) => {
+                return Some(format!(
+                    "cannot check whether this is the primary user, so nothing was changed: {e}"
+                ));
+            }
+        };
+        let primary_email = org.primary_email.as_deref().unwrap_or("").trim();
+        let primary_zuid = org.primary_zuid.as_deref().unwrap_or("").trim();
+        if primary_email.is_empty() && primary_zuid.is_empty() {
+            return Some("the organisation record names no primary user (primary_email and primary_zuid are empty), so this server cannot rule out changing it; nothing was changed. Make the change in Bigin's UI.".to_string());
+        }
+        let is_primary = (!primary_email.is_empty() && primary_email.eq_ignore_ascii_case(email))
+            || (!primary_zuid.is_empty()
+                && Some(primary_zuid) == user.zuid.as_deref().map(str::trim));
+        is_primary.then(|| format!(
+            "{name} ({email}) is the organisation's primary user, which this server never changes; transfer the primary role in Bigin first. Nothing was changed."
+        ))
+    }
+
+    /// A sent write Zoho did not accept, audited as `error`.
+    fn failed(
+        &self,
+        w: &dyn Audited,
+        target: &Target<'_>,
+        e: ZohoError,
+        about: &str,
+    ) -> AdminError {
+        let msg = e.to_string();
+        self.audit_write(w, target, Outcome::Error, &msg);
+        AdminError::Failed(match e {
+            ZohoError::Record { .. } => msg,
+            _ => format!("{msg} ({about})"),
+        })
+    }
+
+    /// Verify, then invite: the email must be new (held by no user who is
+    /// not deleted), the person is asked where one can be, and every
+    /// attempt is audited.
+    pub async fn invite(
+        &self,
+        confirm: &impl Confirm,
+        invitation: Invitation<'_>,
+        dry_run: bool,
+    ) -> Result<WriteResult, AdminError> {
+        let inv = &invitation;
+        let new = &inv.user;
+        let email = new.email.trim().to_string();
+        let target = Target {
+            id: "",
+            email: &email,
+            given: &email,
+        };
+        let full_name = format!("{} {}", new.first_name.unwrap_or(""), new.last_name)
+            .trim()
+            .to_string();
+        // One invitation per address at a time: two concurrent invites of
+        // the same person would otherwise both pass the check.
+        let _lock = self
+            .lock_user(&format!("invite:{}", email.to_lowercase()))
+            .await;
+        let users = match self.session.users(UserType::AllUsers, true).await {
+            Ok((u, _)) => u,
+            Err(e) => {
+                let why = format!(
+                    "cannot check whether {email} is already a user, so nobody was invited: {e}"
+                );
+                return Err(self.refuse(inv, &target, why));
+            }
+        };
+        if let Some(u) = users.iter().find(|u| {
+            u.status != UserStatus::Deleted && u.email.trim().eq_ignore_ascii_case(&email)
+        }) {
+            let why = format!(
+                "{email} already belongs to {} (id {}, status {}); nobody was invited. To change their role or profile use bigin_update_user.",
+                u.full_name, u.id, u.status
+            );
+            return Err(self.refuse(inv, &target, why));
+        }
+        let summary = format!(
+            "invite {full_name} <{email}> as profile {}, role {}",
+            inv.profile.name, inv.role.name
+        );
+        let user = ConciseUser {
+            id: String::new(),
+            full_name: full_name.clone(),
+            email: email.clone(),
+            status: "active".into(),
+            role: Some(inv.role.clone()),
+            profile: Some(inv.profile.clone()),
+        };
+        if dry_run {
+            let message = format!(
+                "Dry run: would {summary}. Zoho emails them an invitation; they stay unconfirmed until they accept. Call again without dry_run to do it."
+            );
+            return Ok(self.dry_run(inv, &target, user, message));
+        }
+        let pending = format!("sending to Zoho: {summary}");
+        self.clear_to_send(confirm, inv, &target, &summary, &pending)
+            .await?;
+        let result = self.session.client().create_user(new).await;
+        self.session.cache().users_changed();
+        match result {
+            Ok((id, outcome)) => {
+                let message = format!(
+                    "{full_name} ({email}) was invited as user {id}. Zoho: {} {}. They stay unconfirmed until they accept the emailed invitation.",
+                    outcome.code, outcome.message
+                );
+                let done = Target {
+                    id: id.as_str(),
+                    email: &email,
+                    given: &email,
+                };
+                self.audit_write(inv, &done, Outcome::Success, &message);
+                Ok(WriteResult {
+                    action: inv.verb().into(),
+                    dry_run: false,
+                    outcome: "success".into(),
+                    user: ConciseUser {
+                        id: id.as_str().to_string(),
+                        ..user
+                    },
+                    message,
+                })
+            }
+            Err(e) => Err(self.failed(inv, &target, e, &format!("inviting {email}"))),
+        }
+    }
+}

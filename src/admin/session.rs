@@ -1,0 +1,116 @@
+//! [`Session`]: one organisation as this process sees it: the Zoho client
+//! and the session cache in front of its reads (users, roles, profiles,
+//! profile details, the organisation), plus the profile facts the review
+//! and the profile tools judge administrators by.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+
+use super::cache::{Cache, DEFAULT_TTL};
+use super::error::AdminError;
+use super::permissions::summarize;
+use super::review::ProfileFacts;
+use super::user::Named;
+use crate::zoho::{BiginClient, DataCentre, Org, Profile, Role, User, UserType, ZohoError, ZohoId};
+
+/// The client and its cache; share it behind an `Arc`.
+pub struct Session {
+    client: BiginClient,
+    cache: Cache,
+}
+
+/// A read: the value, and whether it came from the cache.
+pub type Read<T> = Result<(Arc<T>, bool), ZohoError>;
+
+impl Session {
+    /// A session with an empty cache of the default lifetime.
+    pub fn new(client: BiginClient) -> Session {
+        Session {
+            client,
+            cache: Cache::new(DEFAULT_TTL),
+        }
+    }
+
+    pub fn client(&self) -> &BiginClient {
+        &self.client
+    }
+
+    pub fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    // ---- reads through the session cache: (value, came from the cache) ----
+
+    pub async fn users(&self, ty: UserType, fresh: bool) -> Read<Vec<User>> {
+        let c = &self.cache;
+        c.users(ty)
+            .get(c.ttl, fresh, || self.client.list_users(ty))
+            .await
+    }
+
+    pub async fn roles(&self, fresh: bool) -> Read<Vec<Role>> {
+        let c = &self.cache;
+        c.roles.get(c.ttl, fresh, || self.client.list_roles()).await
+    }
+
+    pub async fn profiles(&self, fresh: bool) -> Read<Vec<Profile>> {
+        let c = &self.cache;
+        c.profiles
+            .get(c.ttl, fresh, || self.client.list_profiles())
+            .await
+    }
+
+    pub async fn org(&self, fresh: bool) -> Read<Org> {
+        let c = &self.cache;
+        c.org.get(c.ttl, fresh, || self.client.get_org()).await
+    }
+
+    pub async fn profile_detail(&self, id: &ZohoId, fresh: bool) -> Read<Option<Profile>> {
+        let c = &self.cache;
+        c.profile_detail(id.as_str())
+            .get(c.ttl, fresh, || self.client.get_profile(id))
+            .await
+    }
+
+    /// Every profile's permissions, at most four requests at a time (Zoho's
+    /// concurrency limits are per organisation); the flag says whether all
+    /// came from the cache.
+    pub async fn profile_facts<'p, P: Named + 'p>(
+        &self,
+        profiles: impl IntoIterator<Item = &'p P>,
+        fresh: bool,
+    ) -> (Vec<Result<ProfileFacts, AdminError>>, bool) {
+        let reads: Vec<_> = profiles
+            .into_iter()
+            .map(|p| async move {
+                let id = ZohoId::parse(p.id(), "profile id")?;
+                let (detail, cached) = self.profile_detail(&id, fresh).await?;
+                Ok::<_, AdminError>((
+                    ProfileFacts {
+                        id: p.id().to_string(),
+                        name: p.name().to_string(),
+                        summary: detail.as_ref().as_ref().and_then(summarize),
+                    },
+                    cached,
+                ))
+            })
+            .collect();
+        let results: Vec<_> = futures::stream::iter(reads).buffered(4).collect().await;
+        let all_cached = results.iter().all(|r| matches!(r, Ok((_, true))));
+        (
+            results.into_iter().map(|r| r.map(|(f, _)| f)).collect(),
+            all_cached,
+        )
+    }
+
+    /// The data centre the requests went to: its code, or the API domain.
+    pub fn data_centre(&self) -> String {
+        match self.client.api_domain() {
+            Some(d) => DataCentre::from_api_domain(&d)
+                .map(|dc| dc.code.to_string())
+                .unwrap_or(d),
+            None => "unknown".into(),
+        }
+    }
+}
