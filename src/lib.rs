@@ -26,4 +26,5 @@ pub mod cli;
 pub mod clients;
 pub mod mcp;
 pub mod sandbox;
+pub mod transport;
 pub mod zoho;

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use bigin_mcp::cli::ServeArgs;
-use bigin_mcp::mcp::stdio::{TransportOptions, line_transport_with};
 use bigin_mcp::mcp::{AuditLog, BiginServer, ServerOptions, Shutdown, SnapshotStore};
 use bigin_mcp::sandbox::{self, Sandbox, SandboxOptions};
+use bigin_mcp::transport::{TransportOptions, line_transport_with};
 use bigin_mcp::zoho::{
     BiginClient, ClientOptions, DataCentre, Http, MissingCredentials, RefreshCredentials,
     RefreshTokenSource, TokenSource, check_base_url,

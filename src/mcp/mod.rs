@@ -11,7 +11,6 @@ mod error;
 mod prompts;
 mod schema;
 mod server;
-pub mod stdio;
 mod tools;
 pub mod view;
 

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bigin_mcp::mcp::stdio::line_transport;
 use bigin_mcp::mcp::{AuditLog, BiginServer, ServerOptions, ToolFilter};
 use bigin_mcp::sandbox::{self, RecordedRequest, Sandbox, SandboxOptions};
+use bigin_mcp::transport::line_transport;
 use bigin_mcp::zoho::{
     BiginClient, ClientOptions, RefreshCredentials, RefreshTokenSource, http_client,
 };
