@@ -4,9 +4,19 @@
 //!
 //! - `commands` (in the binary's `main.rs` plus [`cli`]): parse flags, wire things
 //!   together, own `anyhow` and exit codes. Nothing below uses clap or anyhow.
-//! - [`mcp`]: the MCP tool surface: tool definitions, filters (read-only,
-//!   toolsets, ...), write guards and the audit log. It talks to Zoho only
-//!   through [`zoho::BiginClient`].
+//! - [`transport`]: the line-delimited JSON-RPC transport `serve` runs the
+//!   MCP handler over (stdin/stdout), with the session rules rmcp leaves to it.
+//! - [`mcp`]: the MCP surface: the handler, the tools as thin methods over
+//!   [`admin`]'s services, the catalogue and start-up filters (read-only,
+//!   toolsets, ...; each tool's Zoho scopes), views, schemas and prompts.
+//! - [`admin`]: what an administrator can do to one organisation, without
+//!   MCP: the session (client plus cache), the write guard (confirmation
+//!   through a small `Confirm` trait, audit log), the access review with its
+//!   snapshots and reports. The CLI's `review` uses it directly. It imports
+//!   nothing of `mcp`.
+//! - [`clients`]: the MCP clients' config files `install` edits.
+//! - [`auth`]: login (OAuth with PKCE on a loopback callback), the keychain
+//!   and the account file; it hands [`zoho`] a token source.
 //! - [`zoho`]: the HTTP client for Bigin v2 and the Zoho accounts token
 //!   endpoint: data centres, id validation, retries, error mapping. It knows
 //!   nothing about MCP; it gets access tokens from a [`zoho::TokenSource`].

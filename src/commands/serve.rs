@@ -70,7 +70,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // the first write.
     let exposes_writes = selected
         .iter()
-        .any(|name| bigin_mcp::mcp::catalog::tool_info(name).is_some_and(|t| !t.read_only));
+        .any(|name| bigin_mcp::mcp::tool_info(name).is_some_and(|t| !t.read_only));
     if exposes_writes && let Err(e) = audit.check() {
         tracing::error!(
             "{e}. Write tools will refuse every change until this is fixed (--audit-log / BIGIN_AUDIT_LOG)."

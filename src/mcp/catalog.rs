@@ -1,9 +1,15 @@
-//! The tool catalogue as data (name, method, toolset) and the start-up
-//! filters that choose which tools a server exposes.
+//! The tool catalogue as data (name, method, toolset, read-only, Zoho
+//! scopes) and the start-up filters that choose which tools a server
+//! exposes. One rule, [`ToolFilter::verdict`], decides each tool; the
+//! selection, the explanation of an empty selection, the message for a call
+//! to a removed tool and the prompts offered are all read from it.
 //!
 //! Filter order, documented in the README: `--tools` / `--toolsets` /
 //! `--methods` intersect; `--exclude-tools` removes; `bigin_delete_user`
 //! needs `--allow-delete`; `--read-only` wins over everything.
+//!
+//! This module imports nothing of the handler: the catalogue itself (read
+//! off the routers) is `handler::catalogue`, which passes it in.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -49,9 +55,41 @@ impl fmt::Display for Method {
     }
 }
 
+/// A Zoho OAuth scope a tool needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope {
+    UsersAll,
+    UsersRead,
+    RolesRead,
+    ProfilesRead,
+    OrgRead,
+}
+
+impl Scope {
+    /// Zoho's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::UsersAll => "ZohoBigin.users.ALL",
+            Scope::UsersRead => "ZohoBigin.users.READ",
+            Scope::RolesRead => "ZohoBigin.settings.roles.READ",
+            Scope::ProfilesRead => "ZohoBigin.settings.profiles.READ",
+            Scope::OrgRead => "ZohoBigin.org.READ",
+        }
+    }
+
+    /// The broader scope that includes this one, if any.
+    fn within(self) -> Option<Scope> {
+        match self {
+            Scope::UsersRead => Some(Scope::UsersAll),
+            _ => None,
+        }
+    }
+}
+
 /// One tool's place in the catalogue, read off its own definition: the
 /// toolset is the domain router it is routed in, read-only is its
-/// `readOnlyHint`, and the method is the verb its name starts with.
+/// `readOnlyHint`, the method is the verb its name starts with, and the
+/// scopes are what its module declares beside it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToolInfo {
     pub name: &'static str,
@@ -59,9 +97,13 @@ pub struct ToolInfo {
     pub toolset: &'static str,
     /// The tool's `readOnlyHint`.
     pub read_only: bool,
+    /// The Zoho scopes a call can need.
+    pub scopes: &'static [Scope],
 }
 
-/// The method a tool's name says it is (`bigin_<verb>_...`).
+/// The method a tool's name says it is (`bigin_<verb>_...`). A tool whose
+/// verb is unknown fails the catalogue's tests (`every_tool_has_a_known_verb`);
+/// until then it is taken for the most guarded method, a deletion.
 pub fn method_of(name: &str) -> Option<Method> {
     let verb = name.strip_prefix("bigin_")?.split('_').next()?;
     Some(match verb {
@@ -71,41 +113,6 @@ pub fn method_of(name: &str) -> Option<Method> {
         "set" | "update" => Method::Update,
         "delete" => Method::Delete,
         _ => return None,
-    })
-}
-
-/// Every tool the server knows, derived once from the domain routers
-/// (see `tools::ROUTERS`), in the order the README lists them.
-pub fn tools() -> &'static [ToolInfo] {
-    static TOOLS: std::sync::OnceLock<Vec<ToolInfo>> = std::sync::OnceLock::new();
-    TOOLS.get_or_init(|| {
-        super::tools::routers()
-            .iter()
-            .flat_map(|&(toolset, ref router)| {
-                router
-                    .list_all()
-                    .into_iter()
-                    .map(move |t| {
-                        let name: &'static str = match t.name {
-                            std::borrow::Cow::Borrowed(n) => n,
-                            std::borrow::Cow::Owned(n) => Box::leak(n.into_boxed_str()),
-                        };
-                        ToolInfo {
-                            name,
-                            method: method_of(name).unwrap_or_else(|| {
-                                panic!("tool {name} does not start with a known verb")
-                            }),
-                            toolset,
-                            read_only: t
-                                .annotations
-                                .as_ref()
-                                .and_then(|a| a.read_only_hint)
-                                .unwrap_or(false),
-                        }
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .collect()
     })
 }
 
@@ -128,73 +135,140 @@ pub struct ToolFilter {
 #[error("{0}")]
 pub struct FilterError(pub String);
 
+/// Which flag removed a tool, the first in the documented order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removed {
+    /// `--read-only`, and the tool writes.
+    ReadOnly,
+    /// The delete tool, without `--allow-delete`.
+    NeedsAllowDelete,
+    /// `--exclude-tools` names it.
+    Excluded,
+    /// `--tools` is set and does not name it.
+    NotInTools,
+    /// `--methods` leaves its method out.
+    Method,
+    /// `--toolsets` leaves its toolset out.
+    Toolset,
+}
+
+fn has(list: &[String], x: &str) -> bool {
+    list.iter().any(|v| v.trim().eq_ignore_ascii_case(x))
+}
+
+impl Removed {
+    /// Why `t` is not exposed, naming the flag (and variable) that would
+    /// bring it back: the answer to a call of a removed tool.
+    pub fn why(self, f: &ToolFilter, t: &ToolInfo) -> String {
+        let name = t.name;
+        match self {
+            Removed::ReadOnly => format!(
+                "{name} changes Zoho and the server runs with --read-only (BIGIN_READ_ONLY), which removes every write tool"
+            ),
+            Removed::NeedsAllowDelete => format!(
+                "{name} is irreversible and off by default; the server must be started with --allow-delete (BIGIN_ALLOW_DELETE=true)"
+            ),
+            Removed::Excluded => {
+                format!("{name} is removed by --exclude-tools (BIGIN_EXCLUDE_TOOLS)")
+            }
+            Removed::NotInTools => format!(
+                "{name} is not among --tools {} (BIGIN_TOOLS)",
+                f.tools.join(",")
+            ),
+            Removed::Method => format!(
+                "{name} is a {} tool and --methods is {} (BIGIN_METHODS)",
+                t.method,
+                f.methods.join(",")
+            ),
+            Removed::Toolset => format!(
+                "{name} is in toolset {} and --toolsets is {} (BIGIN_TOOLSETS)",
+                t.toolset,
+                f.toolsets.join(",")
+            ),
+        }
+    }
+
+    /// The start of a sentence blaming this flag, for the explanation of
+    /// an empty selection ("--exclude-tools removes bigin_get_user").
+    fn blame(self, f: &ToolFilter) -> String {
+        match self {
+            Removed::ReadOnly => "--read-only removes every write tool, here".into(),
+            Removed::NeedsAllowDelete => "--allow-delete is needed for".into(),
+            Removed::Excluded => "--exclude-tools removes".into(),
+            Removed::NotInTools => format!("--tools {} leaves out", f.tools.join(",")),
+            Removed::Method => format!("--methods {} leaves out", f.methods.join(",")),
+            Removed::Toolset => format!("--toolsets {} leaves out", f.toolsets.join(",")),
+        }
+    }
+}
+
 impl ToolFilter {
-    /// The names of the tools to expose, or an error naming the unknown
-    /// entries and the valid ones.
-    pub fn select(&self) -> Result<BTreeSet<&'static str>, FilterError> {
-        let methods = self.parse_methods()?;
+    /// The one rule: whether these flags expose `t`, or which flag removed
+    /// it. Names are not checked here ([`ToolFilter::select_in`] does); an
+    /// unreadable `--methods` restricts nothing.
+    pub fn verdict(&self, t: &ToolInfo) -> Result<(), Removed> {
+        let methods = self.parse_methods().ok().flatten();
+        if self.read_only && !t.read_only {
+            Err(Removed::ReadOnly)
+        } else if t.name == DELETE_TOOL && !self.allow_delete {
+            Err(Removed::NeedsAllowDelete)
+        } else if has(&self.exclude_tools, t.name) {
+            Err(Removed::Excluded)
+        } else if !self.tools.is_empty() && !has(&self.tools, t.name) {
+            Err(Removed::NotInTools)
+        } else if methods.is_some_and(|m| !m.contains(&t.method)) {
+            Err(Removed::Method)
+        } else if !self.toolsets.is_empty() && !has(&self.toolsets, t.toolset) {
+            Err(Removed::Toolset)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The names of the tools of `all` to expose, or an error naming the
+    /// unknown entries and the valid ones.
+    pub fn select_in(&self, all: &[ToolInfo]) -> Result<BTreeSet<&'static str>, FilterError> {
+        self.parse_methods()?;
         // Toolsets are the domain routers the tools are routed in.
         let mut all_toolsets: Vec<&str> = Vec::new();
-        for t in tools() {
+        for t in all {
             if !all_toolsets.contains(&t.toolset) {
                 all_toolsets.push(t.toolset);
             }
         }
-        let all_tools: Vec<&str> = tools().iter().map(|t| t.name).collect();
+        let all_tools: Vec<&str> = all.iter().map(|t| t.name).collect();
         check_known("--toolsets", &self.toolsets, &all_toolsets)?;
         check_known("--tools", &self.tools, &all_tools)?;
         check_known("--exclude-tools", &self.exclude_tools, &all_tools)?;
-        let has = |list: &[String], x: &str| list.iter().any(|v| v.trim().eq_ignore_ascii_case(x));
-        Ok(tools()
+        Ok(all
             .iter()
-            .filter(|t| methods.as_ref().is_none_or(|m| m.contains(&t.method)))
-            .filter(|t| self.toolsets.is_empty() || has(&self.toolsets, t.toolset))
-            .filter(|t| self.tools.is_empty() || has(&self.tools, t.name))
-            .filter(|t| !has(&self.exclude_tools, t.name))
-            .filter(|t| t.name != DELETE_TOOL || self.allow_delete)
-            .filter(|t| !self.read_only || t.read_only)
+            .filter(|t| self.verdict(t).is_ok())
             .map(|t| t.name)
             .collect())
     }
 
-    /// Why the filters leave no tool, in the words of the flags; `None`
-    /// when some tool is left (or a name is unknown: `select` says that).
-    /// Each tool is blamed on the first filter that removed it, in the
-    /// documented order, and only tools `--tools` named are discussed.
-    pub fn explain_empty(&self) -> Option<String> {
-        if !self.select().ok()?.is_empty() {
+    /// Why the filters leave no tool of `all`, in the words of the flags;
+    /// `None` when some tool is left (or a name is unknown: `select_in`
+    /// says that). Each tool is blamed on the flag its verdict names, and
+    /// only tools `--tools` named are discussed.
+    pub fn explain_empty_in(&self, all: &[ToolInfo]) -> Option<String> {
+        if !self.select_in(all).ok()?.is_empty() {
             return None;
         }
-        let methods = self.parse_methods().ok()?;
-        let has = |list: &[String], x: &str| list.iter().any(|v| v.trim().eq_ignore_ascii_case(x));
-        let joined = |l: &[String]| l.join(",");
-        // (reason, tools) in filter order; a reason appears once.
+        // (reason, tools) in catalogue order; a reason appears once.
         let mut reasons: Vec<(String, Vec<&str>)> = Vec::new();
-        let mut blame = |reason: String, tool: &'static str| match reasons
-            .iter_mut()
-            .find(|(r, _)| *r == reason)
-        {
-            Some((_, tools)) => tools.push(tool),
-            None => reasons.push((reason, vec![tool])),
-        };
-        for t in tools() {
+        for t in all {
             if !self.tools.is_empty() && !has(&self.tools, t.name) {
                 continue;
             }
-            let reason = if methods.as_ref().is_some_and(|m| !m.contains(&t.method)) {
-                format!("--methods {} leaves out", joined(&self.methods))
-            } else if !self.toolsets.is_empty() && !has(&self.toolsets, t.toolset) {
-                format!("--toolsets {} leaves out", joined(&self.toolsets))
-            } else if has(&self.exclude_tools, t.name) {
-                "--exclude-tools removes".to_string()
-            } else if t.name == DELETE_TOOL && !self.allow_delete {
-                "--allow-delete is needed for".to_string()
-            } else if self.read_only && !t.read_only {
-                "--read-only removes every write tool, here".to_string()
-            } else {
-                continue;
+            let reason = match self.verdict(t) {
+                Ok(()) | Err(Removed::NotInTools) => continue,
+                Err(r) => r.blame(self),
             };
-            blame(reason, t.name);
+            match reasons.iter_mut().find(|(r, _)| *r == reason) {
+                Some((_, tools)) => tools.push(t.name),
+                None => reasons.push((reason, vec![t.name])),
+            }
         }
         let detail: Vec<String> = reasons
             .into_iter()
@@ -206,42 +280,32 @@ impl ToolFilter {
         ))
     }
 
-    /// Why these flags removed `name`, naming the flag that would bring it
-    /// back; `None` when the tool is exposed or unknown.
-    pub fn why_removed(&self, name: &str) -> Option<String> {
-        let t = tool_info(name)?;
-        let has = |list: &[String], x: &str| list.iter().any(|v| v.trim().eq_ignore_ascii_case(x));
-        let methods = self.parse_methods().ok()?;
-        Some(if self.read_only && !t.read_only {
-            format!(
-                "{name} changes Zoho and the server runs with --read-only (BIGIN_READ_ONLY), which removes every write tool"
-            )
-        } else if t.name == DELETE_TOOL && !self.allow_delete {
-            format!(
-                "{name} is irreversible and off by default; the server must be started with --allow-delete (BIGIN_ALLOW_DELETE=true)"
-            )
-        } else if has(&self.exclude_tools, t.name) {
-            format!("{name} is removed by --exclude-tools (BIGIN_EXCLUDE_TOOLS)")
-        } else if !self.tools.is_empty() && !has(&self.tools, t.name) {
-            format!(
-                "{name} is not among --tools {} (BIGIN_TOOLS)",
-                self.tools.join(",")
-            )
-        } else if methods.as_ref().is_some_and(|m| !m.contains(&t.method)) {
-            format!(
-                "{name} is a {} tool and --methods is {} (BIGIN_METHODS)",
-                t.method,
-                self.methods.join(",")
-            )
-        } else if !self.toolsets.is_empty() && !has(&self.toolsets, t.toolset) {
-            format!(
-                "{name} is in toolset {} and --toolsets is {} (BIGIN_TOOLSETS)",
-                t.toolset,
-                self.toolsets.join(",")
-            )
-        } else {
-            return None;
-        })
+    /// Why these flags removed `name` (a tool of `all`), naming the flag
+    /// that would bring it back; `None` when the tool is exposed or unknown.
+    pub fn why_removed_in(&self, all: &[ToolInfo], name: &str) -> Option<String> {
+        let t = all.iter().find(|t| t.name == name)?;
+        self.verdict(t).err().map(|r| r.why(self, t))
+    }
+
+    /// The Zoho scopes the tools of `all` these flags expose can need, a
+    /// scope left out when a broader one is in (`users.READ` under
+    /// `users.ALL`).
+    pub fn scopes_in(&self, all: &[ToolInfo]) -> Result<Vec<&'static str>, FilterError> {
+        let selected = self.select_in(all)?;
+        let mut scopes: BTreeSet<Scope> = all
+            .iter()
+            .filter(|t| selected.contains(t.name))
+            .flat_map(|t| t.scopes.iter().copied())
+            .collect();
+        let covered: Vec<Scope> = scopes
+            .iter()
+            .copied()
+            .filter(|s| s.within().is_some_and(|w| scopes.contains(&w)))
+            .collect();
+        for s in covered {
+            scopes.remove(&s);
+        }
+        Ok(scopes.into_iter().map(Scope::as_str).collect())
     }
 
     fn parse_methods(&self) -> Result<Option<BTreeSet<Method>>, FilterError> {
@@ -287,14 +351,11 @@ fn check_known(flag: &str, given: &[String], valid: &[&str]) -> Result<(), Filte
     }
 }
 
-/// Looks a tool up by name.
-pub fn tool_info(name: &str) -> Option<&'static ToolInfo> {
-    tools().iter().find(|t| t.name == name)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    // The catalogue is read off the handler's routers.
+    use crate::mcp::handler::{catalogue as tools, tool_info};
 
     fn list(s: &[&str]) -> Vec<String> {
         s.iter().map(|x| x.to_string()).collect()
@@ -330,7 +391,9 @@ mod tests {
         }
         .select()
         .unwrap();
-        assert_eq!(s.len(), 7);
+        let reads = tools().iter().filter(|t| t.read_only).count();
+        assert!(reads > 0);
+        assert_eq!(s.len(), reads);
         assert!(s.iter().all(|n| tool_info(n).unwrap().read_only));
     }
 
@@ -409,5 +472,98 @@ mod tests {
             e.0.contains("--exclude-tools") && e.0.contains("bigin_list_users"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn every_tool_has_a_known_verb_and_declares_its_scopes() {
+        for t in tools() {
+            assert_eq!(
+                method_of(t.name),
+                Some(t.method),
+                "{} does not start with a known verb (bigin_list_, bigin_get_, ...)",
+                t.name
+            );
+            assert!(!t.scopes.is_empty(), "{} declares no Zoho scopes", t.name);
+            assert!(
+                t.read_only || t.scopes.contains(&Scope::UsersAll),
+                "{} writes, so it needs ZohoBigin.users.ALL",
+                t.name
+            );
+        }
+        assert_eq!(method_of("bigin_frobnicate_user"), None);
+    }
+
+    #[test]
+    fn login_asks_for_exactly_the_scopes_the_tools_need() {
+        use crate::auth::oauth::{DEFAULT_SCOPES, READ_ONLY_SCOPES};
+        fn sorted(v: &[&'static str]) -> Vec<&'static str> {
+            let mut v = v.to_vec();
+            v.sort();
+            v
+        }
+        let all = ToolFilter {
+            allow_delete: true,
+            ..Default::default()
+        };
+        let need = crate::mcp::handler::required_scopes(&all).unwrap();
+        assert_eq!(sorted(&need), sorted(DEFAULT_SCOPES));
+        let read_only = ToolFilter {
+            read_only: true,
+            ..Default::default()
+        };
+        let need = crate::mcp::handler::required_scopes(&read_only).unwrap();
+        assert_eq!(sorted(&need), sorted(READ_ONLY_SCOPES));
+        let roles_only = ToolFilter {
+            toolsets: list(&["roles"]),
+            ..Default::default()
+        };
+        assert_eq!(
+            crate::mcp::handler::required_scopes(&roles_only).unwrap(),
+            ["ZohoBigin.settings.roles.READ"]
+        );
+    }
+
+    #[test]
+    fn the_toolsets_help_names_every_toolset() {
+        use clap::CommandFactory;
+        let mut toolsets: Vec<&str> = Vec::new();
+        for t in tools() {
+            if !toolsets.contains(&t.toolset) {
+                toolsets.push(t.toolset);
+            }
+        }
+        let cmd = crate::cli::Cli::command();
+        let serve = cmd.find_subcommand("serve").expect("serve");
+        let arg = serve
+            .get_arguments()
+            .find(|a| a.get_id() == "toolsets")
+            .expect("--toolsets");
+        let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+        assert!(help.contains(&toolsets.join(", ")), "{help}");
+    }
+
+    #[test]
+    fn one_verdict_answers_selection_and_why_removed() {
+        let f = ToolFilter {
+            read_only: true,
+            exclude_tools: list(&["bigin_get_user"]),
+            ..Default::default()
+        };
+        let all = tools();
+        let selected = f.select().unwrap();
+        for t in all {
+            let why = f.why_removed(t.name);
+            assert_eq!(
+                f.verdict(t).is_ok(),
+                selected.contains(t.name),
+                "{}",
+                t.name
+            );
+            assert_eq!(why.is_none(), selected.contains(t.name), "{}", t.name);
+        }
+        let get = tool_info("bigin_get_user").unwrap();
+        assert_eq!(f.verdict(get), Err(Removed::Excluded));
+        let set = tool_info("bigin_set_user_status").unwrap();
+        assert_eq!(f.verdict(set), Err(Removed::ReadOnly));
     }
 }

@@ -1,22 +1,23 @@
-//! The MCP surface: the curated tools (one module per domain in `tools`),
-//! the start-up filters (`catalog`), the write guard, the audit log, the
-//! session cache, the access review with its snapshots and reports (the
-//! files `bigin-mcp review` writes), the prompts, and the stdio session
-//! layer. It reaches Zoho only through
-//! [`crate::zoho::BiginClient`] and never touches the keychain.
+//! The MCP surface: the handler (`handler`, which also names the domain
+//! routers), the curated tools (one module per domain in `tools`, thin
+//! methods over [`crate::admin`]'s services), the catalogue and start-up
+//! filters (`catalog`), how a write is confirmed by elicitation
+//! (`confirm`), views, schemas and prompts. It reaches Zoho only through
+//! `admin` and [`crate::zoho::BiginClient`], and never touches the keychain.
+//! The transport it is served over is [`crate::transport`].
 
 pub mod catalog;
 mod confirm;
 mod error;
+mod handler;
 mod prompts;
 mod schema;
-mod server;
 mod tools;
 pub mod view;
 
 pub use catalog::{FilterError, ToolFilter};
 pub use error::ToolError;
-pub use server::{BiginServer, ServerOptions, definitions};
+pub use handler::{BiginServer, ServerOptions, catalogue, definitions, required_scopes, tool_info};
 
 // Re-exported for the CLI's flag types, which name them here.
 pub use crate::admin::{AuditLog, Shutdown, Since, SnapshotStore};

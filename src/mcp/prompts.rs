@@ -1,15 +1,39 @@
 //! MCP prompts for the two jobs people come for, so clients show them in
 //! their menus (Claude Desktop's "+", Claude Code's slash commands): the
-//! quarterly access review and offboarding one person safely.
+//! quarterly access review and offboarding one person safely. A prompt is
+//! offered only when the start-up filters expose every tool it tells the
+//! model to call (the handler asks the catalogue's verdict).
 
 use rmcp::model::{
     GetPromptRequestParams, GetPromptResult, Prompt, PromptArgument, PromptMessage, Role,
 };
 use serde_json::Value;
 
-/// The prompts this server offers.
-pub fn list() -> Vec<Prompt> {
-    vec![
+/// The tools each prompt tells the model to call.
+const NEEDS: &[(&str, &[&str])] = &[
+    ("access_review", &["bigin_access_review"]),
+    (
+        "offboard_user",
+        &[
+            "bigin_list_users",
+            "bigin_get_user",
+            "bigin_set_user_status",
+        ],
+    ),
+];
+
+/// Whether the prompt `name` can be followed with the tools `exposed` says
+/// are there.
+pub fn offered(name: &str, exposed: impl Fn(&str) -> bool) -> bool {
+    NEEDS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .is_some_and(|(_, tools)| tools.iter().all(|t| exposed(t)))
+}
+
+/// The prompts this server offers, given which tools are exposed.
+pub fn list(exposed: impl Fn(&str) -> bool) -> Vec<Prompt> {
+    let all = vec![
         Prompt::new(
             "access_review",
             Some("Run the quarterly access review and report it as audit evidence"),
@@ -28,7 +52,10 @@ pub fn list() -> Vec<Prompt> {
                     .with_required(true),
             ]),
         ),
-    ]
+    ];
+    all.into_iter()
+        .filter(|p| offered(&p.name, &exposed))
+        .collect()
 }
 
 fn arg(req: &GetPromptRequestParams, name: &str) -> Option<String> {
@@ -93,4 +120,21 @@ pub fn get(req: &GetPromptRequestParams) -> Result<GetPromptResult, rmcp::ErrorD
         Role::User,
         text,
     )]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prompt_is_offered_only_with_every_tool_it_names() {
+        let names = |exposed: &dyn Fn(&str) -> bool| -> Vec<String> {
+            list(exposed).into_iter().map(|p| p.name).collect()
+        };
+        assert_eq!(names(&|_| true), ["access_review", "offboard_user"]);
+        // Under --read-only the status tool is gone, and with it offboarding.
+        assert_eq!(names(&|t| t != "bigin_set_user_status"), ["access_review"]);
+        assert!(names(&|_| false).is_empty());
+        assert!(!offered("no_such_prompt", |_| true));
+    }
 }

@@ -1,9 +1,13 @@
 //! One line in, one line out: parsing what the client sent (with the
 //! session rules the module docs list) and writing rmcp's replies with the
-//! client's own ids put back.
+//! client's own ids put back, and the state they share: the requests in
+//! flight.
 
 use std::collections::HashMap;
 use std::io;
+use std::sync::{Mutex, MutexGuard};
+
+use tokio::sync::Notify;
 
 use rmcp::RoleServer;
 use rmcp::model::{ClientRequest, JsonRpcMessage, NumberOrString};
@@ -11,7 +15,67 @@ use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-use super::{IdKey, KNOWN_METHODS, State};
+/// Client request methods of the MCP revisions rmcp speaks. A request with
+/// one of these methods whose params rmcp cannot read has invalid params,
+/// not an unknown method.
+const KNOWN_METHODS: &[&str] = &[
+    "initialize",
+    "ping",
+    "server/discover",
+    "completion/complete",
+    "logging/setLevel",
+    "prompts/get",
+    "prompts/list",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+    "resources/subscribe",
+    "resources/unsubscribe",
+    "resources/directory/read",
+    "subscriptions/listen",
+    "tools/call",
+    "tools/list",
+    "tasks/get",
+    "tasks/update",
+    "tasks/cancel",
+    "skills/list",
+    "skills/get",
+];
+
+/// Requests between the client and rmcp: the ids in flight and whether the
+/// session has been initialised.
+#[derive(Default)]
+pub(super) struct Flight {
+    /// Next private id handed to rmcp.
+    pub(super) next: i64,
+    /// Private id → the client's id, as the exact JSON text it sent.
+    pub(super) by_private: HashMap<i64, (IdKey, Box<RawValue>)>,
+    /// The client's ids in flight → private id.
+    pub(super) open: HashMap<IdKey, i64>,
+    /// `initialize` has been passed to rmcp.
+    pub(super) initialized: bool,
+}
+
+/// A client id, compared as JSON-RPC compares them: strings by value,
+/// numbers by their text.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub(super) enum IdKey {
+    Str(String),
+    Num(String),
+}
+
+pub(super) struct State {
+    pub(super) flight: Mutex<Flight>,
+    /// Signalled whenever a reply leaves, so the drain can re-check.
+    pub(super) replied: Notify,
+}
+
+impl State {
+    pub(super) fn lock(&self) -> MutexGuard<'_, Flight> {
+        // A panic while holding it leaves only maps behind; keep serving.
+        self.flight.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
 
 /// What to do with one input line.
 pub(super) enum Incoming {

@@ -26,15 +26,13 @@
 //! and ours can never interleave inside a line. Nothing else may write to
 //! stdout while this runs.
 
-use std::collections::HashMap;
 use std::io;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::{Sink, Stream};
 use rmcp::RoleServer;
 use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
-use serde_json::value::RawValue;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
@@ -45,37 +43,10 @@ mod messages;
 #[cfg(test)]
 mod tests;
 
-use messages::{Incoming, error_line, incoming, outgoing_line};
+use messages::{Flight, Incoming, State, error_line, incoming, outgoing_line};
 
 /// Lines longer than this are refused rather than buffered without bound.
 const MAX_LINE: usize = 16 * 1024 * 1024;
-
-/// Client request methods of the MCP revisions rmcp speaks. A request with
-/// one of these methods whose params rmcp cannot read has invalid params,
-/// not an unknown method.
-const KNOWN_METHODS: &[&str] = &[
-    "initialize",
-    "ping",
-    "server/discover",
-    "completion/complete",
-    "logging/setLevel",
-    "prompts/get",
-    "prompts/list",
-    "resources/list",
-    "resources/templates/list",
-    "resources/read",
-    "resources/subscribe",
-    "resources/unsubscribe",
-    "resources/directory/read",
-    "subscriptions/listen",
-    "tools/call",
-    "tools/list",
-    "tasks/get",
-    "tasks/update",
-    "tasks/cancel",
-    "skills/list",
-    "skills/get",
-];
 
 /// How the transport behaves; [`TransportOptions::default`] suits `serve`.
 #[derive(Clone, Default)]
@@ -96,41 +67,6 @@ pub struct LineTransport<Si, St> {
     pub sink: Si,
     pub stream: St,
     pub writer: JoinHandle<()>,
-}
-
-/// Requests between the client and rmcp: the ids in flight and whether the
-/// session has been initialised.
-#[derive(Default)]
-struct Flight {
-    /// Next private id handed to rmcp.
-    next: i64,
-    /// Private id → the client's id, as the exact JSON text it sent.
-    by_private: HashMap<i64, (IdKey, Box<RawValue>)>,
-    /// The client's ids in flight → private id.
-    open: HashMap<IdKey, i64>,
-    /// `initialize` has been passed to rmcp.
-    initialized: bool,
-}
-
-/// A client id, compared as JSON-RPC compares them: strings by value,
-/// numbers by their text.
-#[derive(Clone, PartialEq, Eq, Hash, Debug)]
-enum IdKey {
-    Str(String),
-    Num(String),
-}
-
-struct State {
-    flight: Mutex<Flight>,
-    /// Signalled whenever a reply leaves, so the drain can re-check.
-    replied: Notify,
-}
-
-impl State {
-    fn lock(&self) -> MutexGuard<'_, Flight> {
-        // A panic while holding it leaves only maps behind; keep serving.
-        self.flight.lock().unwrap_or_else(|p| p.into_inner())
-    }
 }
 
 /// Builds the transport over any reader and writer (stdin/stdout in

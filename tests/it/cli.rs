@@ -325,10 +325,7 @@ fn tools_json_lists_the_servers_own_catalogue() {
         .iter()
         .map(|t| t["name"].as_str().unwrap())
         .collect();
-    let catalogue: Vec<&str> = bigin_mcp::mcp::catalog::tools()
-        .iter()
-        .map(|t| t.name)
-        .collect();
+    let catalogue: Vec<&str> = bigin_mcp::mcp::catalogue().iter().map(|t| t.name).collect();
     let mut sorted = names.clone();
     sorted.sort();
     let mut expected = catalogue.clone();

@@ -66,14 +66,14 @@ async fn routed_tools_and_the_catalogue_are_the_same_set() {
         .iter()
         .map(|t| t.name.to_string())
         .collect();
-    let catalogue: BTreeSet<String> = bigin_mcp::mcp::catalog::tools()
+    let catalogue: BTreeSet<String> = bigin_mcp::mcp::catalogue()
         .iter()
         .map(|t| t.name.to_string())
         .collect();
     assert_eq!(listed, catalogue);
     // And what the catalogue says agrees with each tool's own annotations.
     for t in h.client.list_all_tools().await.unwrap() {
-        let info = bigin_mcp::mcp::catalog::tool_info(&t.name).unwrap();
+        let info = bigin_mcp::mcp::tool_info(&t.name).unwrap();
         let ann = t.annotations.as_ref().unwrap();
         assert_eq!(ann.read_only_hint, Some(info.read_only), "{}", t.name);
         assert_eq!(

@@ -18,7 +18,7 @@ mod snapshot;
 mod tests;
 
 use crate::zoho::{Ref, Role, User, UserStatus};
-pub use snapshot::{Change, Changes, Snapshot, SnapshotUser, SnapshotView, diff};
+pub use snapshot::{Change, Changes, Evidence, Snapshot, SnapshotUser, SnapshotView, diff};
 
 /// A profile as the review sees it.
 #[derive(Debug, Clone)]
@@ -182,21 +182,6 @@ pub struct AdminTable {
     pub columns: Vec<&'static str>,
     /// One row per admin, in `columns` order (confirmed is true/false).
     pub rows: Vec<(String, String, String, bool, String, String)>,
-}
-
-/// Where the review came from: what an auditor files with it.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
-pub struct Evidence {
-    /// UTC, RFC 3339.
-    pub generated_at: String,
-    pub organization_id: String,
-    pub organization_name: String,
-    /// us, eu, in, au, jp, cn, sa, ca; or the API domain when it is none of them.
-    pub data_centre: String,
-    /// Zoho API credits this review used (one per request; 0 from cache).
-    pub credits_used: u32,
-    /// Every record came from this session's cache (younger than its TTL).
-    pub from_cache: bool,
 }
 
 /// The access review, as the tool returns it.

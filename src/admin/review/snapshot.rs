@@ -1,13 +1,27 @@
-//! What a review keeps of each user (the snapshot) and what changed
-//! between two reviews.
+//! What a review keeps (its evidence header and each user: the snapshot)
+//! and what changed between two reviews.
 
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::Evidence;
 use crate::zoho::{Ref, User};
+
+/// Where the review came from: what an auditor files with it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct Evidence {
+    /// UTC, RFC 3339.
+    pub generated_at: String,
+    pub organization_id: String,
+    pub organization_name: String,
+    /// us, eu, in, au, jp, cn, sa, ca; or the API domain when it is none of them.
+    pub data_centre: String,
+    /// Zoho API credits this review used (one per request; 0 from cache).
+    pub credits_used: u32,
+    /// Every record came from this session's cache (younger than its TTL).
+    pub from_cache: bool,
+}
 
 /// One user as a snapshot keeps them: enough to say what changed.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

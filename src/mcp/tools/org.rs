@@ -6,8 +6,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::mcp::catalog::Scope;
 use crate::mcp::error::ToolError;
-use crate::mcp::server::BiginServer;
+use crate::mcp::handler::BiginServer;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -18,6 +19,9 @@ pub struct OrgRecord {
     /// Zoho's organisation record as it sent it.
     pub org: Map<String, Value>,
 }
+
+/// The Zoho scopes each tool here can need.
+pub(crate) const SCOPES: &[(&str, &[Scope])] = &[("bigin_get_organization", &[Scope::OrgRead])];
 
 #[tool_router(router = org_router, vis = "pub(crate)")]
 impl BiginServer {

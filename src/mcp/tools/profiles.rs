@@ -7,8 +7,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::admin::permissions::{PermissionSummary, admin_reasons, summarize};
+use crate::mcp::catalog::Scope;
 use crate::mcp::error::ToolError;
-use crate::mcp::server::BiginServer;
+use crate::mcp::handler::BiginServer;
 use crate::zoho::{Profile, ZohoId};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -64,6 +65,12 @@ pub struct ProfileList {
 pub struct ProfileRecord {
     pub profile: ProfileOut,
 }
+
+/// The Zoho scopes each tool here can need.
+pub(crate) const SCOPES: &[(&str, &[Scope])] = &[
+    ("bigin_list_profiles", &[Scope::ProfilesRead]),
+    ("bigin_get_profile", &[Scope::ProfilesRead]),
+];
 
 #[tool_router(router = profiles_router, vis = "pub(crate)")]
 impl BiginServer {

@@ -8,8 +8,9 @@ use serde::Deserialize;
 
 use crate::admin::review::AccessReview;
 use crate::admin::snapshots::Since;
+use crate::mcp::catalog::Scope;
 use crate::mcp::error::ToolError;
-use crate::mcp::server::BiginServer;
+use crate::mcp::handler::BiginServer;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -19,6 +20,18 @@ pub struct ReviewArgs {
     /// Skip the 2-minute cache.
     pub fresh: Option<bool>,
 }
+
+/// The Zoho scopes each tool here can need: the review reads users,
+/// roles, the held profiles' permissions and the organisation.
+pub(crate) const SCOPES: &[(&str, &[Scope])] = &[(
+    "bigin_access_review",
+    &[
+        Scope::UsersRead,
+        Scope::RolesRead,
+        Scope::ProfilesRead,
+        Scope::OrgRead,
+    ],
+)];
 
 #[tool_router(router = review_router, vis = "pub(crate)")]
 impl BiginServer {

@@ -5,8 +5,9 @@ use rmcp::{Json, schemars, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::mcp::catalog::Scope;
 use crate::mcp::error::ToolError;
-use crate::mcp::server::BiginServer;
+use crate::mcp::handler::BiginServer;
 use crate::mcp::view::resolve;
 use crate::zoho::{Ref, Role};
 
@@ -45,6 +46,9 @@ pub struct RoleList {
     pub total: usize,
     pub roles: Vec<RoleOut>,
 }
+
+/// The Zoho scopes each tool here can need.
+pub(crate) const SCOPES: &[(&str, &[Scope])] = &[("bigin_list_roles", &[Scope::RolesRead])];
 
 #[tool_router(router = roles_router, vis = "pub(crate)")]
 impl BiginServer {

@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::admin::guard::{Action, Invitation, WriteResult};
+use crate::mcp::catalog::Scope;
 use crate::mcp::error::ToolError;
-use crate::mcp::server::BiginServer;
+use crate::mcp::handler::BiginServer;
 use crate::mcp::view::{UserTable, concise_table, plural_users, resolve};
 use crate::zoho::{Interner, NewUser, Ref, User, UserStatus, UserType, ZohoId, decode_users};
 
@@ -191,6 +192,32 @@ impl Filters {
             })
     }
 }
+
+/// The Zoho scopes each tool here can need. Writes also read the user and
+/// the organisation (the primary-user check); names resolve through the
+/// role and profile lists.
+pub(crate) const SCOPES: &[(&str, &[Scope])] = &[
+    (
+        "bigin_list_users",
+        &[Scope::UsersRead, Scope::RolesRead, Scope::ProfilesRead],
+    ),
+    ("bigin_get_user", &[Scope::UsersRead]),
+    ("bigin_set_user_status", &[Scope::UsersAll, Scope::OrgRead]),
+    ("bigin_delete_user", &[Scope::UsersAll, Scope::OrgRead]),
+    (
+        "bigin_update_user",
+        &[
+            Scope::UsersAll,
+            Scope::OrgRead,
+            Scope::RolesRead,
+            Scope::ProfilesRead,
+        ],
+    ),
+    (
+        "bigin_invite_user",
+        &[Scope::UsersAll, Scope::RolesRead, Scope::ProfilesRead],
+    ),
+];
 
 #[tool_router(router = users_router, vis = "pub(crate)")]
 impl BiginServer {

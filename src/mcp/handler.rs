@@ -1,11 +1,15 @@
 //! [`BiginServer`]: the MCP handler. It owns what every call shares (the
-//! Zoho client, the session cache, the audit log, the write locks, the
-//! concurrency limit) and the rules every call passes through: expiry,
-//! tools that start-up flags removed, and prompts. The tools themselves
-//! live in `tools/`, one module per domain; the write guard in `guard`.
+//! admin session and write guard, the concurrency limit) and the rules
+//! every call passes through: expiry, tools that start-up flags removed,
+//! and prompts. The tools themselves live in `tools/`, one module per
+//! domain, as thin methods over `admin`'s services.
+//!
+//! The domain routers are named here, with their toolsets, and the tool
+//! catalogue is read off them here: `catalog` holds only the rules, so
+//! the modules depend one way (tools → handler → catalog).
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -19,6 +23,7 @@ use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler};
 
 use super::catalog::{FilterError, ToolFilter};
+use super::catalog::{Method, ToolInfo, method_of};
 use super::confirm::Elicit;
 use super::error::ToolError;
 use super::{prompts, schema, tools};
@@ -41,6 +46,107 @@ pub struct ServerOptions {
     /// Ask the person to confirm each real write by MCP elicitation, when
     /// the client can (`--no-elicitation` turns it off).
     pub elicitation: bool,
+}
+
+/// Every domain router with its toolset name and its tools' scopes, in
+/// catalogue order. Built once per process: the catalogue (read by the
+/// start-up filters) and the server both use it, and each build generates
+/// every tool's JSON schemas.
+type Routers = Vec<(&'static str, ToolRouter<BiginServer>, Scopes)>;
+type Scopes = &'static [(&'static str, &'static [super::catalog::Scope])];
+
+fn routers() -> &'static Routers {
+    static ROUTERS: OnceLock<Routers> = OnceLock::new();
+    ROUTERS.get_or_init(|| {
+        vec![
+            ("users", BiginServer::users_router(), tools::users::SCOPES),
+            ("roles", BiginServer::roles_router(), tools::roles::SCOPES),
+            (
+                "profiles",
+                BiginServer::profiles_router(),
+                tools::profiles::SCOPES,
+            ),
+            ("org", BiginServer::org_router(), tools::org::SCOPES),
+            ("audit", BiginServer::review_router(), tools::review::SCOPES),
+        ]
+    })
+}
+
+/// All routes in one router, as the server dispatches them.
+fn router() -> ToolRouter<BiginServer> {
+    routers()
+        .iter()
+        .map(|(_, r, _)| r.clone())
+        .fold(ToolRouter::new(), |acc, r| acc + r)
+}
+
+/// Every tool the server knows, derived once from the domain routers, in
+/// the order the README lists them.
+pub fn catalogue() -> &'static [ToolInfo] {
+    static TOOLS: OnceLock<Vec<ToolInfo>> = OnceLock::new();
+    TOOLS.get_or_init(|| {
+        routers()
+            .iter()
+            .flat_map(|&(toolset, ref router, scopes)| {
+                router
+                    .list_all()
+                    .into_iter()
+                    .map(move |t| {
+                        let name: &'static str = match t.name {
+                            std::borrow::Cow::Borrowed(n) => n,
+                            std::borrow::Cow::Owned(n) => Box::leak(n.into_boxed_str()),
+                        };
+                        ToolInfo {
+                            name,
+                            // An unknown verb fails the catalogue's tests;
+                            // until then it is guarded as a deletion.
+                            method: method_of(name).unwrap_or(Method::Delete),
+                            toolset,
+                            read_only: t
+                                .annotations
+                                .as_ref()
+                                .and_then(|a| a.read_only_hint)
+                                .unwrap_or(false),
+                            scopes: scopes
+                                .iter()
+                                .find(|(n, _)| *n == name)
+                                .map_or(&[][..], |(_, s)| *s),
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    })
+}
+
+/// Looks a tool up by name.
+pub fn tool_info(name: &str) -> Option<&'static ToolInfo> {
+    catalogue().iter().find(|t| t.name == name)
+}
+
+/// The Zoho scopes the tools `filter` exposes can need: what `login`
+/// should ask for to serve them.
+pub fn required_scopes(filter: &ToolFilter) -> Result<Vec<&'static str>, FilterError> {
+    filter.scopes_in(catalogue())
+}
+
+/// The filter rules of `catalog`, over this server's catalogue.
+impl ToolFilter {
+    /// The names of the tools to expose, or an error naming the unknown
+    /// entries and the valid ones.
+    pub fn select(&self) -> Result<BTreeSet<&'static str>, FilterError> {
+        self.select_in(catalogue())
+    }
+
+    /// Why the filters leave no tool; `None` when some tool is left.
+    pub fn explain_empty(&self) -> Option<String> {
+        self.explain_empty_in(catalogue())
+    }
+
+    /// Why these flags removed `name`; `None` when exposed or unknown.
+    pub fn why_removed(&self, name: &str) -> Option<String> {
+        self.why_removed_in(catalogue(), name)
+    }
 }
 
 /// Tool calls running at once; the rest wait their turn. Zoho limits
@@ -101,6 +207,11 @@ impl BiginServer {
         &self.instructions
     }
 
+    /// Whether the start-up filters expose the tool `name` (its verdict).
+    fn exposes(&self, name: &str) -> bool {
+        tool_info(name).is_some_and(|t| self.inner.filter.verdict(t).is_ok())
+    }
+
     /// The gate every write passes.
     pub(crate) fn guard(&self) -> &WriteGuard {
         &self.inner.guard
@@ -134,7 +245,7 @@ impl BiginServer {
 /// The router of the `selected` tools, and their definitions as listed
 /// (with compacted schemas).
 fn selected_tools(selected: &BTreeSet<&str>) -> (ToolRouter<BiginServer>, Vec<rmcp::model::Tool>) {
-    let mut tool_router = tools::router();
+    let mut tool_router = router();
     for t in tool_router.list_all() {
         if !selected.contains(t.name.as_ref()) {
             tool_router.remove_route(&t.name);
@@ -252,7 +363,9 @@ impl ServerHandler for BiginServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, rmcp::ErrorData> {
-        Ok(ListPromptsResult::with_all_items(prompts::list()))
+        Ok(ListPromptsResult::with_all_items(prompts::list(|t| {
+            self.exposes(t)
+        })))
     }
 
     async fn get_prompt(
@@ -260,6 +373,20 @@ impl ServerHandler for BiginServer {
         request: GetPromptRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, rmcp::ErrorData> {
+        // A prompt the filters leave out is refused, as it is unlisted.
+        if prompts::list(|_| true)
+            .iter()
+            .any(|p| p.name == request.name)
+            && !prompts::offered(&request.name, |t| self.exposes(t))
+        {
+            return Err(rmcp::ErrorData::invalid_params(
+                format!(
+                    "prompt '{}' is not offered: this server's start-up filters remove tools it uses",
+                    request.name
+                ),
+                None,
+            ));
+        }
         prompts::get(&request).map(Into::into)
     }
 
