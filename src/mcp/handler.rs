@@ -26,7 +26,7 @@ use super::catalog::{FilterError, ToolFilter};
 use super::catalog::{Method, ToolInfo, method_of};
 use super::confirm::Elicit;
 use super::error::ToolError;
-use super::{prompts, schema, tools};
+use super::{prompts, schema};
 use crate::admin::review::AccessReview;
 use crate::admin::{AuditLog, Reviewer, Session, Shutdown, Since, SnapshotStore, WriteGuard};
 use crate::zoho::BiginClient;
@@ -49,7 +49,8 @@ pub struct ServerOptions {
 }
 
 /// Every domain router with its toolset name and its tools' scopes, in
-/// catalogue order. Built once per process: the catalogue (read by the
+/// catalogue order. Both are generated or declared in `tools/` on
+/// `BiginServer` itself, so this names them without importing `tools`. Built once per process: the catalogue (read by the
 /// start-up filters) and the server both use it, and each build generates
 /// every tool's JSON schemas.
 type Routers = Vec<(&'static str, ToolRouter<BiginServer>, Scopes)>;
@@ -59,15 +60,27 @@ fn routers() -> &'static Routers {
     static ROUTERS: OnceLock<Routers> = OnceLock::new();
     ROUTERS.get_or_init(|| {
         vec![
-            ("users", BiginServer::users_router(), tools::users::SCOPES),
-            ("roles", BiginServer::roles_router(), tools::roles::SCOPES),
+            (
+                "users",
+                BiginServer::users_router(),
+                BiginServer::USERS_SCOPES,
+            ),
+            (
+                "roles",
+                BiginServer::roles_router(),
+                BiginServer::ROLES_SCOPES,
+            ),
             (
                 "profiles",
                 BiginServer::profiles_router(),
-                tools::profiles::SCOPES,
+                BiginServer::PROFILES_SCOPES,
             ),
-            ("org", BiginServer::org_router(), tools::org::SCOPES),
-            ("audit", BiginServer::review_router(), tools::review::SCOPES),
+            ("org", BiginServer::org_router(), BiginServer::ORG_SCOPES),
+            (
+                "audit",
+                BiginServer::review_router(),
+                BiginServer::REVIEW_SCOPES,
+            ),
         ]
     })
 }

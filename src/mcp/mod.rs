@@ -7,6 +7,8 @@
 //! The transport it is served over is [`crate::transport`].
 
 pub mod catalog;
+#[cfg(test)]
+mod catalog_tests;
 mod confirm;
 mod error;
 mod handler;

@@ -20,8 +20,11 @@ pub struct OrgRecord {
     pub org: Map<String, Value>,
 }
 
-/// The Zoho scopes each tool here can need.
-pub(crate) const SCOPES: &[(&str, &[Scope])] = &[("bigin_get_organization", &[Scope::OrgRead])];
+impl BiginServer {
+    /// The Zoho scopes each tool here can need.
+    pub(crate) const ORG_SCOPES: &[(&str, &[Scope])] =
+        &[("bigin_get_organization", &[Scope::OrgRead])];
+}
 
 #[tool_router(router = org_router, vis = "pub(crate)")]
 impl BiginServer {

@@ -66,11 +66,13 @@ pub struct ProfileRecord {
     pub profile: ProfileOut,
 }
 
-/// The Zoho scopes each tool here can need.
-pub(crate) const SCOPES: &[(&str, &[Scope])] = &[
-    ("bigin_list_profiles", &[Scope::ProfilesRead]),
-    ("bigin_get_profile", &[Scope::ProfilesRead]),
-];
+impl BiginServer {
+    /// The Zoho scopes each tool here can need.
+    pub(crate) const PROFILES_SCOPES: &[(&str, &[Scope])] = &[
+        ("bigin_list_profiles", &[Scope::ProfilesRead]),
+        ("bigin_get_profile", &[Scope::ProfilesRead]),
+    ];
+}
 
 #[tool_router(router = profiles_router, vis = "pub(crate)")]
 impl BiginServer {

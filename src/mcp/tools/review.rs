@@ -21,17 +21,19 @@ pub struct ReviewArgs {
     pub fresh: Option<bool>,
 }
 
-/// The Zoho scopes each tool here can need: the review reads users,
-/// roles, the held profiles' permissions and the organisation.
-pub(crate) const SCOPES: &[(&str, &[Scope])] = &[(
-    "bigin_access_review",
-    &[
-        Scope::UsersRead,
-        Scope::RolesRead,
-        Scope::ProfilesRead,
-        Scope::OrgRead,
-    ],
-)];
+impl BiginServer {
+    /// The Zoho scopes each tool here can need: the review reads users,
+    /// roles, the held profiles' permissions and the organisation.
+    pub(crate) const REVIEW_SCOPES: &[(&str, &[Scope])] = &[(
+        "bigin_access_review",
+        &[
+            Scope::UsersRead,
+            Scope::RolesRead,
+            Scope::ProfilesRead,
+            Scope::OrgRead,
+        ],
+    )];
+}
 
 #[tool_router(router = review_router, vis = "pub(crate)")]
 impl BiginServer {

@@ -47,8 +47,11 @@ pub struct RoleList {
     pub roles: Vec<RoleOut>,
 }
 
-/// The Zoho scopes each tool here can need.
-pub(crate) const SCOPES: &[(&str, &[Scope])] = &[("bigin_list_roles", &[Scope::RolesRead])];
+impl BiginServer {
+    /// The Zoho scopes each tool here can need.
+    pub(crate) const ROLES_SCOPES: &[(&str, &[Scope])] =
+        &[("bigin_list_roles", &[Scope::RolesRead])];
+}
 
 #[tool_router(router = roles_router, vis = "pub(crate)")]
 impl BiginServer {

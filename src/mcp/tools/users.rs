@@ -193,31 +193,33 @@ impl Filters {
     }
 }
 
-/// The Zoho scopes each tool here can need. Writes also read the user and
-/// the organisation (the primary-user check); names resolve through the
-/// role and profile lists.
-pub(crate) const SCOPES: &[(&str, &[Scope])] = &[
-    (
-        "bigin_list_users",
-        &[Scope::UsersRead, Scope::RolesRead, Scope::ProfilesRead],
-    ),
-    ("bigin_get_user", &[Scope::UsersRead]),
-    ("bigin_set_user_status", &[Scope::UsersAll, Scope::OrgRead]),
-    ("bigin_delete_user", &[Scope::UsersAll, Scope::OrgRead]),
-    (
-        "bigin_update_user",
-        &[
-            Scope::UsersAll,
-            Scope::OrgRead,
-            Scope::RolesRead,
-            Scope::ProfilesRead,
-        ],
-    ),
-    (
-        "bigin_invite_user",
-        &[Scope::UsersAll, Scope::RolesRead, Scope::ProfilesRead],
-    ),
-];
+impl BiginServer {
+    /// The Zoho scopes each tool here can need. Writes also read the user and
+    /// the organisation (the primary-user check); names resolve through the
+    /// role and profile lists.
+    pub(crate) const USERS_SCOPES: &[(&str, &[Scope])] = &[
+        (
+            "bigin_list_users",
+            &[Scope::UsersRead, Scope::RolesRead, Scope::ProfilesRead],
+        ),
+        ("bigin_get_user", &[Scope::UsersRead]),
+        ("bigin_set_user_status", &[Scope::UsersAll, Scope::OrgRead]),
+        ("bigin_delete_user", &[Scope::UsersAll, Scope::OrgRead]),
+        (
+            "bigin_update_user",
+            &[
+                Scope::UsersAll,
+                Scope::OrgRead,
+                Scope::RolesRead,
+                Scope::ProfilesRead,
+            ],
+        ),
+        (
+            "bigin_invite_user",
+            &[Scope::UsersAll, Scope::RolesRead, Scope::ProfilesRead],
+        ),
+    ];
+}
 
 #[tool_router(router = users_router, vis = "pub(crate)")]
 impl BiginServer {
