@@ -19,6 +19,8 @@ mod reviewer;
 mod session;
 pub mod shutdown;
 pub mod snapshots;
+#[cfg(test)]
+mod testkit;
 pub mod user;
 
 pub use audit::AuditLog;

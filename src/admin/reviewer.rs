@@ -173,3 +173,55 @@ impl<'a> Reviewer<'a> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admin::review::Snapshot;
+
+    #[tokio::test]
+    async fn the_rows_are_the_ones_the_snapshot_stores() {
+        let (_sb, session) = crate::admin::testkit::sandbox_session().await;
+        let dir = tempfile::tempdir().unwrap();
+        let store = SnapshotStore::new(dir.path().to_path_buf());
+        let run = Reviewer::new(&session, Some(&store))
+            .run(None, true)
+            .await
+            .expect("review");
+        let rows = run.rows();
+        assert_eq!(rows.len(), run.review.users.total);
+        let path = run.review.snapshot.as_deref().expect("stored");
+        let stored: Snapshot = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        assert_eq!(stored.evidence, run.review.evidence);
+        assert_eq!(stored.users, rows);
+        // Every admin in the review is an admin row, and no one else is.
+        let admins: Vec<&str> = rows
+            .iter()
+            .filter(|u| u.admin_level && u.status == "active")
+            .map(|u| u.id.as_str())
+            .collect();
+        assert!(!admins.is_empty());
+        let mut listed: Vec<&str> = run
+            .review
+            .admins
+            .rows
+            .iter()
+            .map(|r| r.0.as_str())
+            .collect();
+        let mut admins = admins;
+        listed.sort();
+        admins.sort();
+        assert_eq!(listed, admins);
+    }
+
+    #[tokio::test]
+    async fn without_a_store_since_is_refused() {
+        let (_sb, session) = crate::admin::testkit::sandbox_session().await;
+        let e = Reviewer::new(&session, None)
+            .run(Some(Since::Last), true)
+            .await
+            .err()
+            .expect("refused");
+        assert!(e.to_string().contains("keeps no review snapshots"), "{e}");
+    }
+}

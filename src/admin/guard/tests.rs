@@ -4,14 +4,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use secrecy::SecretString;
 use serde_json::Value;
 
 use super::*;
-use crate::sandbox::{self, Sandbox, SandboxOptions};
-use crate::zoho::{
-    BiginClient, ClientOptions, RefreshCredentials, RefreshTokenSource, http_client,
-};
+use crate::sandbox::Sandbox;
 
 /// Answers every confirmation the same way (`None`: never answers) and
 /// remembers what it was asked.
@@ -52,23 +48,7 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
-    let sb = Sandbox::start(SandboxOptions::default())
-        .await
-        .expect("sandbox starts on 127.0.0.1");
-    let http = http_client(Duration::from_secs(10));
-    let creds = RefreshCredentials {
-        client_id: sandbox::DEMO_CLIENT_ID.into(),
-        client_secret: SecretString::from(sandbox::DEMO_CLIENT_SECRET.to_string()),
-        refresh_token: SecretString::from(sandbox::DEMO_REFRESH_TOKEN.to_string()),
-        accounts_url: sb.base_url(),
-        api_domain: None,
-    };
-    let tokens = Arc::new(RefreshTokenSource::new(http.clone(), Arc::new(creds)));
-    let session = Arc::new(Session::new(BiginClient::new(
-        http,
-        tokens,
-        ClientOptions::default(),
-    )));
+    let (sb, session) = crate::admin::testkit::sandbox_session().await;
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.log");
     let guard = WriteGuard::new(
