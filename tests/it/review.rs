@@ -239,6 +239,26 @@ async fn prompts_are_listed_and_filled_in() {
 }
 
 #[tokio::test]
+async fn a_read_only_server_offers_only_the_prompts_it_can_follow() {
+    let sb = sandbox().await;
+    let h = harness(
+        &sb,
+        ToolFilter {
+            read_only: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let prompts = h.client.list_all_prompts().await.unwrap();
+    let names: Vec<&str> = prompts.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["access_review"]);
+    let mut req = GetPromptRequestParams::new("offboard_user");
+    req.arguments = Some(json!({"user": "ada"}).as_object().unwrap().clone());
+    let e = h.client.get_prompt(req).await.unwrap_err().to_string();
+    assert!(e.contains("not offered"), "{e}");
+}
+
+#[tokio::test]
 async fn instructions_name_only_the_exposed_tools() {
     let sb = sandbox().await;
     let ro = harness(
