@@ -49,7 +49,6 @@ impl FsxError {
             message: e.to_string(),
         }
     }
-
 }
 
 /// Who may read the file [`replace`] writes.
@@ -100,13 +99,11 @@ pub fn replace_with(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(FsxError::io("inspect", path, e)),
     };
-    if let Some(m) = &existing {
-        if !m.file_type().is_file() {
-            return Err(FsxError::NotRegular {
-                path: path.display().to_string(),
-                kind: kind_of(&m.file_type()),
-            });
-        }
+    if let Some(m) = existing.as_ref().filter(|m| !m.file_type().is_file()) {
+        return Err(FsxError::NotRegular {
+            path: path.display().to_string(),
+            kind: kind_of(&m.file_type()),
+        });
     }
     let keep = match mode {
         Mode::Private => None,
@@ -195,13 +192,13 @@ pub fn read_regular(path: &Path, cap: u64) -> Result<Option<Vec<u8>>, FsxError> 
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
             // O_NOFOLLOW on a symlink fails with ELOOP: name it plainly.
-            if let Ok(m) = std::fs::symlink_metadata(path) {
-                if !m.file_type().is_file() {
-                    return Err(FsxError::NotRegular {
-                        path: path.display().to_string(),
-                        kind: kind_of(&m.file_type()),
-                    });
-                }
+            if let Ok(m) = std::fs::symlink_metadata(path)
+                && !m.file_type().is_file()
+            {
+                return Err(FsxError::NotRegular {
+                    path: path.display().to_string(),
+                    kind: kind_of(&m.file_type()),
+                });
             }
             return Err(FsxError::io("read", path, e));
         }
@@ -334,7 +331,11 @@ impl Temp {
         for _ in 0..8 {
             let mut tmp_name = std::ffi::OsString::from(".");
             tmp_name.push(name);
-            tmp_name.push(format!(".tmp-{}-{:08x}", std::process::id(), fastrand::u32(..)));
+            tmp_name.push(format!(
+                ".tmp-{}-{:08x}",
+                std::process::id(),
+                fastrand::u32(..)
+            ));
             let path = dir.join(tmp_name);
             let mut o = OpenOptions::new();
             // create_new never follows a symlink planted at the temp name.
@@ -489,7 +490,12 @@ mod tests {
         std::os::unix::fs::symlink(&victim, &link).unwrap();
         let e = write_private(&link, b"x").unwrap_err();
         assert!(e.to_string().contains("symbolic link"), "{e}");
-        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
 
         let fifo = dir.path().join("fifo");
@@ -512,13 +518,23 @@ mod tests {
         use std::os::unix::fs::FileTypeExt;
         let null = Path::new("/dev/null");
         assert_eq!(write_output(null, b"review").unwrap(), Delivered::Into);
-        assert!(std::fs::metadata(null).unwrap().file_type().is_char_device());
+        assert!(
+            std::fs::metadata(null)
+                .unwrap()
+                .file_type()
+                .is_char_device()
+        );
         // A full device says so; nothing is renamed over it.
         let full = Path::new("/dev/full");
         if full.exists() {
             let e = write_output(full, b"review").unwrap_err();
             assert!(e.to_string().contains("cannot write /dev/full"), "{e}");
-            assert!(std::fs::metadata(full).unwrap().file_type().is_char_device());
+            assert!(
+                std::fs::metadata(full)
+                    .unwrap()
+                    .file_type()
+                    .is_char_device()
+            );
         }
         let dir = tempfile::tempdir().unwrap();
         let real = dir.path().join("real.md");
@@ -526,7 +542,12 @@ mod tests {
         let link = dir.path().join("out.md");
         std::os::unix::fs::symlink(&real, &link).unwrap();
         assert_eq!(write_output(&link, b"new").unwrap(), Delivered::Replaced);
-        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         assert_eq!(std::fs::read_to_string(&real).unwrap(), "new");
         let fresh = dir.path().join("fresh.md");
         assert_eq!(write_output(&fresh, b"x").unwrap(), Delivered::Replaced);

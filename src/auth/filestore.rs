@@ -169,10 +169,16 @@ mod tests {
         for t in 0..8 {
             let got = s.get(&format!("acct{t}/refresh_token")).unwrap().unwrap();
             assert_eq!(got.expose_secret(), format!("token-{t}-11"));
-            assert!(s.get(&format!("acct{t}-0/refresh_token")).unwrap().is_none());
+            assert!(
+                s.get(&format!("acct{t}-0/refresh_token"))
+                    .unwrap()
+                    .is_none()
+            );
             for i in 1..12 {
                 assert!(
-                    s.get(&format!("acct{t}-{i}/refresh_token")).unwrap().is_some(),
+                    s.get(&format!("acct{t}-{i}/refresh_token"))
+                        .unwrap()
+                        .is_some(),
                     "acct{t}-{i} lost"
                 );
             }
@@ -182,7 +188,9 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         assert!(
-            names.iter().all(|n| n == "credentials.json" || n == "credentials.json.lock"),
+            names
+                .iter()
+                .all(|n| n == "credentials.json" || n == "credentials.json.lock"),
             "no temp files left: {names:?}"
         );
     }
