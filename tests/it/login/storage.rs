@@ -111,3 +111,144 @@ async fn insecure_storage_logs_in_serves_and_logs_out_without_a_keychain() {
         assert_no_secrets(what, text, &secrets);
     }
 }
+
+/// A Self Client login of `account` into `credentials.json`, no keychain.
+async fn insecure_login(home: &Home, sb: &Sandbox, account: &str) -> Out {
+    let code = sb.issue_grant_code("ZohoBigin.users.ALL,ZohoBigin.org.READ");
+    let args = [
+        "login",
+        "--insecure-storage",
+        "--code",
+        &code,
+        "--client-id",
+        sandbox::DEMO_CLIENT_ID,
+        "--client-secret-stdin",
+        "--accounts-url",
+        &sb.base_url(),
+        "--account",
+        account,
+    ];
+    run(home.cmd_without_keychain(&args), SECRET).await
+}
+
+/// `credentials.json` and `accounts.json` as JSON.
+fn stored(home: &Home) -> (Value, Value) {
+    let read = |name: &str| {
+        let p = home.dir.path().join("config/bigin-mcp").join(name);
+        serde_json::from_str::<Value>(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    (read("credentials.json"), read("accounts.json"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_insecure_logins_beside_a_running_serve_lose_nothing() {
+    // Issue 15: with `serve` storing a refreshed token while `login`s ran,
+    // logins that said OK had lost their refresh token, and others failed
+    // after spending their code. Every change now takes the file's lock and
+    // re-reads it, so all of them land.
+    let c = LoginCase::without_keychain("busy").await;
+    let (a, sb, home) = (&c.account, &c.sb, &c.home);
+    let out = insecure_login(home, sb, a).await;
+    assert_eq!(out.code, Some(0), "{out}");
+    // Without its cached access token, serve's first call refreshes and
+    // writes the file while the logins below write it too.
+    let creds = home.dir.path().join("config/bigin-mcp/credentials.json");
+    let mut map: serde_json::Map<String, Value> =
+        serde_json::from_str(&std::fs::read_to_string(&creds).unwrap()).unwrap();
+    assert!(map.remove(&SecretKind::AccessToken.key(a)).is_some());
+    std::fs::write(&creds, serde_json::to_string(&map).unwrap()).unwrap();
+
+    let (transport, _stderr) =
+        TokioChildProcess::builder(home.cmd_without_keychain(&["serve", "--account", a]))
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn bigin-mcp serve");
+    let client: rmcp::service::RunningService<RoleClient, ()> =
+        ().serve(transport).await.expect("initialize over stdio");
+    let others: Vec<String> = (0..8).map(|i| format!("{a}-{i}")).collect();
+    let logins = futures::future::join_all(others.iter().map(|o| insecure_login(home, sb, o)));
+    let call = client.call_tool(CallToolRequestParams::new("bigin_get_organization"));
+    let (outs, r) = tokio::join!(logins, call);
+    let r = r.expect("tools/call answered");
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    client.cancel().await.unwrap();
+    for out in &outs {
+        assert_eq!(out.code, Some(0), "{out}");
+    }
+
+    let (creds, accounts) = stored(home);
+    assert!(
+        creds[SecretKind::AccessToken.key(a)].is_string(),
+        "serve's refreshed token was stored"
+    );
+    for acct in others.iter().chain([a]) {
+        assert!(accounts["accounts"][acct].is_object(), "{acct}: {accounts}");
+        assert!(
+            creds[SecretKind::RefreshToken.key(acct)].is_string(),
+            "{acct} lost its refresh token"
+        );
+        assert_eq!(creds[SecretKind::ClientSecret.key(acct)], SECRET);
+    }
+    let exchanges = token_requests(sb)
+        .iter()
+        .filter(|r| r.body.contains("grant_type=authorization_code"))
+        .count();
+    assert_eq!(exchanges, 9, "one code exchange per login, none retried");
+}
+
+#[cfg_attr(
+    not(secret_service),
+    ignore = "needs a Secret Service: run under scripts/with-secret-service"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_keychain_logins_of_different_accounts_all_land() {
+    let Some(c) = LoginCase::with_keychain(
+        "concurrent_keychain_logins_of_different_accounts_all_land",
+        "many",
+    )
+    .await
+    else {
+        return;
+    };
+    let (sb, home, kc) = (&c.sb, &c.home, c.kc());
+    let accounts: Vec<String> = (0..6).map(|i| format!("{}-{i}", c.account)).collect();
+    // Each account's entries go when the test ends, passed or failed.
+    struct ForgetAll<'a>(&'a Keychain, &'a [String]);
+    impl Drop for ForgetAll<'_> {
+        fn drop(&mut self) {
+            for a in self.1 {
+                self.0.forget(a);
+            }
+        }
+    }
+    let _forget = ForgetAll(kc, &accounts);
+    let codes: Vec<String> = accounts
+        .iter()
+        .map(|_| sb.issue_grant_code("ZohoBigin.users.ALL,ZohoBigin.org.READ"))
+        .collect();
+    let logins = accounts.iter().zip(&codes).map(|(a, code)| {
+        let args = [
+            "login",
+            "--code",
+            code,
+            "--client-id",
+            sandbox::DEMO_CLIENT_ID,
+            "--client-secret-stdin",
+            "--accounts-url",
+            &sb.base_url(),
+            "--account",
+            a,
+        ]
+        .map(String::from);
+        run(home.cmd(&args), SECRET)
+    });
+    for out in futures::future::join_all(logins).await {
+        assert_eq!(out.code, Some(0), "{out}");
+    }
+    for a in &accounts {
+        assert!(home.lists(a), "{a}: {}", home.accounts_text());
+        assert!(kc.get(a, SecretKind::RefreshToken).is_some(), "{a}");
+        assert_eq!(kc.get(a, SecretKind::ClientSecret).as_deref(), Some(SECRET));
+        assert!(kc.access_token(a).is_some(), "{a}");
+    }
+}
