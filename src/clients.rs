@@ -106,7 +106,7 @@ impl Client {
     pub fn restart_step(self, scope: Option<Scope>) -> &'static str {
         match (self, scope) {
             (Client::ClaudeDesktop, _) => {
-                "Quit Claude Desktop completely (File > Quit, or Cmd+Q on macOS; closing the window leaves it running) and open it again."
+                "Quit Claude Desktop completely (Cmd+Q on macOS; on Windows and Linux, Quit from the File menu or the tray icon: closing the window leaves it running) and open it again."
             }
             (Client::ClaudeCode, Some(Scope::Project)) => {
                 "Start `claude` in this folder (or run /mcp in a running session): it asks once to approve the project's server."

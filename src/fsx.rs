@@ -1,11 +1,13 @@
 //! Files that stay whole: the one way this program replaces a file on disk,
 //! reads one it does not trust, and serialises writers across processes.
 //!
-//! Everything bigin-mcp writes (secrets, the account file, client configs,
-//! snapshots, review output) goes through [`replace`]: a temp file in the
-//! same directory, written, fsynced, then renamed over the target, so a
-//! reader never sees half a file and a crash leaves the old one. The temp
-//! file is removed on every error path (a full disk leaves nothing behind).
+//! Whole files that bigin-mcp writes go through [`replace`] (the secrets
+//! file, the account file and client configs today; review snapshots and
+//! `review -o` are meant to as well): a temp file in the same directory,
+//! written, fsynced, then renamed over the target, so a reader never sees
+//! half a file and a crash leaves the old one. The temp file is removed on
+//! every error path (a full disk leaves nothing behind). The audit log is
+//! appended to, not replaced, and is not written here.
 //!
 //! The target must be a regular file or absent. A device, FIFO, socket,
 //! directory or symlink in its place is refused ([`FsxError::NotRegular`]):
