@@ -56,9 +56,13 @@ impl FsxError {
 /// Who may read the file [`replace`] writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// Mode 0600 in a directory made (or tightened to) 0700: secrets,
-    /// account data, snapshots, reviews.
+    /// Mode 0600 in a directory made (or tightened to) 0700: our own
+    /// files (secrets, account data, snapshots).
     Private,
+    /// Mode 0600 (whatever the old file's), in a directory that must exist
+    /// and is left as it is: output the user asked for by path (`review
+    /// -o`), which may be in their home or `/tmp`.
+    Owner,
     /// The existing file's permissions, or the process default (0666 less
     /// the umask) for a new file, in a directory created as usual: files
     /// that belong to other programs (client configs).
@@ -94,6 +98,7 @@ pub fn replace_with(
     match mode {
         Mode::Private => create_private_dir(dir),
         Mode::Keep => std::fs::create_dir_all(dir),
+        Mode::Owner => Ok(()),
     }
     .map_err(|e| FsxError::io("create the directory", dir, e))?;
     let existing = match std::fs::symlink_metadata(path) {
@@ -108,7 +113,7 @@ pub fn replace_with(
         });
     }
     let keep = match mode {
-        Mode::Private => None,
+        Mode::Private | Mode::Owner => None,
         Mode::Keep => existing.as_ref().map(|m| m.permissions()),
     };
     let mut tmp = Temp::create(dir, name, mode)?;
@@ -142,10 +147,10 @@ pub enum Delivered {
 }
 
 /// Writes output the user asked for at `path` (`review -o`): a regular or
-/// missing file is replaced atomically ([`Mode::Private`] for a new file,
-/// the old mode kept otherwise); a character device or FIFO is written
-/// into; a symlink is followed. Directories, sockets and block devices are
-/// refused. Nothing but a regular file is ever renamed over.
+/// missing file is replaced atomically with mode 0600 ([`Mode::Owner`]: the
+/// directory must exist and is not touched); a character device or FIFO is
+/// written into; a symlink is followed. Directories, sockets and block
+/// devices are refused. Nothing but a regular file is ever renamed over.
 pub fn write_output(path: &Path, bytes: &[u8]) -> Result<Delivered, FsxError> {
     let meta = match std::fs::metadata(path) {
         Ok(m) => Some(m),
@@ -153,13 +158,13 @@ pub fn write_output(path: &Path, bytes: &[u8]) -> Result<Delivered, FsxError> {
         Err(e) => return Err(FsxError::io("inspect", path, e)),
     };
     let Some(meta) = meta else {
-        return replace(path, bytes, Mode::Private).map(|()| Delivered::Replaced);
+        return replace(path, bytes, Mode::Owner).map(|()| Delivered::Replaced);
     };
     let ft = meta.file_type();
     if ft.is_file() {
         // Through a symlink, the file it points to is replaced, not the link.
         let target = std::fs::canonicalize(path).map_err(|e| FsxError::io("resolve", path, e))?;
-        return replace(&target, bytes, Mode::Keep).map(|()| Delivered::Replaced);
+        return replace(&target, bytes, Mode::Owner).map(|()| Delivered::Replaced);
     }
     if writable_in_place(&ft) {
         let mut f = OpenOptions::new()
@@ -346,7 +351,7 @@ impl Temp {
             {
                 use std::os::unix::fs::OpenOptionsExt;
                 o.mode(match mode {
-                    Mode::Private => 0o600,
+                    Mode::Private | Mode::Owner => 0o600,
                     Mode::Keep => 0o666,
                 });
             }
@@ -552,8 +557,14 @@ mod tests {
         );
         assert_eq!(std::fs::read_to_string(&real).unwrap(), "new");
         let fresh = dir.path().join("fresh.md");
+        // The user's directory (their home, /tmp) keeps its mode.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         assert_eq!(write_output(&fresh, b"x").unwrap(), Delivered::Replaced);
         assert_eq!(mode(&fresh), 0o600);
+        assert_eq!(mode(dir.path()), 0o755);
+        assert_eq!(mode(&real), 0o600, "a looser old mode is not kept");
+        assert!(write_output(&dir.path().join("no/such/dir.md"), b"x").is_err());
         assert!(matches!(
             write_output(dir.path(), b"x"),
             Err(FsxError::NotRegular { .. })
