@@ -20,6 +20,9 @@
 //! - [`zoho`]: the HTTP client for Bigin v2 and the Zoho accounts token
 //!   endpoint: data centres, id validation, retries, error mapping. It knows
 //!   nothing about MCP; it gets access tokens from a [`zoho::TokenSource`].
+//! - [`fsx`] (beside them all): the one file writer (temp file, fsync,
+//!   rename; never over a non-regular file) and the cross-process lock that
+//!   every file this program changes goes through.
 //! - [`sandbox`]: a real HTTP server on 127.0.0.1 that behaves like Bigin v2
 //!   and the accounts server, over a seeded organisation. It backs `--demo`
 //!   and the test suite.
@@ -34,6 +37,7 @@ pub mod admin;
 pub mod auth;
 pub mod cli;
 pub mod clients;
+pub mod fsx;
 pub mod mcp;
 pub mod sandbox;
 pub mod transport;

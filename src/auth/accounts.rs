@@ -1,6 +1,11 @@
 //! The account file: non-secret metadata per account (client id, data
 //! centre, servers, scopes, organisation), as JSON in the platform config
 //! directory. Secrets never go here; they live in the keychain.
+//!
+//! Logins of different accounts may run at once, beside running servers:
+//! every change takes the lock `accounts.json.lock` and re-reads the file
+//! under it, and the file is replaced whole ([`crate::fsx`], mode 0600 in a
+//! 0700 directory), so no change that reported success is lost.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,6 +13,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::AuthError;
+use crate::fsx::{self, FileLock};
+
+/// The most `accounts.json` may hold (far above any real set of accounts).
+const MAX_BYTES: u64 = 4 << 20;
 
 /// The account `login` creates without `--account`.
 pub const DEFAULT_ACCOUNT: &str = "default";
@@ -88,11 +97,11 @@ impl Accounts {
 
     /// Every account; none when the file does not exist.
     pub fn load(&self) -> Result<BTreeMap<String, AccountMeta>, AuthError> {
-        match std::fs::read(&self.path) {
-            Ok(bytes) => Ok(serde_json::from_slice::<File>(&bytes)
+        match fsx::read_regular(&self.path, MAX_BYTES) {
+            Ok(Some(bytes)) => Ok(serde_json::from_slice::<File>(&bytes)
                 .map_err(|e| self.err(e))?
                 .accounts),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+            Ok(None) => Ok(BTreeMap::new()),
             Err(e) => Err(self.err(e)),
         }
     }
@@ -104,36 +113,35 @@ impl Accounts {
 
     /// Adds or replaces an account.
     pub fn put(&self, name: &str, meta: AccountMeta) -> Result<(), AuthError> {
-        let mut all = self.load()?;
-        all.insert(name.to_string(), meta);
-        self.save(all)
+        self.modify(|all| {
+            all.insert(name.to_string(), meta);
+            true
+        })
+        .map(|_| ())
     }
 
     /// Removes an account; true if it existed.
     pub fn remove(&self, name: &str) -> Result<bool, AuthError> {
-        let mut all = self.load()?;
-        let existed = all.remove(name).is_some();
-        if existed {
-            self.save(all)?;
-        }
-        Ok(existed)
+        self.modify(|all| all.remove(name).is_some())
     }
 
-    /// Writes a temp file and renames it over the old one, so a crash never
-    /// leaves half a file.
-    fn save(&self, accounts: BTreeMap<String, AccountMeta>) -> Result<(), AuthError> {
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| self.err(e))?;
+    /// Runs `change` on the file's current content under the lock and
+    /// writes the result if it returns true (which is passed on).
+    fn modify(
+        &self,
+        change: impl FnOnce(&mut BTreeMap<String, AccountMeta>) -> bool,
+    ) -> Result<bool, AuthError> {
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fsx::create_private_dir(dir).map_err(|e| self.err(e))?;
+        }
+        let _lock = FileLock::beside(&self.path).map_err(|e| self.err(e))?;
+        let mut accounts = self.load()?;
+        if !change(&mut accounts) {
+            return Ok(false);
         }
         let text = serde_json::to_string_pretty(&File { accounts }).map_err(|e| self.err(e))?;
-        let tmp = self.path.with_extension("json.tmp");
-        std::fs::write(&tmp, text + "\n").map_err(|e| self.err(e))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600));
-        }
-        std::fs::rename(&tmp, &self.path).map_err(|e| self.err(e))
+        fsx::write_private(&self.path, (text + "\n").as_bytes()).map_err(|e| self.err(e))?;
+        Ok(true)
     }
 }
 
@@ -182,6 +190,35 @@ mod tests {
         assert!(a.remove("default").unwrap());
         assert!(!a.remove("default").unwrap());
         assert_eq!(a.load().unwrap().keys().collect::<Vec<_>>(), vec!["eu-2"]);
+    }
+
+    #[test]
+    fn concurrent_puts_of_different_accounts_all_land() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cfg/accounts.json");
+        let threads: Vec<_> = (0..12)
+            .map(|t| {
+                let a = Accounts::new(path.clone());
+                std::thread::spawn(move || {
+                    for i in 0..5 {
+                        a.put(&format!("a{t}-{i}"), meta()).unwrap();
+                    }
+                    assert!(a.remove(&format!("a{t}-0")).unwrap());
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let all = Accounts::new(path).load().unwrap();
+        assert_eq!(all.len(), 12 * 4, "{:?}", all.keys());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&dir.path().join("cfg/accounts.json")), 0o600);
+            assert_eq!(mode(&dir.path().join("cfg")), 0o700);
+        }
     }
 
     #[test]

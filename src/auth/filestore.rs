@@ -3,18 +3,24 @@
 //!
 //! The file is `credentials.json` beside the account file, mode 0600 in a
 //! 0700 directory, created with those modes (never briefly readable by
-//! others) and replaced atomically. It is only as safe as the user account
-//! that owns it, which is why the flag says "insecure" (gh's convention).
-//! Nothing here logs or reports a value; errors name the file only.
+//! others) and replaced atomically ([`crate::fsx`]). It is only as safe as
+//! the user account that owns it, which is why the flag says "insecure"
+//! (gh's convention). Nothing here logs or reports a value; errors name the
+//! file only.
+//!
+//! Several processes share it (Claude Desktop runs more than one copy of
+//! `serve`, which stores refreshed tokens, and `login` may run beside them),
+//! so every change takes the lock `credentials.json.lock` and re-reads the
+//! file under it: a change reported as done is never overwritten by a
+//! writer that read the file before it.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{AuthError, SecretStore};
+use crate::fsx::{self, FileLock};
 
 /// The file's name in the config directory.
 pub const FILE_NAME: &str = "credentials.json";
@@ -22,16 +28,11 @@ pub const FILE_NAME: &str = "credentials.json";
 /// Secrets in a 0600 file.
 pub struct FileStore {
     path: PathBuf,
-    // One writer at a time within the process (read-modify-write).
-    lock: Mutex<()>,
 }
 
 impl FileStore {
     pub fn new(path: PathBuf) -> FileStore {
-        FileStore {
-            path,
-            lock: Mutex::new(()),
-        }
+        FileStore { path }
     }
 
     /// `credentials.json` in the same directory as the account file.
@@ -51,84 +52,28 @@ impl FileStore {
     }
 
     fn load(&self) -> Result<BTreeMap<String, String>, AuthError> {
-        match std::fs::read(&self.path) {
+        // A regular file only, with a cap far above any real token set.
+        match fsx::read_regular(&self.path, MAX_BYTES) {
             // serde_json's errors give a position, never the text.
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| self.err("not valid JSON", e)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+            Ok(Some(bytes)) => {
+                serde_json::from_slice(&bytes).map_err(|e| self.err("not valid JSON", e))
+            }
+            Ok(None) => Ok(BTreeMap::new()),
             Err(e) => Err(self.err("read", e)),
         }
     }
 
-    fn save(&self, map: &BTreeMap<String, String>) -> Result<(), AuthError> {
+    /// Runs `change` on the file's current content under the lock, and
+    /// writes the result if it says so.
+    fn modify(
+        &self,
+        change: impl FnOnce(&mut BTreeMap<String, String>) -> bool,
+    ) -> Result<(), AuthError> {
         let dir = self.path.parent().unwrap_or(Path::new("."));
-        create_private_dir(dir).map_err(|e| self.err("create the directory", e))?;
-        let text = serde_json::to_string_pretty(map).map_err(|e| self.err("encode", e))?;
-        let tmp = self.path.with_extension("json.tmp");
-        let _ = std::fs::remove_file(&tmp);
-        let write = || -> std::io::Result<()> {
-            let mut f = private_file(&tmp)?;
-            f.write_all(text.as_bytes())?;
-            f.write_all(b"\n")?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &self.path)
-        };
-        write().map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            self.err("write", e)
-        })
-    }
-}
-
-/// A directory only its owner can enter.
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-        if !dir.exists() {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)?;
-        }
-        // An existing config directory may be 0755: the secrets must not be
-        // listed there either.
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-    }
-    #[cfg(not(unix))]
-    {
-        std::fs::create_dir_all(dir)
-    }
-}
-
-/// A new file that only its owner can read, created with that mode.
-fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut o = std::fs::OpenOptions::new();
-    o.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.mode(0o600);
-    }
-    o.open(path)
-}
-
-impl SecretStore for FileStore {
-    fn get(&self, key: &str) -> Result<Option<SecretString>, AuthError> {
-        let _g = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(self.load()?.remove(key).map(SecretString::from))
-    }
-
-    fn set(&self, key: &str, value: &SecretString) -> Result<(), AuthError> {
-        let _g = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        fsx::create_private_dir(dir).map_err(|e| self.err("create the directory", e))?;
+        let _lock = FileLock::beside(&self.path).map_err(|e| self.err("lock", e))?;
         let mut map = self.load()?;
-        map.insert(key.to_string(), value.expose_secret().to_string());
-        self.save(&map)
-    }
-
-    fn delete(&self, key: &str) -> Result<(), AuthError> {
-        let _g = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        let mut map = self.load()?;
-        if map.remove(key).is_none() {
+        if !change(&mut map) {
             return Ok(());
         }
         if map.is_empty() {
@@ -139,7 +84,29 @@ impl SecretStore for FileStore {
                 Err(e) => Err(self.err("remove", e)),
             };
         }
-        self.save(&map)
+        let text = serde_json::to_string_pretty(&map).map_err(|e| self.err("encode", e))? + "\n";
+        fsx::write_private(&self.path, text.as_bytes()).map_err(|e| self.err("write", e))
+    }
+}
+
+/// The most `credentials.json` may hold (a few tokens per account).
+const MAX_BYTES: u64 = 4 << 20;
+
+impl SecretStore for FileStore {
+    fn get(&self, key: &str) -> Result<Option<SecretString>, AuthError> {
+        // No lock: the file is only ever replaced whole, by a rename.
+        Ok(self.load()?.remove(key).map(SecretString::from))
+    }
+
+    fn set(&self, key: &str, value: &SecretString) -> Result<(), AuthError> {
+        self.modify(|map| {
+            map.insert(key.to_string(), value.expose_secret().to_string());
+            true
+        })
+    }
+
+    fn delete(&self, key: &str) -> Result<(), AuthError> {
+        self.modify(|map| map.remove(key).is_some())
     }
 }
 
@@ -172,5 +139,59 @@ mod tests {
         assert!(s.path().exists(), "b is still there");
         s.delete("b/refresh_token").unwrap();
         assert!(!s.path().exists(), "no empty file left");
+    }
+
+    #[test]
+    fn concurrent_writers_lose_nothing_that_reported_success() {
+        // Separate stores, as separate processes have (a `serve` storing a
+        // refreshed token while `login`s store theirs): each set re-reads the
+        // file under the lock, so every key that was set is still there.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cfg/credentials.json");
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let s = FileStore::new(path);
+                    for i in 0..12 {
+                        let v = SecretString::from(format!("token-{t}-{i}"));
+                        s.set(&format!("acct{t}/refresh_token"), &v).unwrap();
+                        s.set(&format!("acct{t}-{i}/refresh_token"), &v).unwrap();
+                    }
+                    s.delete(&format!("acct{t}-0/refresh_token")).unwrap();
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let s = FileStore::new(path);
+        for t in 0..8 {
+            let got = s.get(&format!("acct{t}/refresh_token")).unwrap().unwrap();
+            assert_eq!(got.expose_secret(), format!("token-{t}-11"));
+            assert!(
+                s.get(&format!("acct{t}-0/refresh_token"))
+                    .unwrap()
+                    .is_none()
+            );
+            for i in 1..12 {
+                assert!(
+                    s.get(&format!("acct{t}-{i}/refresh_token"))
+                        .unwrap()
+                        .is_some(),
+                    "acct{t}-{i} lost"
+                );
+            }
+        }
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("cfg"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(
+            names
+                .iter()
+                .all(|n| n == "credentials.json" || n == "credentials.json.lock"),
+            "no temp files left: {names:?}"
+        );
     }
 }

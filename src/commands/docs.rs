@@ -10,16 +10,35 @@ use clap::CommandFactory;
 
 /// `bigin-mcp completions SHELL`: the script on stdout.
 pub fn completions(args: CompletionsArgs) -> ExitCode {
-    let mut cmd = Cli::command();
     let mut out = std::io::stdout().lock();
-    clap_complete::generate(args.shell, &mut cmd, "bigin-mcp", &mut out);
-    finish(out.flush())
+    let script = completion_script(args.shell);
+    finish(out.write_all(script.as_bytes()).and_then(|()| out.flush()))
 }
 
-/// `bigin-mcp man`: roff on stdout.
+/// The completion script for `shell`.
+///
+/// clap_complete 4.6's bash script names its `case` arms after the bin
+/// name with `-` turned into `__subcmd__` (`bigin__subcmd__mcp__subcmd__serve`)
+/// while its word loop sets `cmd` with `-` turned into `__`
+/// (`bigin__mcp__subcmd__serve`), so nothing after the first word ever
+/// completed. The arms are renamed to what the loop sets.
+pub fn completion_script(shell: clap_complete::Shell) -> String {
+    const BIN: &str = "bigin-mcp";
+    let mut cmd = Cli::command();
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut cmd, BIN, &mut buf);
+    let script = String::from_utf8_lossy(&buf).into_owned();
+    if shell == clap_complete::Shell::Bash {
+        script.replace(&BIN.replace('-', "__subcmd__"), &BIN.replace('-', "__"))
+    } else {
+        script
+    }
+}
+
+/// `bigin-mcp man`: roff on stdout, every subcommand's flags included.
 pub fn man() -> ExitCode {
     let mut out = std::io::stdout().lock();
-    let written = clap_mangen::Man::new(Cli::command()).render(&mut out);
+    let written = super::man::render(&mut out);
     finish(written.and_then(|()| out.flush()))
 }
 

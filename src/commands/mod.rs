@@ -4,6 +4,7 @@
 pub mod docs;
 pub mod install;
 pub mod login;
+pub mod man;
 pub mod review;
 pub mod sandbox;
 pub mod serve;

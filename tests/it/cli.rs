@@ -65,6 +65,15 @@ fn this_binary() -> String {
     std::fs::canonicalize(BIN).unwrap().display().to_string()
 }
 
+/// The backup `install` names in its report ("... kept as PATH.").
+fn backup_named_in(report: &str) -> PathBuf {
+    let line = report
+        .lines()
+        .find_map(|l| l.strip_prefix("The previous file is kept as "))
+        .unwrap_or_else(|| panic!("no backup named in: {report}"));
+    PathBuf::from(line.trim_end_matches('.'))
+}
+
 // ---------------------------------------------------------------------------
 // install / uninstall
 
@@ -125,7 +134,14 @@ fn install_merges_into_claude_desktop_keeps_the_rest_and_backs_up() {
     );
     assert!(pos("\"filesystem\"") < pos("\"bigin\""));
     // The previous file is the backup, byte for byte; the mode is kept.
-    let backup = path.with_file_name("claude_desktop_config.json.bak");
+    let backup = backup_named_in(&stdout(&out));
+    assert!(
+        backup
+            .to_string_lossy()
+            .contains("claude_desktop_config.json.bak-"),
+        "{}",
+        backup.display()
+    );
     assert_eq!(std::fs::read_to_string(&backup).unwrap(), original);
     #[cfg(unix)]
     {
@@ -237,8 +253,13 @@ fn each_client_gets_its_own_file_and_shape() {
         let out = home.run(&args);
         assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
         assert_eq!(read_json(&file)[key]["bigin"], entry, "{args:?}");
+        let dir = file.parent().unwrap();
         assert!(
-            !file.with_extension("json.bak").exists(),
+            !std::fs::read_dir(dir).unwrap().any(|e| e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains(".bak")),
             "no backup of a file that did not exist"
         );
     }
@@ -266,8 +287,189 @@ fn an_invalid_config_file_is_refused_and_left_alone() {
         );
         assert!(stdout(&out).is_empty());
         assert_eq!(std::fs::read_to_string(&path).unwrap(), broken);
-        assert!(!path.with_extension("json.bak").exists());
+        assert!(
+            !std::fs::read_dir(home.path()).unwrap().any(|e| e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains(".bak"))
+        );
     }
+}
+
+#[test]
+fn reinstall_keeps_the_users_keys_and_dry_runs_mask_secrets() {
+    let home = Home::new();
+    let path = home.desktop_config();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let secret = "zoho-secret-9f8e7d";
+    std::fs::write(
+        &path,
+        json!({"mcpServers": {"bigin": {
+            "command": "/old/bigin-mcp", "args": ["serve"],
+            "env": {"BIGIN_CLIENT_SECRET": secret, "BIGIN_REFRESH_TOKEN": secret},
+            "disabled": true, "alwaysAllow": ["list_users"], "apiToken": secret
+        }}})
+        .to_string(),
+    )
+    .unwrap();
+    for args in [
+        vec!["install", "claude-desktop", "--demo", "--dry-run"],
+        vec!["uninstall", "claude-desktop", "--dry-run"],
+    ] {
+        let out = home.run(&args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        let s = stdout(&out);
+        assert!(!s.contains(secret), "{args:?} shows a secret: {s}");
+        assert!(s.contains("\"BIGIN_CLIENT_SECRET\":\"***\""), "{s}");
+        assert!(s.contains("list_users"), "{s}");
+    }
+    let out = home.run(&["install", "claude-desktop", "--demo"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stdout(&out).contains(secret), "{}", stdout(&out));
+    let entry = &read_json(&path)["mcpServers"]["bigin"];
+    assert_eq!(entry["command"], this_binary());
+    assert_eq!(entry["args"], json!(["serve", "--demo"]));
+    assert_eq!(entry["env"]["BIGIN_CLIENT_SECRET"], secret);
+    assert_eq!(entry["disabled"], true);
+    assert_eq!(entry["alwaysAllow"], json!(["list_users"]));
+    assert_eq!(entry["apiToken"], secret);
+}
+
+#[test]
+fn concurrent_installs_and_uninstalls_from_many_processes_all_land() {
+    let home = Home::new();
+    let path = home.path().join(".cursor/mcp.json");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let old: Vec<String> = (0..4).map(|i| format!("old{i}")).collect();
+    let servers: serde_json::Map<String, Value> = old
+        .iter()
+        .map(|n| (n.clone(), json!({"command": "x"})))
+        .chain([("keep".to_string(), json!({"command": "k"}))])
+        .collect();
+    std::fs::write(&path, json!({"mcpServers": servers}).to_string()).unwrap();
+    let mut children = Vec::new();
+    for i in 0..8 {
+        let name = format!("new{i}");
+        children.push(
+            home.cmd(&["install", "cursor", "--demo", "--name", &name])
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+    }
+    for n in &old {
+        children.push(
+            home.cmd(&["uninstall", "cursor", "--name", n])
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+    }
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let v = read_json(&path);
+    let mut names: Vec<&str> = v["mcpServers"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "keep", "new0", "new1", "new2", "new3", "new4", "new5", "new6", "new7"
+        ]
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn project_scope_names_bigin_mcp_from_the_path_and_says_it_needs_approval() {
+    let home = Home::new();
+    let bin = home.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(BIN, bin.join("bigin-mcp")).unwrap();
+    let mut path = std::ffi::OsString::from(&bin);
+    path.push(":");
+    path.push(std::env::var_os("PATH").unwrap_or_default());
+    let out = home
+        .cmd(&["install", "claude-code", "--scope", "project", "--demo"])
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = read_json(&home.path().join("project/.mcp.json"));
+    assert_eq!(
+        v["mcpServers"]["bigin"],
+        json!({"type": "stdio", "command": "bigin-mcp", "args": ["serve", "--demo"]})
+    );
+    let s = stdout(&out);
+    assert!(
+        s.contains("from the PATH") && s.contains("shared with the project's team"),
+        "{s}"
+    );
+    assert!(s.contains("asks each person to approve"), "{s}");
+    assert!(!s.contains(&this_binary()), "{s}");
+    // Without it on the PATH: the absolute path, and the reason.
+    let home = Home::new();
+    let out = home.run(&["install", "claude-code", "--scope", "project"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("not on your PATH"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn each_client_is_told_its_own_restart_step() {
+    let home = Home::new();
+    for (args, step) in [
+        (
+            vec!["install", "claude-desktop"],
+            "Quit Claude Desktop completely",
+        ),
+        (
+            vec!["install", "claude-code"],
+            "Start a new `claude` session",
+        ),
+        (vec!["install", "cursor"], "Cursor Settings > MCP"),
+        (vec!["install", "vscode"], "MCP: List Servers"),
+    ] {
+        let out = home.run(&args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert!(stdout(&out).contains(step), "{args:?}: {}", stdout(&out));
+    }
+}
+
+#[test]
+fn vscode_comments_and_trailing_commas_survive_install_and_uninstall() {
+    let home = Home::new();
+    let path = home.path().join("project/.vscode/mcp.json");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let original = "{\n  // Team servers; ask Ana before changing.\n  \"servers\": {\n    \"github\": {\"type\": \"http\", \"url\": \"https://api.githubcopilot.com/mcp/\"}, /* remote */\n  },\n}\n";
+    std::fs::write(&path, original).unwrap();
+    let out = home.run(&["install", "vscode", "--demo"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains("// Team servers; ask Ana before changing.") && text.contains("/* remote */"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"command\": \"") && text.contains("\"--demo\""),
+        "{text}"
+    );
+    let out = home.run(&["uninstall", "vscode"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains("// Team servers") && !text.contains("bigin"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -14,6 +14,8 @@
 //! - `review`, `remediation`: the access review as evidence; update, invite,
 //!   elicitation and disabled tools.
 //! - `toolsnaps`: the checked-in `tools/list` schemas.
+//! - `completions`: the completion scripts in real bash, zsh and fish; the
+//!   man page.
 //! - `review_cli`: `bigin-mcp review` as cron and CI run it: formats, exit
 //!   codes, snapshots, `--since`, the output file.
 
@@ -21,6 +23,7 @@ mod auth;
 mod cli;
 mod client;
 mod common;
+mod completions;
 mod login;
 mod props;
 mod remediation;
