@@ -25,6 +25,9 @@ mod api;
 mod auth;
 mod seed;
 mod util;
+mod variant;
+
+pub use variant::{References, Refusals, RetryHint, VariantName, ZohoVariant};
 
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -72,6 +75,8 @@ pub struct SandboxOptions {
     /// is deterministic too and keeps those 450 as its first users (or is
     /// the first N of them), for scale tests and the benchmark.
     pub users: usize,
+    /// Which plausible Zoho to play where the docs leave Bigin open.
+    pub variant: ZohoVariant,
 }
 
 impl Default for SandboxOptions {
@@ -81,6 +86,7 @@ impl Default for SandboxOptions {
             location: "us".to_string(),
             access_token_ttl: Duration::from_secs(3600),
             users: DEFAULT_USERS,
+            variant: ZohoVariant::default(),
         }
     }
 }
@@ -215,6 +221,7 @@ struct SandboxState {
     tokens: auth::Tokens,
     faults: Vec<Fault>,
     requests: VecDeque<RecordedRequest>,
+    variant: ZohoVariant,
     /// Entropy-seeded (not the org seed): tokens and codes must be unguessable
     /// across runs even though the org data is fixed.
     rng: fastrand::Rng,
@@ -331,6 +338,7 @@ impl Sandbox {
                 tokens,
                 faults: Vec::new(),
                 requests: VecDeque::new(),
+                variant: opts.variant,
                 rng: fastrand::Rng::new(),
             }),
         });
@@ -367,6 +375,11 @@ impl Sandbox {
         if fault.times > 0 {
             self.shared.lock().faults.push(fault);
         }
+    }
+
+    /// Plays another [`ZohoVariant`] from the next request on.
+    pub fn set_variant(&self, variant: ZohoVariant) {
+        self.shared.lock().variant = variant;
     }
 
     pub fn clear_faults(&self) {

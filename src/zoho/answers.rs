@@ -28,20 +28,53 @@ pub(super) fn typed<T: serde::de::DeserializeOwned>(
         })
         .collect()
 }
+
+/// The error of a non-2xx answer: Zoho's top-level `{code, message,
+/// details}`, or else (as CRM documents refused writes: HTTP 400 with the
+/// reason in the record list) the first refused `users`/`data` element.
 pub(super) fn api_error(status: u16, json: Option<Value>) -> ZohoError {
-    match json {
+    match &json {
         Some(v) if v.get("code").is_some() => ZohoError::api(
             status,
             v.get("code").and_then(Value::as_str).unwrap_or("UNKNOWN"),
             v.get("message").and_then(Value::as_str).unwrap_or(""),
             v.get("details").cloned().unwrap_or(Value::Null),
         ),
-        _ => ZohoError::api(
-            status,
-            "HTTP_ERROR",
-            &format!("HTTP {status} without a Zoho error body"),
-            Value::Null,
-        ),
+        Some(v) if refused_element(v).is_some() => {
+            refused_element(v).map_or_else(|| http_error(status), record_error)
+        }
+        _ => http_error(status),
+    }
+}
+
+fn http_error(status: u16) -> ZohoError {
+    ZohoError::api(
+        status,
+        "HTTP_ERROR",
+        &format!("HTTP {status} without a Zoho error body"),
+        Value::Null,
+    )
+}
+
+/// The first element of `users` or `data` that carries a `code` and is not
+/// a success.
+fn refused_element(body: &Value) -> Option<&Value> {
+    ["users", "data"]
+        .iter()
+        .filter_map(|k| body.get(k)?.as_array()?.first())
+        .find(|e| {
+            e.get("code").is_some_and(Value::is_string)
+                && e.get("status").and_then(Value::as_str) != Some("success")
+        })
+}
+
+/// A refused record as a [`ZohoError::Record`], Zoho's code and message kept.
+pub(super) fn record_error(rec: &Value) -> ZohoError {
+    let field = |k: &str| rec.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    ZohoError::Record {
+        code: field("code"),
+        message: field("message"),
+        details: rec.get("details").cloned().unwrap_or(Value::Null),
     }
 }
 
@@ -183,11 +216,7 @@ pub(super) fn record_outcome(
                 other_id.unwrap_or_default()
             ),
         }),
-        Some("error") => Err(ZohoError::Record {
-            code,
-            message,
-            details: rec.get("details").cloned().unwrap_or(Value::Null),
-        }),
+        Some("error") => Err(record_error(&rec)),
         _ => Err(ZohoError::Decode {
             what: what.into(),
             message: "the result element has no status; check the record before retrying".into(),
@@ -218,6 +247,36 @@ mod tests {
             json!({"code":"INTERNAL_ERROR","details":{},"message":"boom","status":"error"});
         let e = record_outcome(Some(in_200), "users", &id, "x").unwrap_err();
         assert_eq!(e.code(), Some("INTERNAL_ERROR"));
+    }
+
+    #[test]
+    fn refusals_inside_http_400_keep_zohos_code_message_and_field() {
+        // CRM's documented example for the primary user.
+        let body = json!({"users":[{"code":"INVALID_REQUEST","details":{},"message":"Primary Contact cannot be deactivated","status":"error"}]});
+        let e = api_error(400, Some(body));
+        assert!(matches!(e, ZohoError::Record { .. }), "{e:?}");
+        assert_eq!(e.code(), Some("INVALID_REQUEST"));
+        assert!(
+            e.to_string()
+                .contains("Primary Contact cannot be deactivated"),
+            "{e}"
+        );
+        let body = json!({"data":[{"code":"INVALID_DATA","details":{"api_name":"profile"},"message":"invalid data","status":"error"}]});
+        let e = api_error(400, Some(body));
+        assert_eq!(e.code(), Some("INVALID_DATA"));
+        assert!(e.to_string().contains("`profile`"), "{e}");
+        // A top-level code still wins (updating a deleted user).
+        let body = json!({"code":"NOT_ALLOWED","details":{"resource_path_index":1},"message":"m","status":"error"});
+        assert!(matches!(
+            api_error(400, Some(body)),
+            ZohoError::Api { status: 400, .. }
+        ));
+        // Neither: the status alone.
+        assert_eq!(
+            api_error(400, Some(json!({"users":[]}))).code(),
+            Some("HTTP_ERROR")
+        );
+        assert_eq!(api_error(400, None).code(), Some("HTTP_ERROR"));
     }
 
     #[test]

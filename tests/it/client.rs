@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use bigin_mcp::sandbox::{Fault, FaultKind};
+use bigin_mcp::sandbox::{Fault, FaultKind, VariantName};
 use bigin_mcp::zoho::{UserType, ZohoError, ZohoId};
 
 use crate::common::*;
@@ -238,7 +238,11 @@ async fn per_record_errors_in_http_200_are_errors() {
     let (c, _) = client(&sb);
     let primary = ZohoId::parse(&sb.primary_user_id(), "user_id").unwrap();
     let e = c.delete_user(&primary).await.unwrap_err();
-    assert_eq!(e.code(), Some("NOT_ALLOWED"), "{e:?}");
+    assert_eq!(e.code(), Some("INVALID_REQUEST"), "{e:?}");
+    assert!(
+        e.to_string().contains("Primary Contact cannot be deleted"),
+        "{e}"
+    );
     assert_eq!(s(&sb.user(primary.as_str()).unwrap(), "status"), "active");
 }
 
@@ -258,4 +262,56 @@ async fn a_zero_retry_after_is_not_a_busy_loop() {
     assert!(matches!(e, ZohoError::RateLimited { .. }), "{e:?}");
     let sent = api_requests(&sb.requests()).len();
     assert!(sent <= 9, "bounded retries, sent {sent}");
+}
+
+/// Zoho's documented refusals (HTTP 400, reason in the record list) and the
+/// older placement (inside HTTP 200) read the same: Zoho's code and message.
+#[tokio::test]
+async fn refusals_in_400_or_200_name_zohos_code_and_message() {
+    for name in [VariantName::Documented, VariantName::RefusalsIn200] {
+        let sb = sandbox_as(name).await;
+        let (c, _) = client(&sb);
+        let users = c.list_users(UserType::AllUsers).await.unwrap();
+        let of = |status: &str| {
+            let u = users
+                .iter()
+                .find(|u| u.status.as_str() == status && u.id != sb.primary_user_id())
+                .unwrap();
+            ZohoId::parse(&u.id, "id").unwrap()
+        };
+        let primary = ZohoId::parse(&sb.primary_user_id(), "id").unwrap();
+        for (result, code, message) in [
+            (
+                c.set_user_status(&primary, "inactive").await,
+                "INVALID_REQUEST",
+                "Primary Contact cannot be deactivated",
+            ),
+            (
+                c.set_user_status(&of("inactive"), "inactive").await,
+                "ID_ALREADY_DEACTIVATED",
+                "the user is already deactivated",
+            ),
+            (
+                c.delete_user(&of("deleted")).await,
+                "ID_ALREADY_DELETED",
+                "the user is already deleted",
+            ),
+        ] {
+            let e = result.unwrap_err();
+            assert!(matches!(e, ZohoError::Record { .. }), "{name}: {e:?}");
+            assert_eq!(e.code(), Some(code), "{name}");
+            let m = e.to_string();
+            assert!(m.contains(code) && m.contains(message), "{name}: {m}");
+        }
+        // Updating a deleted user is refused for the whole request.
+        let e = c
+            .update_user(&of("deleted"), None, Some(&primary))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, ZohoError::Api { status: 400, .. }),
+            "{name}: {e:?}"
+        );
+        assert_eq!(e.code(), Some("NOT_ALLOWED"));
+    }
 }

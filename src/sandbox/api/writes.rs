@@ -2,9 +2,13 @@
 //! `DELETE /users/{id}`, past the token and scope gate in the parent module.
 //!
 //! Writes answer with one result element per record. A refused record is an
-//! element with `"status":"error"` inside HTTP 200, for PUT and DELETE as
-//! the notes decide and, since they are silent about it, for POST too; a
-//! POST that adds its user answers 201.
+//! element with `"status":"error"` and CRM's code (`INVALID_REQUEST` for the
+//! primary user, `ID_ALREADY_DEACTIVATED`, `ID_ALREADY_DELETED`,
+//! `DUPLICATE_DATA`, `INVALID_DATA` with `details.api_name`, ...), answered
+//! with HTTP 400 as CRM's examples show, or inside HTTP 200 when the
+//! [`super::super::ZohoVariant`] says so (and always when a bulk PUT has a
+//! mix of results). Updating a deleted user is a request-level 400
+//! `NOT_ALLOWED`. A POST that adds its user answers 201.
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -12,7 +16,7 @@ use serde_json::{Map, Value, json};
 
 use super::super::seed::{self, Org};
 use super::super::util::{api_error, json_response};
-use super::super::{FaultKind, Req, Shared};
+use super::super::{FaultKind, References, Refusals, Req, Shared};
 use super::{INVALID_ID_MESSAGE, invalid_param, invalid_path_id, valid_id};
 
 fn record_result(code: &str, id: &str, message: &str, extra: Option<(&str, &str)>) -> Value {
@@ -33,9 +37,28 @@ fn record_error(code: &str, id: &str, message: &str) -> Value {
     record_result(code, id, message, None)
 }
 
-/// A write answered with one element per record, HTTP 200.
-fn write_results(results: Vec<Value>) -> Response {
-    json_response(StatusCode::OK, &json!({ "users": results }))
+/// A write answered with one element per record: HTTP 400 when every record
+/// was refused and the variant places refusals there, else HTTP 200.
+fn write_results(refusals: Refusals, results: Vec<Value>) -> Response {
+    let all_refused = results
+        .iter()
+        .all(|r| r.get("status").and_then(Value::as_str) == Some("error"));
+    let status = if all_refused && refusals == Refusals::In400 {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    json_response(status, &json!({ "users": results }))
+}
+
+/// The refusal placement the sandbox is playing.
+fn refusals(shared: &Shared) -> Refusals {
+    shared.lock().variant.refusals
+}
+
+/// A refusal with empty `details`, as CRM's primary-user example has.
+fn refusal(code: &str, message: &str) -> Value {
+    json!({"code": code, "details": {}, "message": message, "status": "error"})
 }
 
 /// Reads a record's `id` as Zoho sends it: a string, or a (u64) number.
@@ -100,16 +123,35 @@ pub(super) fn put(shared: &Shared, req: &Req, path_id: Option<&str>) -> Response
             .iter()
             .map(|id| record_error(&code, id.as_deref().unwrap_or(""), &message))
             .collect();
-        return write_results(results);
+        return write_results(refusals(shared), results);
     }
 
     let mut st = shared.lock();
+    // A deleted user cannot be updated: Zoho refuses the whole request.
+    let deleted = ids.iter().flatten().find(|id| {
+        st.org
+            .user_index(id)
+            .is_some_and(|ix| st.org.users[ix].status == "deleted")
+    });
+    if let Some(id) = deleted {
+        let details = match path_id {
+            Some(_) => json!({"resource_path_index": 1}),
+            None => json!({"api_name": "id", "id": id}),
+        };
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "NOT_ALLOWED",
+            "the user has been deleted and cannot be updated",
+            details,
+        );
+    }
+    let variant = st.variant;
     let results = records
         .iter()
         .zip(&ids)
-        .map(|(record, id)| update_user(&mut st.org, record, id.as_deref()))
+        .map(|(record, id)| update_user(&mut st.org, record, id.as_deref(), variant.references))
         .collect();
-    write_results(results)
+    write_results(variant.refusals, results)
 }
 
 /// Text fields a PUT may change, beyond status/role/profile.
@@ -176,8 +218,7 @@ pub(super) fn add(shared: &Shared, req: &Req) -> Response {
     if let Some(FaultKind::RecordError { code, message }) =
         req.take_fault(shared, |k| matches!(k, FaultKind::RecordError { .. }))
     {
-        let error = json!({"code": code, "details": {}, "message": message, "status": "error"});
-        return write_results(vec![error]);
+        return write_results(refusals(shared), vec![refusal(&code, &message)]);
     }
     let mut st = shared.lock();
     match new_user(&st.org, record) {
@@ -188,7 +229,7 @@ pub(super) fn add(shared: &Shared, req: &Req) -> Response {
                 &json!({"users": [record_result("SUCCESS", &id, "User added", None)]}),
             )
         }
-        Err(error) => write_results(vec![error]),
+        Err(error) => write_results(st.variant.refusals, vec![error]),
     }
 }
 
@@ -237,7 +278,11 @@ fn new_user(org: &Org, record: &Map<String, Value>) -> Result<seed::NewUser, Val
         .iter()
         .any(|u| u.status != "deleted" && u.email.eq_ignore_ascii_case(&email));
     if taken {
-        return Err(field_error("DUPLICATE_DATA", "email", "duplicate data"));
+        return Err(field_error(
+            "DUPLICATE_DATA",
+            "email",
+            "same email id is already present",
+        ));
     }
     Ok(seed::NewUser {
         first_name,
@@ -265,7 +310,12 @@ fn plausible_email(email: &str) -> bool {
 }
 
 /// Validates and applies one record of a PUT; returns its result element.
-fn update_user(org: &mut Org, record: &Map<String, Value>, id: Option<&str>) -> Value {
+fn update_user(
+    org: &mut Org,
+    record: &Map<String, Value>,
+    id: Option<&str>,
+    references: References,
+) -> Value {
     let Some(id) = id else {
         return json!({
             "code": "MANDATORY_NOT_FOUND",
@@ -286,18 +336,21 @@ fn update_user(org: &mut Org, record: &Map<String, Value>, id: Option<&str>) -> 
         )
     };
     let user = &org.users[ix];
-    if user.status == "deleted" {
-        return record_error("NOT_ALLOWED", id, "a deleted user cannot be updated");
-    }
     let status = match record.get("status") {
         None => None,
         Some(Value::String(s)) if s == "active" || s == "inactive" => Some(s.clone()),
         Some(_) => return invalid_field("status"),
     };
     if ix == org.primary && status.as_deref() == Some("inactive") {
-        return record_error("NOT_ALLOWED", id, "The primary user cannot be deactivated");
+        return refusal("INVALID_REQUEST", "Primary Contact cannot be deactivated");
     }
+    // CRM v8's shape: a bare id string is dropped without a word, and the
+    // answer still says SUCCESS. Only reading the user back shows it.
+    let ignored = |v: Option<&Value>| {
+        references == References::ObjectsOnly && matches!(v, Some(Value::String(_)))
+    };
     let role = match record.get("role") {
+        _ if ignored(record.get("role")) => None,
         None => None,
         Some(v) => match reference_id(v).and_then(|r| org.role_index(r)) {
             Some(r) => Some(r),
@@ -305,6 +358,7 @@ fn update_user(org: &mut Org, record: &Map<String, Value>, id: Option<&str>) -> 
         },
     };
     let profile = match record.get("profile") {
+        _ if ignored(record.get("profile")) => None,
         None => None,
         Some(v) => match reference_id(v).and_then(|p| org.profile_index(p)) {
             Some(p) => Some(p),
@@ -341,6 +395,13 @@ fn update_user(org: &mut Org, record: &Map<String, Value>, id: Option<&str>) -> 
     let other_changes = role.is_some() || profile.is_some() || !texts.is_empty();
     if user.status == "inactive" && status.as_deref() != Some("active") && other_changes {
         return record_error("NOT_ALLOWED", id, "a deactivated user cannot be updated");
+    }
+    if user.status == "inactive" && status.as_deref() == Some("inactive") {
+        return record_error(
+            "ID_ALREADY_DEACTIVATED",
+            id,
+            "the user is already deactivated",
+        );
     }
 
     let primary = org.primary;
@@ -392,26 +453,32 @@ pub(super) fn delete(shared: &Shared, req: &Req, id: &str) -> Response {
     if let Some(FaultKind::RecordError { code, message }) =
         req.take_fault(shared, |k| matches!(k, FaultKind::RecordError { .. }))
     {
-        return write_results(vec![record_error(&code, id, &message)]);
+        return write_results(refusals(shared), vec![record_error(&code, id, &message)]);
     }
     let mut st = shared.lock();
+    let placement = st.variant.refusals;
     let org = &mut st.org;
     let Some(ix) = org.user_index(id) else {
         return invalid_path_id(1);
     };
     if ix == org.primary {
-        return write_results(vec![record_error(
-            "NOT_ALLOWED",
-            id,
-            "The primary user cannot be deleted",
-        )]);
+        return write_results(
+            placement,
+            vec![refusal(
+                "INVALID_REQUEST",
+                "Primary Contact cannot be deleted",
+            )],
+        );
     }
     if org.users[ix].status == "deleted" {
-        return write_results(vec![record_error(
-            "NOT_ALLOWED",
-            id,
-            "the user has already been deleted",
-        )]);
+        return write_results(
+            placement,
+            vec![record_error(
+                "ID_ALREADY_DELETED",
+                id,
+                "the user is already deleted",
+            )],
+        );
     }
     let primary = org.primary;
     let user = &mut org.users[ix];
@@ -419,7 +486,7 @@ pub(super) fn delete(shared: &Shared, req: &Req, id: &str) -> Response {
     user.is_online = false;
     user.modified_time = seed::now_string();
     user.modified_by = primary;
-    write_results(vec![record_error("SUCCESS", id, "User deleted")])
+    write_results(placement, vec![record_error("SUCCESS", id, "User deleted")])
 }
 
 #[cfg(test)]
