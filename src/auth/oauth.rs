@@ -313,9 +313,15 @@ pub async fn revoke(
         .await
         .map_err(|e| unreachable_accounts(accounts, &e))?;
     let status = resp.status();
-    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    let body: Value = match crate::zoho::read_capped(resp, crate::zoho::MAX_TOKEN_BODY_BYTES).await
+    {
+        Ok(Some(bytes)) => serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        Ok(None) => return Err(token_answer_too_large().into()),
+        Err(e) => return Err(unreachable_accounts(accounts, &e)),
+    };
     if let Some(code) = body.get("error").and_then(Value::as_str) {
-        return Err(ZohoError::auth(code).into());
+        let description = body.get("error_description").and_then(Value::as_str);
+        return Err(ZohoError::token_endpoint(code, description).into());
     }
     if !status.is_success() || body.get("status").and_then(Value::as_str) == Some("error") {
         return Err(AuthError::Callback(format!(
@@ -338,16 +344,24 @@ async fn post_form(
         .await
         .map_err(|e| unreachable_accounts(accounts, &e))?;
     let status = resp.status();
-    let bytes = resp
-        .bytes()
+    let bytes = crate::zoho::read_capped(resp, crate::zoho::MAX_TOKEN_BODY_BYTES)
         .await
-        .map_err(|e| unreachable_accounts(accounts, &e))?;
+        .map_err(|e| unreachable_accounts(accounts, &e))?
+        .ok_or_else(token_answer_too_large)?;
     serde_json::from_slice(&bytes).map_err(|_| {
         AuthError::Zoho(ZohoError::Decode {
             what: "the token endpoint".into(),
             message: format!("HTTP {status} with a body that is not JSON"),
         })
     })
+}
+
+/// The token endpoint's answer passed the cap: it is not a token answer.
+fn token_answer_too_large() -> ZohoError {
+    ZohoError::TooLarge {
+        what: "the token endpoint".into(),
+        limit: crate::zoho::MAX_TOKEN_BODY_BYTES,
+    }
 }
 
 fn unreachable_accounts(accounts: &str, e: &reqwest::Error) -> AuthError {

@@ -155,7 +155,8 @@ impl Fault {
 /// next valid `GET /oauth/v2/auth`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FaultKind {
-    /// 429 `TOO_MANY_REQUESTS`; `Retry-After` header only when `Some`.
+    /// 429 `TOO_MANY_REQUESTS`; when `Some`, the wait as a `Retry-After`
+    /// header, or as `details.retry_after` under [`RetryHint::Body`].
     RateLimited { retry_after_secs: Option<u64> },
     /// A request-level error with this HTTP status (`INTERNAL_ERROR` body).
     ServerError { status: u16 },
@@ -512,13 +513,20 @@ async fn transport_faults(
     );
     match fault {
         Some(FaultKind::RateLimited { retry_after_secs }) => {
+            // The wait goes where the variant says: the header, or CRM's
+            // `details.retry_after`.
+            let in_body = shared.lock().variant.retry_hint == RetryHint::Body;
+            let details = match retry_after_secs {
+                Some(secs) if in_body => json!({ "retry_after": secs }),
+                _ => json!({}),
+            };
             let mut resp = util::api_error(
                 StatusCode::TOO_MANY_REQUESTS,
                 "TOO_MANY_REQUESTS",
                 "too many requests continuously. please try again after some time",
-                json!({}),
+                details,
             );
-            if let Some(secs) = retry_after_secs {
+            if let Some(secs) = retry_after_secs.filter(|_| !in_body) {
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(secs));
             }

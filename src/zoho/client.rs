@@ -20,7 +20,7 @@ use secrecy::ExposeSecret;
 use serde_json::Value;
 
 use super::answers::api_error;
-use super::http::{Http, without_url};
+use super::http::{Http, read_capped, without_url};
 use super::{TokenSource, ZohoError};
 
 tokio::task_local! {
@@ -232,6 +232,9 @@ impl BiginClient {
                     continue;
                 }
                 429 => {
+                    // Zoho documents no `Retry-After`; CRM's 429 sample has
+                    // `details.retry_after` in the body instead.
+                    let retry_after = retry_after.or_else(|| retry_after_in_body(json.as_ref()));
                     // Never faster than our own backoff: a `Retry-After: 0`
                     // (or a date in the past) must not turn into a busy loop.
                     let wait = retry_after
@@ -273,25 +276,6 @@ impl BiginClient {
     }
 }
 
-/// The body, read chunk by chunk; `None` once it passes `cap` bytes, so a
-/// runaway answer costs at most `cap` of memory.
-async fn read_capped(
-    mut resp: reqwest::Response,
-    cap: usize,
-) -> Result<Option<Vec<u8>>, reqwest::Error> {
-    if resp.content_length().is_some_and(|n| n > cap as u64) {
-        return Ok(None);
-    }
-    let mut buf = Vec::with_capacity(resp.content_length().unwrap_or(0) as usize);
-    while let Some(chunk) = resp.chunk().await? {
-        if buf.len() + chunk.len() > cap {
-            return Ok(None);
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    Ok(Some(buf))
-}
-
 fn unavailable(method: &Method, path: &str, what: &str, is_read: bool) -> ZohoError {
     let message = if is_read {
         format!("Zoho did not answer {method} {path} after retries ({what}); retry in a minute")
@@ -314,6 +298,18 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         when.duration_since(SystemTime::now())
             .unwrap_or(Duration::ZERO),
     )
+}
+
+/// `details.retry_after` of a 429 body, in seconds (a number or a numeric
+/// string); capped at a day so a silly value cannot overflow a deadline.
+fn retry_after_in_body(json: Option<&Value>) -> Option<Duration> {
+    let v = json?.get("details")?.get("retry_after")?;
+    let secs = match v {
+        Value::Number(n) => n.as_f64()?,
+        Value::String(s) => s.trim().parse::<f64>().ok()?,
+        _ => return None,
+    };
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(86_400.0)))
 }
 
 /// 401 codes that mean "this access token is no good": refresh once and
@@ -345,6 +341,24 @@ mod tests {
             assert!(refreshable(code), "{code:?}");
         }
         assert!(!refreshable(Some("OAUTH_SCOPE_MISMATCH")));
+    }
+
+    #[test]
+    fn a_429_body_may_say_how_long_to_wait() {
+        let body = |v: Value| {
+            Some(serde_json::json!({"code":"TOO_MANY_REQUESTS","details":{"retry_after": v}}))
+        };
+        assert_eq!(
+            retry_after_in_body(body(7.into()).as_ref()),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            retry_after_in_body(body("12".into()).as_ref()),
+            Some(Duration::from_secs(12))
+        );
+        assert_eq!(retry_after_in_body(body((-1).into()).as_ref()), None);
+        assert_eq!(retry_after_in_body(body(Value::Null).as_ref()), None);
+        assert_eq!(retry_after_in_body(None), None);
     }
 
     #[test]

@@ -147,7 +147,7 @@ impl ZohoError {
                 "the redirect URI does not match the one registered for the client in the Zoho API console"
             }
             "access_denied" => {
-                "access was denied (the user declined, or too many token requests in 10 minutes); wait a few minutes and retry"
+                "Zoho is throttling token requests for this client (too many in a short time). Wait about 10 minutes before the next call; do not log in again meanwhile, as each attempt spends another token request and extends the lock-out"
             }
             _ => "run `bigin-mcp login` again",
         };
@@ -155,6 +155,25 @@ impl ZohoError {
             code: code.to_string(),
             advice: advice.to_string(),
         }
+    }
+
+    /// An `{"error": code, "error_description": ...}` answer of the token
+    /// endpoint. Zoho's throttle says `Access Denied` (or `access_denied`,
+    /// with HTTP 200 or 400) and "too many requests"; every spelling is read
+    /// as the one `access_denied`.
+    pub fn token_endpoint(code: &str, description: Option<&str>) -> ZohoError {
+        let normalised = code.trim().to_ascii_lowercase().replace([' ', '-'], "_");
+        let too_many =
+            description.is_some_and(|d| d.to_ascii_lowercase().contains("too many requests"));
+        if normalised == "access_denied" || too_many {
+            return ZohoError::auth("access_denied");
+        }
+        ZohoError::auth(code)
+    }
+
+    /// Zoho's token-endpoint throttle (see [`ZohoError::token_endpoint`]).
+    pub fn is_token_throttle(&self) -> bool {
+        matches!(self, ZohoError::Auth { code, .. } if code == "access_denied")
     }
 
     /// Zoho's error code, when there is one.

@@ -23,6 +23,7 @@ pub use dc::{DataCentre, api_domain_for_accounts, check_base_url};
 pub use error::ZohoError;
 pub(crate) use http::without_url as describe_transport_error;
 pub use http::{Http, http_client};
+pub(crate) use http::{MAX_TOKEN_BODY_BYTES, read_capped};
 pub use ids::{IdError, ZohoId};
 pub use models::{Interner, Org, Permission, Profile, Ref, Role, User, UserStatus};
 pub(crate) use token::access_token_from;

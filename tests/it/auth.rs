@@ -383,3 +383,40 @@ async fn a_failed_re_login_keeps_the_working_login_and_revokes_the_new_token() {
         "the new refresh token was given back"
     );
 }
+
+/// The code exchange and the revocation read the accounts server's answer
+/// with a cap too: an oversized answer is refused, not read into memory.
+#[tokio::test]
+async fn oversized_token_endpoint_answers_are_refused_unread() {
+    let sb = sandbox().await;
+    let http = http_client(Duration::from_secs(10));
+    let body = format!("{{\"access_token\":\"{}\"}}", "x".repeat(2 << 20));
+    sb.inject(
+        Fault::new(FaultKind::Answer { status: 200, body })
+            .on_path("/oauth/v2/token")
+            .times(2),
+    );
+    let code = SecretString::from(sb.issue_grant_code("ZohoBigin.users.ALL"));
+    let secret = SecretString::from(sandbox::DEMO_CLIENT_SECRET.to_string());
+    let e = bigin_mcp::auth::oauth::exchange_code(
+        &http,
+        &sb.base_url(),
+        sandbox::DEMO_CLIENT_ID,
+        &secret,
+        &code,
+        None,
+        None,
+    )
+    .await
+    .err()
+    .expect("refused");
+    assert!(e.to_string().contains("larger than"), "{e}");
+    let e = bigin_mcp::auth::oauth::revoke(
+        &http,
+        &sb.base_url(),
+        &SecretString::from(sandbox::DEMO_REFRESH_TOKEN.to_string()),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("larger than"), "{e}");
+}
