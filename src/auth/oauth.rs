@@ -53,17 +53,21 @@ pub fn redirect_uri(port: u16) -> String {
 pub struct Authorization {
     pub url: String,
     pub state: String,
-    pub pkce_verifier: SecretString,
+    /// `None` with `login --no-pkce`.
+    pub pkce_verifier: Option<SecretString>,
     pub redirect_uri: String,
 }
 
 /// Builds the consent URL at `accounts` (comma-separated scopes, offline
-/// access, forced consent so a new refresh token is issued).
+/// access, forced consent so a new refresh token is issued), with a PKCE
+/// challenge unless `pkce` is false: Zoho documents PKCE for mobile and
+/// desktop clients only, so a server-based client might refuse it.
 pub fn authorization(
     accounts: &str,
     client_id: &str,
     scopes: &[String],
     port: u16,
+    pkce: bool,
 ) -> Result<Authorization, AuthError> {
     let redirect = redirect_uri(port);
     let client = oauth2::basic::BasicClient::new(ClientId::new(client_id.to_string()))
@@ -74,19 +78,23 @@ pub fn authorization(
         .set_redirect_uri(
             RedirectUrl::new(redirect.clone()).map_err(|e| AuthError::Usage(e.to_string()))?,
         );
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, state) = client
+    let mut request = client
         .authorize_url(CsrfToken::new_random)
         // One scope parameter, comma-separated, as Zoho documents.
         .add_scope(Scope::new(scopes.join(",")))
         .add_extra_param("access_type", "offline")
-        .add_extra_param("prompt", "consent")
-        .set_pkce_challenge(challenge)
-        .url();
+        .add_extra_param("prompt", "consent");
+    let mut pkce_verifier = None;
+    if pkce {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        request = request.set_pkce_challenge(challenge);
+        pkce_verifier = Some(SecretString::from(verifier.secret().clone()));
+    }
+    let (url, state) = request.url();
     Ok(Authorization {
         url: url.to_string(),
         state: state.secret().clone(),
-        pkce_verifier: SecretString::from(verifier.secret().clone()),
+        pkce_verifier,
         redirect_uri: redirect,
     })
 }
@@ -393,7 +401,7 @@ mod tests {
     #[test]
     fn the_url_carries_state_pkce_offline_consent_and_comma_scopes() {
         let scopes: Vec<String> = DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect();
-        let a = authorization("https://accounts.zoho.eu", "1000.ID", &scopes, 53682).unwrap();
+        let a = authorization("https://accounts.zoho.eu", "1000.ID", &scopes, 53682, true).unwrap();
         let url = reqwest::Url::parse(&a.url).unwrap();
         assert_eq!(url.host_str(), Some("accounts.zoho.eu"));
         assert_eq!(url.path(), "/oauth/v2/auth");
@@ -406,11 +414,28 @@ mod tests {
         assert_eq!(q["redirect_uri"], "http://127.0.0.1:53682/callback");
         assert_eq!(q["state"], a.state);
         assert!(q["code_challenge"].len() >= 43);
+        assert!(a.pkce_verifier.is_some());
+        // `login --no-pkce`: no challenge, nothing to verify later.
+        let a =
+            authorization("https://accounts.zoho.eu", "1000.ID", &scopes, 53682, false).unwrap();
+        let url = reqwest::Url::parse(&a.url).unwrap();
+        assert!(
+            !url.query_pairs()
+                .any(|(k, _)| k.starts_with("code_challenge"))
+        );
+        assert!(a.pkce_verifier.is_none());
+        assert!(url.query_pairs().any(|(k, _)| k == "state"));
     }
 
     #[test]
     fn only_zoho_hosts_or_the_override_host_are_trusted() {
         let start = "https://accounts.zoho.com";
+        // The UK data centre: unconfirmed for Bigin, but a UK callback is
+        // not refused.
+        assert_eq!(
+            trusted_accounts_server(Some("https://accounts.zoho.uk"), start, None).unwrap(),
+            "https://accounts.zoho.uk"
+        );
         assert_eq!(
             trusted_accounts_server(Some("https://accounts.zoho.eu"), start, None).unwrap(),
             "https://accounts.zoho.eu"
