@@ -517,6 +517,11 @@ pub struct SandboxArgs {
     /// deterministic and starts with those 450, for scale tests.
     #[arg(long, value_name = "N", default_value_t = crate::sandbox::DEFAULT_USERS, value_parser = user_count)]
     pub users: usize,
+    /// Play a Zoho that answers an open question differently (repeatable, combined):
+    /// no-single-profile, list-permissions, object-references, refusals-in-200,
+    /// retry-after-in-body, token-throttle, token-throttle-400. Default: as documented.
+    #[arg(long, value_name = "NAME", value_parser = clap::value_parser!(crate::sandbox::VariantName))]
+    pub variant: Vec<crate::sandbox::VariantName>,
 }
 
 /// Parses `args` (program name first). On an invalid value that came from

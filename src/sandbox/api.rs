@@ -138,21 +138,39 @@ pub(super) async fn role(State(shared): Sh, id: PathId, headers: HeaderMap) -> R
     })
 }
 
-/// `GET /settings/profiles`.
+/// `GET /settings/profiles`; each profile carries its `permissions` when
+/// the variant plays a Zoho whose list does (as Bigin's v1 SDK reads it).
 pub(super) async fn profiles(State(shared): Sh, headers: HeaderMap) -> Response {
     refusal(&shared, &headers, PROFILES_READ).unwrap_or_else(|| {
         let st = shared.lock();
+        let with_permissions = st.variant.list_permissions;
         let profiles: Vec<Value> = (0..st.org.profiles.len())
-            .map(|ix| st.org.profile_json(ix))
+            .map(|ix| {
+                let mut p = st.org.profile_json(ix);
+                if with_permissions {
+                    let detail = st.org.profile_detail_json(ix);
+                    p["permissions"] = detail["permissions_details"].clone();
+                }
+                p
+            })
             .collect();
         json_response(StatusCode::OK, &json!({ "profiles": profiles }))
     })
 }
 
-/// `GET /settings/profiles/{id}`, with `permissions_details`.
+/// `GET /settings/profiles/{id}`, with `permissions_details`; documented for
+/// CRM only, so a variant answers it as an endpoint Bigin lacks would.
 pub(super) async fn profile(State(shared): Sh, id: PathId, headers: HeaderMap) -> Response {
     let id = path_id(id);
     refusal(&shared, &headers, PROFILES_READ).unwrap_or_else(|| {
+        if !shared.lock().variant.single_profile {
+            return api_error(
+                StatusCode::NOT_FOUND,
+                "INVALID_URL_PATTERN",
+                "Please check if the URL trying to access is a correct one",
+                json!({}),
+            );
+        }
         if !valid_id(&id) {
             return invalid_path_id(2);
         }

@@ -80,11 +80,14 @@ pub enum VariantName {
     ObjectReferences,
     RefusalsIn200,
     RetryAfterInBody,
+    /// The throttle with HTTP 200 (CRM community docs).
     TokenThrottle,
+    /// The throttle with HTTP 400 (seen by a production client).
+    TokenThrottle400,
 }
 
 impl VariantName {
-    pub const ALL: [VariantName; 7] = [
+    pub const ALL: [VariantName; 8] = [
         VariantName::Documented,
         VariantName::NoSingleProfile,
         VariantName::ListPermissions,
@@ -92,6 +95,7 @@ impl VariantName {
         VariantName::RefusalsIn200,
         VariantName::RetryAfterInBody,
         VariantName::TokenThrottle,
+        VariantName::TokenThrottle400,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -103,13 +107,18 @@ impl VariantName {
             VariantName::RefusalsIn200 => "refusals-in-200",
             VariantName::RetryAfterInBody => "retry-after-in-body",
             VariantName::TokenThrottle => "token-throttle",
+            VariantName::TokenThrottle400 => "token-throttle-400",
         }
     }
 
     /// The variant: the documented defaults with one question answered the
     /// other way.
     pub fn variant(self) -> ZohoVariant {
-        let d = ZohoVariant::default();
+        self.apply(ZohoVariant::default())
+    }
+
+    /// `d` with this name's question answered its way (names combine).
+    pub fn apply(self, d: ZohoVariant) -> ZohoVariant {
         match self {
             VariantName::Documented => d,
             VariantName::NoSingleProfile => ZohoVariant {
@@ -134,6 +143,10 @@ impl VariantName {
             },
             VariantName::TokenThrottle => ZohoVariant {
                 token_throttle: Some(200),
+                ..d
+            },
+            VariantName::TokenThrottle400 => ZohoVariant {
+                token_throttle: Some(400),
                 ..d
             },
         }
@@ -173,5 +186,7 @@ mod tests {
             }
         }
         assert!("bogus".parse::<VariantName>().is_err());
+        let both = VariantName::NoSingleProfile.apply(VariantName::ListPermissions.variant());
+        assert!(!both.single_profile && both.list_permissions);
     }
 }
