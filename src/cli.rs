@@ -32,6 +32,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Run the access review once and print it (Markdown, CSV or JSON), for cron and CI; exit code 4 when it has high-severity findings.
     Review(ReviewArgs),
+    /// Check, read-only, what this tool assumes about Zoho against your organisation (at most 12 API credits); paste the report into a bug report. Exit code 4 when a load-bearing assumption differed.
+    Doctor(DoctorArgs),
     /// Run the sandbox Bigin API and accounts server alone on 127.0.0.1.
     Sandbox(SandboxArgs),
     /// Add this server to an MCP client's config file (keeps everything else; backs the file up).
@@ -146,16 +148,13 @@ fn data_centre(s: &str) -> Result<String, String> {
 
 #[derive(Debug, Args, Clone)]
 pub struct ServeArgs {
-    /// Serve against the built-in sandbox organisation (no Zoho account needed).
-    #[arg(long, env = "BIGIN_DEMO", action = ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
-    pub demo: bool,
+    /// Which organisation, and how to reach it.
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
     /// With --demo: the number of users in the sandbox organisation (default
     /// 450). Any size is deterministic, for scale tests.
     #[arg(long, env = "BIGIN_DEMO_USERS", value_name = "N", requires = "demo", value_parser = user_count)]
     pub demo_users: Option<usize>,
-    /// The logged-in account to use (see `bigin-mcp login --account`).
-    #[arg(long, env = "BIGIN_ACCOUNT", default_value = "default")]
-    pub account: String,
     /// Expose only tools that change nothing. Wins over every other flag.
     #[arg(long, env = "BIGIN_READ_ONLY", action = ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     pub read_only: bool,
@@ -178,23 +177,71 @@ pub struct ServeArgs {
     #[arg(long, env = "BIGIN_EXCLUDE_TOOLS", value_delimiter = ',', value_parser = list, value_name = "LIST")]
     pub exclude_tools: Vec<String>,
     /// Refuse every tool call after this instant (RFC 3339, e.g. 2026-12-31T18:00:00Z).
-    #[arg(long, env = "BIGIN_EXPIRES_AT", value_name = "RFC3339")]
+    #[arg(long, env = "BIGIN_EXPIRES_AT", value_name = "RFC3339", value_parser = rfc3339)]
     pub expires_at: Option<String>,
+    /// Audit log of write attempts (JSON lines, an absolute path). Default: audit.log in the platform data directory.
+    #[arg(long, env = "BIGIN_AUDIT_LOG", value_name = "PATH", value_parser = absolute_path)]
+    pub audit_log: Option<PathBuf>,
+}
+
+/// The flags that say which organisation and how to reach it, shared by
+/// `serve`, `review` and `doctor`, and forwarded by `install`. Each value is
+/// checked while parsing, so a bad one (from a flag or its variable) fails
+/// the same way everywhere, naming what the user set.
+#[derive(Debug, Args, Clone, Default, serde::Serialize)]
+pub struct ConnectionArgs {
+    /// Use the built-in sandbox organisation (no Zoho account needed).
+    #[arg(long, env = "BIGIN_DEMO", action = ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
+    pub demo: bool,
+    /// The logged-in account to use (see `bigin-mcp login --account`); empty means the default.
+    #[arg(long, env = "BIGIN_ACCOUNT", default_value = "default", value_parser = account_name)]
+    pub account: String,
     /// Zoho data centre of the env credentials: us, eu, in, au, jp, cn, sa, ca (uk: unconfirmed for Bigin).
     #[arg(long, env = "BIGIN_DC", value_name = "DC", value_parser = data_centre)]
     pub dc: Option<String>,
-    /// Override the API domain (default: the token response's api_domain).
-    #[arg(long, env = "BIGIN_API_DOMAIN", value_name = "URL")]
+    /// Override the API domain (default: the token response's api_domain); https, or http to loopback.
+    #[arg(long, env = "BIGIN_API_DOMAIN", value_name = "URL", value_parser = base_url)]
     pub api_domain: Option<String>,
-    /// Override the accounts server used to refresh tokens.
-    #[arg(long, env = "BIGIN_ACCOUNTS_URL", value_name = "URL")]
+    /// Override the accounts server used to refresh tokens; https, or http to loopback.
+    #[arg(long, env = "BIGIN_ACCOUNTS_URL", value_name = "URL", value_parser = base_url)]
     pub accounts_url: Option<String>,
-    /// Audit log of write attempts (JSON lines). Default: audit.log in the platform data directory.
-    #[arg(long, env = "BIGIN_AUDIT_LOG", value_name = "PATH")]
-    pub audit_log: Option<PathBuf>,
     /// Seconds before a Zoho request times out (at least 1).
     #[arg(long, env = "BIGIN_TIMEOUT", default_value_t = 30, value_name = "SECS", value_parser = seconds)]
     pub timeout: u64,
+}
+
+/// An account name; blank (an MCPB bundle's unset Account setting) is the
+/// default account.
+fn account_name(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(crate::auth::DEFAULT_ACCOUNT.to_string());
+    }
+    crate::auth::check_account_name(s).map_err(|e| e.to_string())?;
+    Ok(s.to_string())
+}
+
+/// A base URL that may carry credentials (see [`crate::zoho::check_base_url`]).
+fn base_url(s: &str) -> Result<String, String> {
+    crate::zoho::check_base_url(s.trim())
+}
+
+/// An RFC 3339 instant, kept as given.
+fn rfc3339(s: &str) -> Result<String, String> {
+    chrono::DateTime::parse_from_rfc3339(s.trim())
+        .map(|_| s.trim().to_string())
+        .map_err(|e| format!("not an RFC 3339 time ({e}); e.g. 2026-12-31T18:00:00Z"))
+}
+
+/// An absolute path: a relative one would land in whatever directory the
+/// MCP client starts the server in.
+fn absolute_path(s: &str) -> Result<PathBuf, String> {
+    let p = PathBuf::from(s);
+    if p.is_absolute() {
+        Ok(p)
+    } else {
+        Err("must be an absolute path (the MCP client decides the working directory)".into())
+    }
 }
 
 impl ServeArgs {
@@ -258,12 +305,9 @@ pub enum FailOn {
 
 #[derive(Debug, Args, Clone)]
 pub struct ReviewArgs {
-    /// Review the built-in sandbox organisation (no Zoho account needed).
-    #[arg(long, env = "BIGIN_DEMO", action = ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
-    pub demo: bool,
-    /// The logged-in account to use (see `bigin-mcp login --account`).
-    #[arg(long, env = "BIGIN_ACCOUNT", default_value = "default")]
-    pub account: String,
+    /// Which organisation, and how to reach it.
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
     /// md, csv or json. Default: from the --output file's extension, else md.
     #[arg(long, env = "BIGIN_REVIEW_FORMAT", value_enum, value_name = "FORMAT")]
     pub format: Option<ReviewFormat>,
@@ -282,44 +326,9 @@ pub struct ReviewArgs {
         value_name = "SEVERITY"
     )]
     pub fail_on: FailOn,
-    /// Zoho data centre of the env credentials: us, eu, in, au, jp, cn, sa, ca (uk: unconfirmed for Bigin).
-    #[arg(long, env = "BIGIN_DC", value_name = "DC", value_parser = data_centre)]
-    pub dc: Option<String>,
-    /// Override the API domain (default: the token response's api_domain).
-    #[arg(long, env = "BIGIN_API_DOMAIN", value_name = "URL")]
-    pub api_domain: Option<String>,
-    /// Override the accounts server used to refresh tokens.
-    #[arg(long, env = "BIGIN_ACCOUNTS_URL", value_name = "URL")]
-    pub accounts_url: Option<String>,
-    /// Seconds before a Zoho request times out (at least 1).
-    #[arg(long, env = "BIGIN_TIMEOUT", default_value_t = 30, value_name = "SECS", value_parser = seconds)]
-    pub timeout: u64,
 }
 
 impl ReviewArgs {
-    /// The `serve` flags that reach the same organisation, so `review`
-    /// resolves credentials (and stores snapshots) exactly as the server does.
-    pub fn connection(&self) -> ServeArgs {
-        ServeArgs {
-            demo: self.demo,
-            demo_users: None,
-            account: self.account.clone(),
-            read_only: true,
-            allow_delete: false,
-            no_elicitation: true,
-            methods: vec![],
-            toolsets: vec![],
-            tools: vec![],
-            exclude_tools: vec![],
-            expires_at: None,
-            dc: self.dc.clone(),
-            api_domain: self.api_domain.clone(),
-            accounts_url: self.accounts_url.clone(),
-            audit_log: None,
-            timeout: self.timeout,
-        }
-    }
-
     /// The format asked for, else the one `--output`'s extension implies,
     /// else Markdown.
     pub fn format(&self) -> ReviewFormat {
@@ -327,6 +336,26 @@ impl ReviewArgs {
             .or_else(|| self.output.as_deref().and_then(ReviewFormat::from_path))
             .unwrap_or(ReviewFormat::Md)
     }
+}
+
+/// How `doctor` prints its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DoctorFormat {
+    /// A Markdown table, to paste into a bug report.
+    #[value(alias = "markdown")]
+    Md,
+    /// `{"checks":[{"id","assumption","result","seen"}],"credits_used":N}`.
+    Json,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DoctorArgs {
+    /// Which organisation, and how to reach it.
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+    /// md (default) or json.
+    #[arg(long, value_enum, default_value = "md", value_name = "FORMAT")]
+    pub format: DoctorFormat,
 }
 
 /// `--since`, checked while parsing so a typo is a usage error.

@@ -7,6 +7,8 @@
 //! - [`mcp`]: the MCP tool surface: tool definitions, filters (read-only,
 //!   toolsets, ...), write guards and the audit log. It talks to Zoho only
 //!   through [`zoho::BiginClient`].
+//! - [`doctor`]: `bigin-mcp doctor`'s read-only probes of the assumptions
+//!   about Zoho, through [`zoho::BiginClient`] only.
 //! - [`zoho`]: the HTTP client for Bigin v2 and the Zoho accounts token
 //!   endpoint: data centres, id validation, retries, error mapping. It knows
 //!   nothing about MCP; it gets access tokens from a [`zoho::TokenSource`].
@@ -23,6 +25,7 @@
 pub mod auth;
 pub mod cli;
 pub mod clients;
+pub mod doctor;
 pub mod mcp;
 pub mod sandbox;
 pub mod zoho;

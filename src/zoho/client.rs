@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use super::answers::api_error;
 use super::http::{Http, read_capped, without_url};
-use super::{TokenSource, ZohoError};
+use super::{AccessToken, TokenSource, ZohoError};
 
 tokio::task_local! {
     /// Zoho API requests sent by the current task, when it counts them.
@@ -37,6 +37,11 @@ pub async fn count_requests<F: std::future::Future>(f: F) -> (F::Output, u32) {
             (out, REQUESTS.with(std::cell::Cell::get))
         })
         .await
+}
+
+/// Counts one request for [`count_requests`] (each costs an API credit).
+pub(super) fn count_one_request() {
+    let _ = REQUESTS.try_with(|n| n.set(n.get() + 1));
 }
 
 /// Most 429 retries of one request, whatever the waits add up to.
@@ -102,6 +107,11 @@ impl BiginClient {
             .clone()
     }
 
+    /// `--api-domain`, when it overrides the token's.
+    pub fn api_domain_override(&self) -> Option<String> {
+        self.opts.api_domain_override.clone()
+    }
+
     /// The token source (to share it, e.g. with a second client).
     pub fn tokens(&self) -> &Arc<dyn TokenSource> {
         &self.tokens
@@ -144,17 +154,10 @@ impl BiginClient {
         let mut waited = Duration::ZERO;
         let mut failures = 0u32;
         loop {
-            let base = match (&self.opts.api_domain_override, &token.api_domain) {
-                (Some(d), _) | (None, Some(d)) => d.clone(),
-                (None, None) => {
-                    return Err(ZohoError::NotLoggedIn(
-                        "no API domain is known for this login; pass --api-domain (e.g. https://www.zohoapis.eu) or run `bigin-mcp login` again".into(),
-                    ));
-                }
-            };
+            let base = self.base_for(&token)?;
             let url = format!("{base}/bigin/v2{path}");
-            let _ = REQUESTS.try_with(|n| n.set(n.get() + 1));
-            *self.api_domain.lock().unwrap_or_else(|p| p.into_inner()) = Some(base.clone());
+            count_one_request();
+            self.remember_api_domain(&base);
             let mut req = self
                 .http
                 .request(method.clone(), &url)
@@ -266,6 +269,28 @@ impl BiginClient {
                 _ => return Err(api_error(status, json)),
             }
         }
+    }
+
+    /// The API domain a request with `token` goes to.
+    pub(super) fn base_for(&self, token: &AccessToken) -> Result<String, ZohoError> {
+        match (&self.opts.api_domain_override, &token.api_domain) {
+            (Some(d), _) | (None, Some(d)) => Ok(d.clone()),
+            (None, None) => Err(ZohoError::NotLoggedIn(
+                "no API domain is known for this login; pass --api-domain (e.g. https://www.zohoapis.eu) or run `bigin-mcp login` again".into(),
+            )),
+        }
+    }
+
+    pub(super) fn remember_api_domain(&self, base: &str) {
+        *self.api_domain.lock().unwrap_or_else(|p| p.into_inner()) = Some(base.to_string());
+    }
+
+    pub(super) fn http(&self) -> &Http {
+        &self.http
+    }
+
+    pub(super) fn options(&self) -> &ClientOptions {
+        &self.opts
     }
 
     /// Exponential backoff with full jitter: uniform in [step/2, step].

@@ -14,6 +14,7 @@ mod error;
 mod http;
 mod ids;
 pub mod models;
+mod probe;
 mod token;
 
 pub(crate) use answers::decode_users;
@@ -26,6 +27,7 @@ pub use http::{Http, http_client};
 pub(crate) use http::{MAX_TOKEN_BODY_BYTES, read_capped};
 pub use ids::{IdError, ZohoId};
 pub use models::{Interner, Org, Permission, Profile, Ref, Role, User, UserStatus};
+pub use probe::ProbeAnswer;
 pub(crate) use token::access_token_from;
 pub use token::{
     AccessToken, BoxFuture, Credentials, MissingCredentials, RefreshCredentials,
