@@ -110,9 +110,37 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
-/// Comma-separated lists: `--tools a,b --tools c` gives a, b, c.
-fn list(s: &str) -> Result<String, String> {
-    Ok(s.to_string())
+/// One entry of a filter list, checked against the catalogue while parsing
+/// so a bad `BIGIN_*` value is reported under the variable's name. Blank
+/// entries pass: an empty variable means no restriction.
+fn filter_item(s: &str, set: fn(&mut crate::mcp::ToolFilter, String)) -> Result<String, String> {
+    let item = s.trim();
+    if item.is_empty() {
+        return Ok(String::new());
+    }
+    let mut f = crate::mcp::ToolFilter::default();
+    set(&mut f, item.to_string());
+    match f.select() {
+        Ok(_) => Ok(item.to_string()),
+        // "--methods: unknown method 'x'; valid: ..." -> without the flag,
+        // which clap's message already names.
+        Err(e) => Err(e
+            .0
+            .split_once(": ")
+            .map_or(e.0.clone(), |(_, m)| m.to_string())),
+    }
+}
+
+fn method_name(s: &str) -> Result<String, String> {
+    filter_item(s, |f, x| f.methods = vec![x])
+}
+
+fn toolset_name(s: &str) -> Result<String, String> {
+    filter_item(s, |f, x| f.toolsets = vec![x])
+}
+
+fn tool_name(s: &str) -> Result<String, String> {
+    filter_item(s, |f, x| f.tools = vec![x])
 }
 
 /// A timeout in whole seconds; 0 would time out every request at once.
@@ -165,16 +193,16 @@ pub struct ServeArgs {
     #[arg(long, env = "BIGIN_NO_ELICITATION", action = ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     pub no_elicitation: bool,
     /// Only tools of these methods: list, get, create, update, delete, read (= list,get), write (= create,update,delete).
-    #[arg(long, env = "BIGIN_METHODS", value_delimiter = ',', value_parser = list, value_name = "LIST")]
+    #[arg(long, env = "BIGIN_METHODS", value_delimiter = ',', value_parser = method_name, value_name = "LIST")]
     pub methods: Vec<String>,
     /// Only tools of these toolsets: users, roles, profiles, org, audit.
-    #[arg(long, env = "BIGIN_TOOLSETS", value_delimiter = ',', value_parser = list, value_name = "LIST")]
+    #[arg(long, env = "BIGIN_TOOLSETS", value_delimiter = ',', value_parser = toolset_name, value_name = "LIST")]
     pub toolsets: Vec<String>,
     /// Only these tools.
-    #[arg(long, env = "BIGIN_TOOLS", value_delimiter = ',', value_parser = list, value_name = "LIST")]
+    #[arg(long, env = "BIGIN_TOOLS", value_delimiter = ',', value_parser = tool_name, value_name = "LIST")]
     pub tools: Vec<String>,
     /// Never these tools (wins over --tools).
-    #[arg(long, env = "BIGIN_EXCLUDE_TOOLS", value_delimiter = ',', value_parser = list, value_name = "LIST")]
+    #[arg(long, env = "BIGIN_EXCLUDE_TOOLS", value_delimiter = ',', value_parser = tool_name, value_name = "LIST")]
     pub exclude_tools: Vec<String>,
     /// Refuse every tool call after this instant (RFC 3339, e.g. 2026-12-31T18:00:00Z).
     #[arg(long, env = "BIGIN_EXPIRES_AT", value_name = "RFC3339", value_parser = rfc3339)]
@@ -400,6 +428,10 @@ pub struct InstallArgs {
     /// Flags for `serve`, written into the entry's args.
     #[command(flatten)]
     pub serve: ForwardedServeArgs,
+    /// The `serve` command line for the entry: `serve` and the flags above
+    /// as typed (filled by [`parse_from`]).
+    #[arg(skip)]
+    pub forwarded: Vec<String>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -431,16 +463,15 @@ fn entry_name(s: &str) -> Result<String, String> {
     }
 }
 
-/// The `serve` flags `install` writes into the client's config. No env
-/// fallbacks here: what goes into the file is what was typed.
+/// The `serve` flags `install` writes into the client's config: the
+/// connection group as `serve` has it, plus the tool filters. No env
+/// fallbacks here (see [`command`]): what goes into the file is what was
+/// typed, checked by the same value parsers `serve` uses, and forwarded as
+/// typed ([`InstallArgs::forwarded`]).
 #[derive(Debug, Args, Clone, Default)]
 pub struct ForwardedServeArgs {
-    /// serve --demo: the built-in sandbox organisation.
-    #[arg(long)]
-    pub demo: bool,
-    /// serve --account NAME.
-    #[arg(long, value_name = "NAME")]
-    pub account: Option<String>,
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
     /// serve --read-only.
     #[arg(long)]
     pub read_only: bool,
@@ -451,73 +482,66 @@ pub struct ForwardedServeArgs {
     #[arg(long)]
     pub no_elicitation: bool,
     /// serve --methods LIST.
-    #[arg(long, value_delimiter = ',', value_parser = list, value_name = "LIST")]
+    #[arg(long, value_delimiter = ',', value_parser = method_name, value_name = "LIST")]
     pub methods: Vec<String>,
     /// serve --toolsets LIST.
-    #[arg(long, value_delimiter = ',', value_parser = list, value_name = "LIST")]
+    #[arg(long, value_delimiter = ',', value_parser = toolset_name, value_name = "LIST")]
     pub toolsets: Vec<String>,
     /// serve --tools LIST.
-    #[arg(long, value_delimiter = ',', value_parser = list, value_name = "LIST")]
+    #[arg(long, value_delimiter = ',', value_parser = tool_name, value_name = "LIST")]
     pub tools: Vec<String>,
     /// serve --exclude-tools LIST.
-    #[arg(long, value_delimiter = ',', value_parser = list, value_name = "LIST")]
+    #[arg(long, value_delimiter = ',', value_parser = tool_name, value_name = "LIST")]
     pub exclude_tools: Vec<String>,
     /// serve --expires-at RFC3339.
-    #[arg(long, value_name = "RFC3339")]
+    #[arg(long, value_name = "RFC3339", value_parser = rfc3339)]
     pub expires_at: Option<String>,
-    /// serve --dc DC.
-    #[arg(long, value_name = "DC", value_parser = data_centre)]
-    pub dc: Option<String>,
-    /// serve --api-domain URL.
-    #[arg(long, value_name = "URL")]
-    pub api_domain: Option<String>,
-    /// serve --accounts-url URL.
-    #[arg(long, value_name = "URL")]
-    pub accounts_url: Option<String>,
-    /// serve --audit-log PATH.
-    #[arg(long, value_name = "PATH")]
+    /// serve --audit-log PATH (absolute).
+    #[arg(long, value_name = "PATH", value_parser = absolute_path)]
     pub audit_log: Option<PathBuf>,
-    /// serve --timeout SECS.
-    #[arg(long, value_name = "SECS", value_parser = seconds)]
-    pub timeout: Option<u64>,
 }
 
-impl ForwardedServeArgs {
-    /// `serve` followed by the flags given, in `--help` order.
-    pub fn to_args(&self) -> Vec<String> {
-        let mut out = vec!["serve".to_string()];
-        let mut flag = |on: bool, name: &str| {
-            if on {
-                out.push(format!("--{name}"));
-            }
-        };
-        flag(self.demo, "demo");
-        flag(self.read_only, "read-only");
-        flag(self.allow_delete, "allow-delete");
-        flag(self.no_elicitation, "no-elicitation");
-        let mut opt = |name: &str, v: Option<String>| {
-            if let Some(v) = v {
-                out.push(format!("--{name}"));
-                out.push(v);
-            }
-        };
-        let joined = |l: &[String]| (!l.is_empty()).then(|| l.join(","));
-        opt("account", self.account.clone());
-        opt("methods", joined(&self.methods));
-        opt("toolsets", joined(&self.toolsets));
-        opt("tools", joined(&self.tools));
-        opt("exclude-tools", joined(&self.exclude_tools));
-        opt("expires-at", self.expires_at.clone());
-        opt("dc", self.dc.clone());
-        opt("api-domain", self.api_domain.clone());
-        opt("accounts-url", self.accounts_url.clone());
-        opt(
-            "audit-log",
-            self.audit_log.as_ref().map(|p| p.display().to_string()),
-        );
-        opt("timeout", self.timeout.map(|t| t.to_string()));
-        out
+/// The `serve` arguments given on `install`'s command line, in `--help`
+/// order, read from clap's matches rather than written out flag by flag:
+/// a flag added to the group is forwarded without touching this.
+fn forwarded_args(m: &clap::ArgMatches) -> Vec<String> {
+    use clap::parser::ValueSource;
+    let group = ForwardedServeArgs::augment_args(clap::Command::new("forwarded"));
+    let mut out = vec!["serve".to_string()];
+    let typed = |arg: &&clap::Arg| {
+        m.value_source(arg.get_id().as_str()) == Some(ValueSource::CommandLine)
+            && arg.get_long().is_some()
+    };
+    let is_switch = |arg: &clap::Arg| matches!(arg.get_action(), ArgAction::SetTrue);
+    // Switches first, then flags with values, each in `--help` order.
+    for arg in group.get_arguments().filter(typed).filter(|a| is_switch(a)) {
+        if m.get_flag(arg.get_id().as_str()) {
+            out.push(format!("--{}", arg.get_long().unwrap_or_default()));
+        }
     }
+    for arg in group
+        .get_arguments()
+        .filter(typed)
+        .filter(|a| !is_switch(a))
+    {
+        let id = arg.get_id().as_str();
+        let long = arg.get_long().unwrap_or_default();
+        let raw: Vec<String> = m
+            .get_raw(id)
+            .into_iter()
+            .flatten()
+            .map(|v| v.to_string_lossy().into_owned())
+            .collect();
+        if raw.is_empty() {
+            continue;
+        }
+        out.push(format!("--{long}"));
+        match arg.get_value_delimiter() {
+            Some(d) => out.push(raw.join(&d.to_string())),
+            None => out.extend(raw),
+        }
+    }
+    out
 }
 
 #[derive(Debug, Args, Clone)]
@@ -562,11 +586,26 @@ where
     T: Into<OsString> + Clone,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    let mut cmd = Cli::command();
+    let mut cmd = command();
     let parsed = cmd
         .try_get_matches_from_mut(args.iter().cloned())
-        .and_then(|m| Cli::from_arg_matches(&m));
+        .and_then(|m| {
+            let mut cli = Cli::from_arg_matches(&m)?;
+            if let (Some(Command::Install(i)), Some(("install", sub))) =
+                (cli.command.as_mut(), m.subcommand())
+            {
+                i.forwarded = forwarded_args(sub);
+            }
+            Ok(cli)
+        });
     parsed.map_err(|e| blame_env(e, &args, &mut cmd))
+}
+
+/// The command line's definition. `install` forwards flags to `serve`
+/// without reading the environment: the connection group it shares with
+/// `serve` loses its `BIGIN_*` fallbacks there.
+pub fn command() -> clap::Command {
+    Cli::command().mut_subcommand("install", |c| c.mut_args(|a| a.env(None::<&str>)))
 }
 
 /// Rewrites a value error whose value came from the environment. clap does
@@ -641,11 +680,15 @@ mod tests {
     #[test]
     fn lists_split_on_commas_and_repeat() {
         let Some(Command::Serve(s)) =
-            parse(&["serve", "--tools", "a,b", "--tools", "c", "--read-only"]).command
+            // Real names: each entry is checked against the catalogue while parsing.
+            parse(&["serve", "--tools", "bigin_list_users,bigin_get_user", "--tools", "bigin_list_roles", "--read-only"]).command
         else {
             panic!("not serve")
         };
-        assert_eq!(s.tools, vec!["a", "b", "c"]);
+        assert_eq!(
+            s.tools,
+            vec!["bigin_list_users", "bigin_get_user", "bigin_list_roles"]
+        );
         assert!(s.read_only && !s.allow_delete);
     }
 
@@ -658,14 +701,20 @@ mod tests {
 
     #[test]
     fn blank_list_entries_restrict_nothing() {
-        let Some(Command::Serve(s)) =
-            parse(&["serve", "--toolsets", "", "--tools", "a,,b"]).command
+        let Some(Command::Serve(s)) = parse(&[
+            "serve",
+            "--toolsets",
+            "",
+            "--tools",
+            "bigin_list_users,,bigin_get_user",
+        ])
+        .command
         else {
             panic!("not serve")
         };
         let f = s.tool_filter();
         assert!(f.toolsets.is_empty());
-        assert_eq!(f.tools, vec!["a", "b"]);
+        assert_eq!(f.tools, vec!["bigin_list_users", "bigin_get_user"]);
     }
 
     #[test]

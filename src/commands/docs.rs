@@ -6,14 +6,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bigin_mcp::cli::{Cli, CompletionsArgs};
+use bigin_mcp::cli::CompletionsArgs;
 use bigin_mcp::mcp::{AuditLog, BiginServer, ServerOptions, ToolFilter};
 use bigin_mcp::zoho::{BiginClient, ClientOptions, Http, MissingCredentials};
-use clap::CommandFactory;
 
 /// `bigin-mcp completions SHELL`: the script on stdout.
 pub fn completions(args: CompletionsArgs) -> ExitCode {
-    let mut cmd = Cli::command();
+    let mut cmd = bigin_mcp::cli::command();
     let mut out = std::io::stdout().lock();
     clap_complete::generate(args.shell, &mut cmd, "bigin-mcp", &mut out);
     finish(out.flush())
@@ -22,7 +21,7 @@ pub fn completions(args: CompletionsArgs) -> ExitCode {
 /// `bigin-mcp man`: roff on stdout.
 pub fn man() -> ExitCode {
     let mut out = std::io::stdout().lock();
-    let written = clap_mangen::Man::new(Cli::command()).render(&mut out);
+    let written = clap_mangen::Man::new(bigin_mcp::cli::command()).render(&mut out);
     finish(written.and_then(|()| out.flush()))
 }
 

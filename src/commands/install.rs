@@ -50,19 +50,14 @@ pub fn install(args: InstallArgs) -> anyhow::Result<ExitCode> {
     if let Some(why) = filter.explain_empty() {
         return Err(UsageError(why).into());
     }
-    if let Some(t) = &s.expires_at {
-        chrono::DateTime::parse_from_rfc3339(t)
-            .map_err(|e| UsageError(format!("--expires-at '{t}' is not an RFC 3339 time ({e})")))?;
-    }
-    if let Some(a) = &s.account {
-        bigin_mcp::auth::check_account_name(a).map_err(|e| UsageError(e.to_string()))?;
-    }
+    // --expires-at, --account, --api-domain, --accounts-url, --audit-log and
+    // --timeout were checked while parsing, by the parsers `serve` uses.
     let c = client(args.client);
     let path = c
         .config_path(scope(args.scope), &Dirs::from_env()?)
         .map_err(usage)?;
     let exe = super::this_binary()?;
-    let entry = c.entry(&exe.display().to_string(), &s.to_args());
+    let entry = c.entry(&exe.display().to_string(), &args.forwarded);
     let change =
         clients::plan_install(&path, c.servers_key(), &args.name, &entry).map_err(usage)?;
     let shown = path.display();
@@ -110,7 +105,7 @@ pub fn install(args: InstallArgs) -> anyhow::Result<ExitCode> {
     println!(
         "Restart {} to pick it up.{}",
         c.label(),
-        if s.demo {
+        if s.conn.demo {
             ""
         } else {
             " If you have not logged in yet: bigin-mcp login (or install with --demo to try the sandbox organisation)."
