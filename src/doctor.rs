@@ -359,16 +359,30 @@ async fn probes(client: &BiginClient) -> Vec<Check> {
         "a user type with nobody in it answers HTTP 204 with no body",
         true,
     );
-    out.push(
-        match client.probe("/users", &q("DeletedUsers", 1, 1)).await {
-            Ok(a) if a.status == 204 => empty.held("HTTP 204"),
-            Ok(a) if a.status == 200 && a.body.as_ref().and_then(|b| b.get("users")).is_some() => {
-                empty.not_checked("the organisation has deleted users, so no empty type was seen")
-            }
-            Ok(a) => empty.differed(answer_seen(&a)),
-            Err(e) => empty.differed(error_seen(&e)),
-        },
-    );
+    // DeletedUsers is often empty; if not, page 2 of CurrentUser (one user)
+    // surely is.
+    let has_users =
+        |a: &ProbeAnswer| a.status == 200 && a.body.as_ref().and_then(|b| b.get("users")).is_some();
+    let mut verdict = None;
+    for (ty, page, what) in [
+        ("DeletedUsers", 1, "DeletedUsers"),
+        ("CurrentUser", 2, "page 2 of CurrentUser"),
+    ] {
+        let seen = match client.probe("/users", &q(ty, page, 1)).await {
+            Ok(a) if a.status == 204 => Ok(format!("HTTP 204 for {what}")),
+            Ok(a) if has_users(&a) => continue,
+            Ok(a) => Err(format!("{} for {what}", answer_seen(&a))),
+            Err(e) => Err(format!("{} for {what}", error_seen(&e))),
+        };
+        verdict = Some(match seen {
+            Ok(s) => empty.clone().held(s),
+            Err(s) => empty.clone().differed(s),
+        });
+        break;
+    }
+    out.push(verdict.unwrap_or_else(|| {
+        empty.not_checked("every type tried had users, so no empty answer was seen")
+    }));
 
     // 5. Roles.
     let roles = check(

@@ -41,6 +41,7 @@ async fn the_documented_zoho_holds_in_at_most_12_credits_and_writes_nothing() {
         "token_refresh",
         "users_list",
         "users_per_page",
+        "empty_is_204",
         "roles_list",
         "profiles_list",
         "profile_list_permissions",
