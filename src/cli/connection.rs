@@ -108,9 +108,9 @@ pub(super) fn tool_name(s: &str) -> Result<String, String> {
 
 /// The `serve` flags `install` writes into the client's config: the
 /// connection group as `serve` has it, plus the tool filters. No env
-/// fallbacks here (see [`command`]): what goes into the file is what was
+/// fallbacks here (see [`super::command`]): what goes into the file is what was
 /// typed, checked by the same value parsers `serve` uses, and forwarded as
-/// typed ([`InstallArgs::forwarded`]).
+/// typed ([`super::InstallArgs::forwarded`]).
 #[derive(Debug, Args, Clone, Default)]
 pub struct ForwardedServeArgs {
     #[command(flatten)]

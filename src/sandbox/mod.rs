@@ -8,8 +8,10 @@
 //! the docs are silent". On top of the imitation it offers what tests need:
 //! fault injection ([`Sandbox::inject`]), a secret-free request log
 //! ([`Sandbox::requests`]), forced token expiry, Self-Client style grant
-//! codes, and an org of any size ([`SandboxOptions::users`]) for scale
-//! tests. Its end-to-end tests are in `tests/it/sandbox/`.
+//! codes, an org of any size ([`SandboxOptions::users`]) for scale tests,
+//! and each plausible Zoho where the docs leave Bigin open
+//! ([`ZohoVariant`], [`Sandbox::set_variant`]). Its end-to-end tests are in
+//! `tests/it/sandbox/`.
 //!
 //! Layout: this file owns the public types, the server lifecycle, the router
 //! (one axum route per endpoint, plus fallbacks that answer like Zoho) and
@@ -19,7 +21,8 @@
 //! they make sense. [`auth`] owns the accounts endpoints and the token
 //! store; [`api`] owns the `/bigin/v2` endpoints; [`seed`] owns the seeded
 //! data and its JSON shapes; [`util`] has the small helpers (form decoding,
-//! redaction, PKCE, JSON response shapes).
+//! redaction, PKCE, JSON response shapes); `variant` names the plausible
+//! Zohos.
 
 mod api;
 mod auth;

@@ -1,7 +1,8 @@
 //! The Zoho side: an HTTP client for Bigin v2 and the Zoho accounts token
 //! endpoint. It owns data centres, id validation, token caching, retries and
 //! the mapping of Zoho's error shapes (errors inside HTTP 200, 204 for
-//! "nothing", per-record write errors) into [`ZohoError`].
+//! "nothing", per-record write refusals inside a 4xx or a 2xx, the token
+//! throttle) into [`ZohoError`], plus one-shot probes for `doctor`.
 //!
 //! It must not know about MCP, clap or the keychain: credentials arrive
 //! through the [`TokenSource`] trait, which the keychain layer implements too.
