@@ -12,6 +12,11 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
+mod connection;
+
+pub use connection::{ConnectionArgs, ForwardedServeArgs};
+use connection::{absolute_path, forwarded_args, method_name, rfc3339, tool_name, toolset_name};
+
 /// A local MCP server for administering a Zoho Bigin organisation.
 #[derive(Debug, Parser)]
 #[command(name = "bigin-mcp", version, about, long_about = None)]
@@ -32,6 +37,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Run the access review once and print it (Markdown, CSV or JSON), for cron and CI; exit code 4 when it has high-severity findings.
     Review(ReviewArgs),
+    /// Check, read-only, what this tool assumes about Zoho against your organisation (at most 12 API credits); paste the report into a bug report. Exit code 4 when a load-bearing assumption differed.
+    Doctor(DoctorArgs),
     /// Run the sandbox Bigin API and accounts server alone on 127.0.0.1.
     Sandbox(SandboxArgs),
     /// Add this server to an MCP client's config file (keeps everything else; backs the file up).
@@ -52,7 +59,7 @@ pub struct LoginArgs {
     /// Name for this login; serve, status and logout select it with --account.
     #[arg(long, default_value = "default")]
     pub account: String,
-    /// Data centre of the Zoho account: us, eu, in, au, jp, cn, sa, ca.
+    /// Data centre of the Zoho account: us, eu, in, au, jp, cn, sa, ca (uk: unconfirmed for Bigin).
     #[arg(long, default_value = "us", value_parser = data_centre)]
     pub dc: String,
     /// The OAuth client id from the Zoho API console (default: BIGIN_CLIENT_ID, else a prompt).
@@ -86,6 +93,9 @@ pub struct LoginArgs {
     /// Keep the tokens and client secret in a file (mode 0600) in the config directory instead of the OS keychain, for machines without one.
     #[arg(long)]
     pub insecure_storage: bool,
+    /// Send no PKCE challenge (Zoho documents PKCE for mobile/desktop clients only; use this if the code exchange fails).
+    #[arg(long)]
+    pub no_pkce: bool,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -103,11 +113,6 @@ pub struct StatusArgs {
     /// Print exactly one JSON document on stdout.
     #[arg(long)]
     pub json: bool,
-}
-
-/// Comma-separated lists: `--tools a,b --tools c` gives a, b, c.
-fn list(s: &str) -> Result<String, String> {
-    Ok(s.to_string())
 }
 
 /// A timeout in whole seconds; 0 would time out every request at once.
@@ -143,16 +148,13 @@ fn data_centre(s: &str) -> Result<String, String> {
 
 #[derive(Debug, Args, Clone)]
 pub struct ServeArgs {
-    /// Serve against the built-in sandbox organisation (no Zoho account needed).
-    #[arg(long, env = "BIGIN_DEMO", action = ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
-    pub demo: bool,
+    /// Which organisation, and how to reach it.
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
     /// With --demo: the number of users in the sandbox organisation (default
     /// 450). Any size is deterministic, for scale tests.
     #[arg(long, env = "BIGIN_DEMO_USERS", value_name = "N", requires = "demo", value_parser = user_count)]
     pub demo_users: Option<usize>,
-    /// The logged-in account to use (see `bigin-mcp login --account`).
-    #[arg(long, env = "BIGIN_ACCOUNT", default_value = "default")]
-    pub account: String,
     /// Expose only tools that change nothing. Wins over every other flag.
     #[arg(long, env = "BIGIN_READ_ONLY", action = ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     pub read_only: bool,
@@ -163,35 +165,23 @@ pub struct ServeArgs {
     #[arg(long, env = "BIGIN_NO_ELICITATION", action = ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     pub no_elicitation: bool,
     /// Only tools of these methods: list, get, create, update, delete, read (= list,get), write (= create,update,delete).
-    #[arg(long, env = "BIGIN_METHODS", value_delimiter = ',', value_parser = list, value_name = "LIST")]
+    #[arg(long, env = "BIGIN_METHODS", value_delimiter = ',', value_parser = method_name, value_name = "LIST")]
     pub methods: Vec<String>,
     /// Only tools of these toolsets: users, roles, profiles, org, audit.
-    #[arg(long, env = "BIGIN_TOOLSETS", value_delimiter = ',', value_parser = list, value_name = "LIST")]
+    #[arg(long, env = "BIGIN_TOOLSETS", value_delimiter = ',', value_parser = toolset_name, value_name = "LIST")]
     pub toolsets: Vec<String>,
     /// Only these tools.
-    #[arg(long, env = "BIGIN_TOOLS", value_delimiter = ',', value_parser = list, value_name = "LIST")]
+    #[arg(long, env = "BIGIN_TOOLS", value_delimiter = ',', value_parser = tool_name, value_name = "LIST")]
     pub tools: Vec<String>,
     /// Never these tools (wins over --tools).
-    #[arg(long, env = "BIGIN_EXCLUDE_TOOLS", value_delimiter = ',', value_parser = list, value_name = "LIST")]
+    #[arg(long, env = "BIGIN_EXCLUDE_TOOLS", value_delimiter = ',', value_parser = tool_name, value_name = "LIST")]
     pub exclude_tools: Vec<String>,
     /// Refuse every tool call after this instant (RFC 3339, e.g. 2026-12-31T18:00:00Z).
-    #[arg(long, env = "BIGIN_EXPIRES_AT", value_name = "RFC3339")]
+    #[arg(long, env = "BIGIN_EXPIRES_AT", value_name = "RFC3339", value_parser = rfc3339)]
     pub expires_at: Option<String>,
-    /// Zoho data centre of the env credentials: us, eu, in, au, jp, cn, sa, ca.
-    #[arg(long, env = "BIGIN_DC", value_name = "DC", value_parser = data_centre)]
-    pub dc: Option<String>,
-    /// Override the API domain (default: the token response's api_domain).
-    #[arg(long, env = "BIGIN_API_DOMAIN", value_name = "URL")]
-    pub api_domain: Option<String>,
-    /// Override the accounts server used to refresh tokens.
-    #[arg(long, env = "BIGIN_ACCOUNTS_URL", value_name = "URL")]
-    pub accounts_url: Option<String>,
-    /// Audit log of write attempts (JSON lines). Default: audit.log in the platform data directory.
-    #[arg(long, env = "BIGIN_AUDIT_LOG", value_name = "PATH")]
+    /// Audit log of write attempts (JSON lines, an absolute path). Default: audit.log in the platform data directory.
+    #[arg(long, env = "BIGIN_AUDIT_LOG", value_name = "PATH", value_parser = absolute_path)]
     pub audit_log: Option<PathBuf>,
-    /// Seconds before a Zoho request times out (at least 1).
-    #[arg(long, env = "BIGIN_TIMEOUT", default_value_t = 30, value_name = "SECS", value_parser = seconds)]
-    pub timeout: u64,
 }
 
 impl ServeArgs {
@@ -255,12 +245,9 @@ pub enum FailOn {
 
 #[derive(Debug, Args, Clone)]
 pub struct ReviewArgs {
-    /// Review the built-in sandbox organisation (no Zoho account needed).
-    #[arg(long, env = "BIGIN_DEMO", action = ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
-    pub demo: bool,
-    /// The logged-in account to use (see `bigin-mcp login --account`).
-    #[arg(long, env = "BIGIN_ACCOUNT", default_value = "default")]
-    pub account: String,
+    /// Which organisation, and how to reach it.
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
     /// md, csv or json. Default: from the --output file's extension, else md.
     #[arg(long, env = "BIGIN_REVIEW_FORMAT", value_enum, value_name = "FORMAT")]
     pub format: Option<ReviewFormat>,
@@ -279,44 +266,9 @@ pub struct ReviewArgs {
         value_name = "SEVERITY"
     )]
     pub fail_on: FailOn,
-    /// Zoho data centre of the env credentials: us, eu, in, au, jp, cn, sa, ca.
-    #[arg(long, env = "BIGIN_DC", value_name = "DC", value_parser = data_centre)]
-    pub dc: Option<String>,
-    /// Override the API domain (default: the token response's api_domain).
-    #[arg(long, env = "BIGIN_API_DOMAIN", value_name = "URL")]
-    pub api_domain: Option<String>,
-    /// Override the accounts server used to refresh tokens.
-    #[arg(long, env = "BIGIN_ACCOUNTS_URL", value_name = "URL")]
-    pub accounts_url: Option<String>,
-    /// Seconds before a Zoho request times out (at least 1).
-    #[arg(long, env = "BIGIN_TIMEOUT", default_value_t = 30, value_name = "SECS", value_parser = seconds)]
-    pub timeout: u64,
 }
 
 impl ReviewArgs {
-    /// The `serve` flags that reach the same organisation, so `review`
-    /// resolves credentials (and stores snapshots) exactly as the server does.
-    pub fn connection(&self) -> ServeArgs {
-        ServeArgs {
-            demo: self.demo,
-            demo_users: None,
-            account: self.account.clone(),
-            read_only: true,
-            allow_delete: false,
-            no_elicitation: true,
-            methods: vec![],
-            toolsets: vec![],
-            tools: vec![],
-            exclude_tools: vec![],
-            expires_at: None,
-            dc: self.dc.clone(),
-            api_domain: self.api_domain.clone(),
-            accounts_url: self.accounts_url.clone(),
-            audit_log: None,
-            timeout: self.timeout,
-        }
-    }
-
     /// The format asked for, else the one `--output`'s extension implies,
     /// else Markdown.
     pub fn format(&self) -> ReviewFormat {
@@ -324,6 +276,26 @@ impl ReviewArgs {
             .or_else(|| self.output.as_deref().and_then(ReviewFormat::from_path))
             .unwrap_or(ReviewFormat::Md)
     }
+}
+
+/// How `doctor` prints its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DoctorFormat {
+    /// A Markdown table, to paste into a bug report.
+    #[value(alias = "markdown")]
+    Md,
+    /// `{"checks":[{"id","assumption","result","seen"}],"credits_used":N}`.
+    Json,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DoctorArgs {
+    /// Which organisation, and how to reach it.
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+    /// md (default) or json.
+    #[arg(long, value_enum, default_value = "md", value_name = "FORMAT")]
+    pub format: DoctorFormat,
 }
 
 /// `--since`, checked while parsing so a typo is a usage error.
@@ -368,6 +340,10 @@ pub struct InstallArgs {
     /// Flags for `serve`, written into the entry's args.
     #[command(flatten)]
     pub serve: ForwardedServeArgs,
+    /// The `serve` command line for the entry: `serve` and the flags above
+    /// as typed (filled by [`parse_from`]).
+    #[arg(skip)]
+    pub forwarded: Vec<String>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -399,95 +375,6 @@ fn entry_name(s: &str) -> Result<String, String> {
     }
 }
 
-/// The `serve` flags `install` writes into the client's config. No env
-/// fallbacks here: what goes into the file is what was typed.
-#[derive(Debug, Args, Clone, Default)]
-pub struct ForwardedServeArgs {
-    /// serve --demo: the built-in sandbox organisation.
-    #[arg(long)]
-    pub demo: bool,
-    /// serve --account NAME.
-    #[arg(long, value_name = "NAME")]
-    pub account: Option<String>,
-    /// serve --read-only.
-    #[arg(long)]
-    pub read_only: bool,
-    /// serve --allow-delete.
-    #[arg(long)]
-    pub allow_delete: bool,
-    /// serve --no-elicitation.
-    #[arg(long)]
-    pub no_elicitation: bool,
-    /// serve --methods LIST.
-    #[arg(long, value_delimiter = ',', value_parser = list, value_name = "LIST")]
-    pub methods: Vec<String>,
-    /// serve --toolsets LIST.
-    #[arg(long, value_delimiter = ',', value_parser = list, value_name = "LIST")]
-    pub toolsets: Vec<String>,
-    /// serve --tools LIST.
-    #[arg(long, value_delimiter = ',', value_parser = list, value_name = "LIST")]
-    pub tools: Vec<String>,
-    /// serve --exclude-tools LIST.
-    #[arg(long, value_delimiter = ',', value_parser = list, value_name = "LIST")]
-    pub exclude_tools: Vec<String>,
-    /// serve --expires-at RFC3339.
-    #[arg(long, value_name = "RFC3339")]
-    pub expires_at: Option<String>,
-    /// serve --dc DC.
-    #[arg(long, value_name = "DC", value_parser = data_centre)]
-    pub dc: Option<String>,
-    /// serve --api-domain URL.
-    #[arg(long, value_name = "URL")]
-    pub api_domain: Option<String>,
-    /// serve --accounts-url URL.
-    #[arg(long, value_name = "URL")]
-    pub accounts_url: Option<String>,
-    /// serve --audit-log PATH.
-    #[arg(long, value_name = "PATH")]
-    pub audit_log: Option<PathBuf>,
-    /// serve --timeout SECS.
-    #[arg(long, value_name = "SECS", value_parser = seconds)]
-    pub timeout: Option<u64>,
-}
-
-impl ForwardedServeArgs {
-    /// `serve` followed by the flags given, in `--help` order.
-    pub fn to_args(&self) -> Vec<String> {
-        let mut out = vec!["serve".to_string()];
-        let mut flag = |on: bool, name: &str| {
-            if on {
-                out.push(format!("--{name}"));
-            }
-        };
-        flag(self.demo, "demo");
-        flag(self.read_only, "read-only");
-        flag(self.allow_delete, "allow-delete");
-        flag(self.no_elicitation, "no-elicitation");
-        let mut opt = |name: &str, v: Option<String>| {
-            if let Some(v) = v {
-                out.push(format!("--{name}"));
-                out.push(v);
-            }
-        };
-        let joined = |l: &[String]| (!l.is_empty()).then(|| l.join(","));
-        opt("account", self.account.clone());
-        opt("methods", joined(&self.methods));
-        opt("toolsets", joined(&self.toolsets));
-        opt("tools", joined(&self.tools));
-        opt("exclude-tools", joined(&self.exclude_tools));
-        opt("expires-at", self.expires_at.clone());
-        opt("dc", self.dc.clone());
-        opt("api-domain", self.api_domain.clone());
-        opt("accounts-url", self.accounts_url.clone());
-        opt(
-            "audit-log",
-            self.audit_log.as_ref().map(|p| p.display().to_string()),
-        );
-        opt("timeout", self.timeout.map(|t| t.to_string()));
-        out
-    }
-}
-
 #[derive(Debug, Args, Clone)]
 pub struct CompletionsArgs {
     /// The shell: bash, zsh, fish, powershell or elvish.
@@ -514,6 +401,11 @@ pub struct SandboxArgs {
     /// deterministic and starts with those 450, for scale tests.
     #[arg(long, value_name = "N", default_value_t = crate::sandbox::DEFAULT_USERS, value_parser = user_count)]
     pub users: usize,
+    /// Play a Zoho that answers an open question differently (repeatable, combined):
+    /// no-single-profile, list-permissions, object-references, refusals-in-200,
+    /// retry-after-in-body, token-throttle, token-throttle-400. Default: as documented.
+    #[arg(long, value_name = "NAME", value_parser = clap::value_parser!(crate::sandbox::VariantName))]
+    pub variant: Vec<crate::sandbox::VariantName>,
 }
 
 /// Parses `args` (program name first). On an invalid value that came from
@@ -525,11 +417,26 @@ where
     T: Into<OsString> + Clone,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    let mut cmd = Cli::command();
+    let mut cmd = command();
     let parsed = cmd
         .try_get_matches_from_mut(args.iter().cloned())
-        .and_then(|m| Cli::from_arg_matches(&m));
+        .and_then(|m| {
+            let mut cli = Cli::from_arg_matches(&m)?;
+            if let (Some(Command::Install(i)), Some(("install", sub))) =
+                (cli.command.as_mut(), m.subcommand())
+            {
+                i.forwarded = forwarded_args(sub);
+            }
+            Ok(cli)
+        });
     parsed.map_err(|e| blame_env(e, &args, &mut cmd))
+}
+
+/// The command line's definition. `install` forwards flags to `serve`
+/// without reading the environment: the connection group it shares with
+/// `serve` loses its `BIGIN_*` fallbacks there.
+pub fn command() -> clap::Command {
+    Cli::command().mut_subcommand("install", |c| c.mut_args(|a| a.env(None::<&str>)))
 }
 
 /// Rewrites a value error whose value came from the environment. clap does
@@ -604,11 +511,15 @@ mod tests {
     #[test]
     fn lists_split_on_commas_and_repeat() {
         let Some(Command::Serve(s)) =
-            parse(&["serve", "--tools", "a,b", "--tools", "c", "--read-only"]).command
+            // Real names: each entry is checked against the catalogue while parsing.
+            parse(&["serve", "--tools", "bigin_list_users,bigin_get_user", "--tools", "bigin_list_roles", "--read-only"]).command
         else {
             panic!("not serve")
         };
-        assert_eq!(s.tools, vec!["a", "b", "c"]);
+        assert_eq!(
+            s.tools,
+            vec!["bigin_list_users", "bigin_get_user", "bigin_list_roles"]
+        );
         assert!(s.read_only && !s.allow_delete);
     }
 
@@ -621,14 +532,20 @@ mod tests {
 
     #[test]
     fn blank_list_entries_restrict_nothing() {
-        let Some(Command::Serve(s)) =
-            parse(&["serve", "--toolsets", "", "--tools", "a,,b"]).command
+        let Some(Command::Serve(s)) = parse(&[
+            "serve",
+            "--toolsets",
+            "",
+            "--tools",
+            "bigin_list_users,,bigin_get_user",
+        ])
+        .command
         else {
             panic!("not serve")
         };
         let f = s.tool_filter();
         assert!(f.toolsets.is_empty());
-        assert_eq!(f.tools, vec!["a", "b"]);
+        assert_eq!(f.tools, vec!["bigin_list_users", "bigin_get_user"]);
     }
 
     #[test]

@@ -17,6 +17,8 @@
 //! - [`clients`]: the MCP clients' config files `install` edits.
 //! - [`auth`]: login (OAuth with PKCE on a loopback callback), the keychain
 //!   and the account file; it hands [`zoho`] a token source.
+//! - [`doctor`]: `bigin-mcp doctor`'s read-only probes of the assumptions
+//!   about Zoho, through [`zoho::BiginClient`] only.
 //! - [`zoho`]: the HTTP client for Bigin v2 and the Zoho accounts token
 //!   endpoint: data centres, id validation, retries, error mapping. It knows
 //!   nothing about MCP; it gets access tokens from a [`zoho::TokenSource`].
@@ -37,6 +39,7 @@ pub mod admin;
 pub mod auth;
 pub mod cli;
 pub mod clients;
+pub mod doctor;
 pub mod fsx;
 pub mod mcp;
 pub mod sandbox;

@@ -1,8 +1,9 @@
 //! The `bigin-mcp` binary: parses the command line, sets up logging on
 //! stderr (stdout belongs to JSON-RPC in `serve`), runs a command, and maps
 //! failures to exit codes: 0 ok, 1 failure, 2 bad usage, 3 not logged in,
-//! and 4 for `review` with findings at or above `--fail-on` (the command
-//! returns it; it is not an error).
+//! and 4 for `review` with findings at or above `--fail-on` and for `doctor`
+//! when a load-bearing assumption differed (the command returns it; it is
+//! not an error).
 
 mod commands;
 
@@ -54,6 +55,7 @@ fn main() -> ExitCode {
             Command::Logout(args) => commands::login::logout(args).await,
             Command::Status(args) => commands::login::status(args).await,
             Command::Review(args) => commands::review::run(args).await,
+            Command::Doctor(args) => commands::doctor::run(args).await,
             Command::Sandbox(args) => commands::sandbox::run(args).await,
             Command::Completions(_)
             | Command::Man

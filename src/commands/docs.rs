@@ -4,9 +4,8 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use bigin_mcp::cli::{Cli, CompletionsArgs};
+use bigin_mcp::cli::CompletionsArgs;
 use bigin_mcp::mcp::{ToolFilter, definitions};
-use clap::CommandFactory;
 
 /// `bigin-mcp completions SHELL`: the script on stdout.
 pub fn completions(args: CompletionsArgs) -> ExitCode {
@@ -24,7 +23,7 @@ pub fn completions(args: CompletionsArgs) -> ExitCode {
 /// completed. The arms are renamed to what the loop sets.
 pub fn completion_script(shell: clap_complete::Shell) -> String {
     const BIN: &str = "bigin-mcp";
-    let mut cmd = Cli::command();
+    let mut cmd = bigin_mcp::cli::command();
     let mut buf = Vec::new();
     clap_complete::generate(shell, &mut cmd, BIN, &mut buf);
     let script = String::from_utf8_lossy(&buf).into_owned();

@@ -50,13 +50,8 @@ pub fn install(args: InstallArgs) -> anyhow::Result<ExitCode> {
     if let Some(why) = filter.explain_empty() {
         return Err(UsageError(why).into());
     }
-    if let Some(t) = &s.expires_at {
-        chrono::DateTime::parse_from_rfc3339(t)
-            .map_err(|e| UsageError(format!("--expires-at '{t}' is not an RFC 3339 time ({e})")))?;
-    }
-    if let Some(a) = &s.account {
-        bigin_mcp::auth::check_account_name(a).map_err(|e| UsageError(e.to_string()))?;
-    }
+    // --expires-at, --account, --api-domain, --accounts-url, --audit-log and
+    // --timeout were checked while parsing, by the parsers `serve` uses.
     let c = client(args.client);
     let dirs = Dirs::from_env()?;
     let scope = scope(args.scope);
@@ -71,7 +66,7 @@ pub fn install(args: InstallArgs) -> anyhow::Result<ExitCode> {
         Some(_) => PROGRAM.to_string(),
         None => exe.display().to_string(),
     };
-    let entry = c.entry(&command, &s.to_args());
+    let entry = c.entry(&command, &args.forwarded);
     let shown = path.display();
     if args.dry_run {
         let change = clients::plan_install(&path, c, &args.name, &entry).map_err(usage)?;
@@ -144,7 +139,7 @@ pub fn install(args: InstallArgs) -> anyhow::Result<ExitCode> {
         );
     }
     println!("Next: {}", c.restart_step(scope));
-    if !s.demo {
+    if !s.conn.demo {
         println!(
             "If you have not logged in yet: bigin-mcp login (or install with --demo to try the sandbox organisation)."
         );

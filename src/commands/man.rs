@@ -7,8 +7,6 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use bigin_mcp::cli::Cli;
-use clap::CommandFactory;
 use clap_mangen::roff::{Roff, bold, italic, roman};
 
 /// Variables read outside the flags: (name, meaning).
@@ -69,7 +67,7 @@ const EXIT_CODES: &[(&str, &str)] = &[
 
 /// Renders the page to `w`.
 pub fn render(w: &mut dyn Write) -> std::io::Result<()> {
-    let mut cmd = Cli::command();
+    let mut cmd = bigin_mcp::cli::command();
     // Sets each subcommand's bin name ("bigin-mcp serve") for the usages.
     cmd.build();
     let man = clap_mangen::Man::new(cmd.clone());

@@ -2,6 +2,7 @@
 //! layers together.
 
 pub mod docs;
+pub mod doctor;
 pub mod install;
 pub mod login;
 pub mod man;

@@ -28,12 +28,11 @@ pub const EXIT_FINDINGS: u8 = 4;
 
 pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
     let format = args.format();
-    let serve_args = args.connection();
     let Connection {
         client,
         tokens,
         sandbox: _sandbox,
-    } = connect(&serve_args).await?;
+    } = connect(&args.conn, None).await?;
     // A token first, so a missing login is exit code 3 (not a generic
     // failure) for cron; the token is cached and the review reuses it.
     if let Err(e) = tokens.token().await {
@@ -42,7 +41,7 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
             e => anyhow::Error::new(e).context("cannot get a Zoho access token"),
         });
     }
-    let store = SnapshotStore::default_for(&snapshot_account(&serve_args));
+    let store = SnapshotStore::default_for(&snapshot_account(&args.conn));
     if store.is_none() && args.since.is_some() {
         anyhow::bail!(
             "--since compares with earlier reviews, but there is no home directory to keep them in"

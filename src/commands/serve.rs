@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use bigin_mcp::cli::ServeArgs;
+use bigin_mcp::cli::{ConnectionArgs, ServeArgs};
 use bigin_mcp::mcp::{AuditLog, BiginServer, ServerOptions, Shutdown, SnapshotStore};
 use bigin_mcp::sandbox::{self, Sandbox, SandboxOptions};
 use bigin_mcp::transport::{TransportOptions, line_transport_with};
@@ -35,7 +35,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // is and how to use it. Only when stdin is a terminal (a client always
     // pipes it), and only on stderr (stdout is the protocol's).
     if std::io::stdin().is_terminal() {
-        eprintln!("{}", first_run_hint(args.demo));
+        eprintln!("{}", first_run_hint(args.conn.demo));
     }
     let expires_at = match &args.expires_at {
         Some(s) => Some(
@@ -51,7 +51,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             let p = AuditLog::default_path()
                 .context("no home directory for the default audit log; pass --audit-log PATH")?;
             // Demo writes go to a separate file so they never mix with real ones.
-            if args.demo {
+            if args.conn.demo {
                 p.with_file_name("audit-demo.log")
             } else {
                 p
@@ -64,7 +64,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         client,
         sandbox: _sandbox,
         ..
-    } = connect(&args).await?;
+    } = connect(&args.conn, args.demo_users).await?;
     let audit = AuditLog::new(audit_path);
     // Writes refuse themselves without an audit record; say so now, not at
     // the first write.
@@ -84,7 +84,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             expires_at,
             audit,
             shutdown: shutdown.clone(),
-            snapshots: SnapshotStore::default_for(&snapshot_account(&args)),
+            snapshots: SnapshotStore::default_for(&snapshot_account(&args.conn)),
             elicitation: !args.no_elicitation,
         },
     )
@@ -98,7 +98,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             shutdown,
             // A write already sent to Zoho finishes within one request
             // timeout; a little more lets its outcome reach the audit log.
-            drain_timeout: Some(Duration::from_secs(args.timeout.max(1) + 5)),
+            drain_timeout: Some(Duration::from_secs(args.conn.timeout.max(1) + 5)),
             ..Default::default()
         },
     );
@@ -126,7 +126,10 @@ pub struct Connection {
 /// The Zoho client the flags ask for: the in-process sandbox with `--demo`,
 /// else env credentials, else the keychain login of `--account`. Missing
 /// credentials are not an error here: the first request says how to log in.
-pub async fn connect(args: &ServeArgs) -> anyhow::Result<Connection> {
+pub async fn connect(
+    args: &ConnectionArgs,
+    demo_users: Option<usize>,
+) -> anyhow::Result<Connection> {
     let api_domain = match &args.api_domain {
         Some(d) if !args.demo => {
             Some(check_base_url(d).map_err(|e| UsageError(format!("--api-domain: {e}")))?)
@@ -140,7 +143,7 @@ pub async fn connect(args: &ServeArgs) -> anyhow::Result<Connection> {
         let defaults = SandboxOptions::default();
         let sb = Sandbox::start(SandboxOptions {
             port: 0,
-            users: args.demo_users.unwrap_or(defaults.users),
+            users: demo_users.unwrap_or(defaults.users),
             ..defaults
         })
         .await
@@ -177,7 +180,7 @@ pub async fn connect(args: &ServeArgs) -> anyhow::Result<Connection> {
 
 /// Whose reviews these are, for the snapshot directory: the demo, env
 /// credentials, or the logged-in account.
-pub fn snapshot_account(args: &ServeArgs) -> String {
+pub fn snapshot_account(args: &ConnectionArgs) -> String {
     if args.demo {
         "demo".into()
     } else if std::env::var("BIGIN_REFRESH_TOKEN").is_ok_and(|v| !v.trim().is_empty()) {
@@ -255,7 +258,7 @@ fn first_run_hint(demo: bool) -> String {
 /// when a refresh token is set; otherwise the keychain login.
 /// Missing ones do not stop the server: tools/list works and a call says how
 /// to log in.
-fn env_tokens(args: &ServeArgs, http: &Http) -> anyhow::Result<Arc<dyn TokenSource>> {
+fn env_tokens(args: &ConnectionArgs, http: &Http) -> anyhow::Result<Arc<dyn TokenSource>> {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
     let (id, secret, refresh) = (
         var("BIGIN_CLIENT_ID"),
@@ -310,7 +313,7 @@ fn env_tokens(args: &ServeArgs, http: &Http) -> anyhow::Result<Arc<dyn TokenSour
 
 /// Credentials of a logged-in account: metadata now (a file read), the
 /// keychain only when the first tool call needs a token.
-fn keychain_tokens(args: &ServeArgs, http: &Http) -> anyhow::Result<Arc<dyn TokenSource>> {
+fn keychain_tokens(args: &ConnectionArgs, http: &Http) -> anyhow::Result<Arc<dyn TokenSource>> {
     check_account_name(&args.account).map_err(|e| UsageError(e.to_string()))?;
     let meta = match super::accounts_file()
         .and_then(|a| a.get(&args.account).map_err(anyhow::Error::new))

@@ -492,6 +492,107 @@ fn install_checks_the_serve_flags_it_forwards() {
     assert!(!home.path().join(".cursor").exists());
 }
 
+/// `install` checks the connection flags with `serve`'s own parsers (so an
+/// entry `serve` would refuse is never written), forwards them as typed, and
+/// reads no `BIGIN_*` variable into the file.
+#[test]
+fn install_refuses_what_serve_refuses_and_forwards_only_what_was_typed() {
+    let home = Home::new();
+    for (args, why) in [
+        (vec!["--api-domain", "http://evil.example"], "--api-domain"),
+        (vec!["--accounts-url", "ftp://127.0.0.1"], "--accounts-url"),
+        (vec!["--audit-log", "relative/audit.log"], "absolute path"),
+        (vec!["--account", "bad name"], "--account"),
+        (vec!["--expires-at", "tomorrow"], "RFC 3339"),
+    ] {
+        let mut full = vec!["install", "cursor"];
+        full.extend(&args);
+        let out = home.run(&full);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(why), "{args:?}: {}", stderr(&out));
+        // serve refuses the same values.
+        let mut serve = vec!["serve"];
+        serve.extend(&args);
+        let out = home.run(&serve);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "serve {args:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert!(!home.path().join(".cursor").exists());
+
+    let out = home
+        .cmd(&[
+            "install",
+            "cursor",
+            "--dry-run",
+            "--account",
+            "work",
+            "--api-domain",
+            "https://www.zohoapis.eu",
+            "--timeout",
+            "9",
+            "--read-only",
+        ])
+        .env("BIGIN_DEMO", "1")
+        .env("BIGIN_DC", "eu")
+        .env("BIGIN_ACCOUNT", "other")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let start = text.find('{').unwrap();
+    let entry: Value = serde_json::from_str(&text[start..text.rfind('}').unwrap() + 1]).unwrap();
+    assert_eq!(
+        entry["bigin"]["args"],
+        serde_json::json!([
+            "serve",
+            "--read-only",
+            "--account",
+            "work",
+            "--api-domain",
+            "https://www.zohoapis.eu",
+            "--timeout",
+            "9"
+        ])
+    );
+}
+
+/// Bad values in the environment are reported under the variable's name;
+/// a blank BIGIN_ACCOUNT (a bundle's unset Account) is the default account.
+#[test]
+fn bad_environment_values_name_their_variable() {
+    let home = Home::new();
+    for (var, value) in [
+        ("BIGIN_METHODS", "patch"),
+        ("BIGIN_TOOLSETS", "billing"),
+        ("BIGIN_TOOLS", "bigin_frobnicate"),
+        ("BIGIN_EXCLUDE_TOOLS", "bigin_frobnicate"),
+        ("BIGIN_EXPIRES_AT", "tomorrow"),
+        ("BIGIN_ACCOUNT", "bad name"),
+        ("BIGIN_API_DOMAIN", "http://evil.example"),
+        ("BIGIN_ACCOUNTS_URL", "ftp://127.0.0.1"),
+    ] {
+        let out = home.cmd(&["serve"]).env(var, value).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{var}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("environment variable {var}")),
+            "{var}: {}",
+            stderr(&out)
+        );
+    }
+    // Blank: the default account, which is not logged in here (exit 3),
+    // not a usage error.
+    let out = home
+        .cmd(&["doctor"])
+        .env("BIGIN_ACCOUNT", "")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+}
+
 // ---------------------------------------------------------------------------
 // completions, man, tools
 

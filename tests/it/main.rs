@@ -18,12 +18,16 @@
 //!   man page.
 //! - `review_cli`: `bigin-mcp review` as cron and CI run it: formats, exit
 //!   codes, snapshots, `--since`, the output file.
+//! - `contract`: the shared API file's example bodies, read by the client.
+//! - `doctor`: `bigin-mcp doctor` against the sandbox and its variants.
 
 mod auth;
 mod cli;
 mod client;
 mod common;
 mod completions;
+mod contract;
+mod doctor;
 mod login;
 mod props;
 mod remediation;

@@ -138,3 +138,19 @@ async fn serve_demo_users_sizes_the_demo_org() {
         client.cancel().await.unwrap();
     }
 }
+
+/// `sandbox --variant NAME` takes the names the sandbox knows and refuses
+/// others with the list.
+#[tokio::test]
+async fn variants_are_named_on_the_command_line() {
+    let home = tempfile::tempdir().unwrap();
+    let out = command(home.path(), &["sandbox", "--variant", "bogus"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for name in bigin_mcp::sandbox::VariantName::ALL {
+        assert!(err.contains(name.as_str()), "{name}: {err}");
+    }
+}
