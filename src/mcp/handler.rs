@@ -143,6 +143,30 @@ pub fn required_scopes(filter: &ToolFilter) -> Result<Vec<&'static str>, FilterE
     filter.scopes_in(catalogue())
 }
 
+/// The scopes `login` asks for by default: what every tool needs
+/// (`bigin_delete_user` included, so a later `--allow-delete` works without a
+/// new login), or only what the read tools need for `login --read-only`.
+pub fn login_scopes(read_only: bool) -> Vec<&'static str> {
+    let filter = ToolFilter {
+        read_only,
+        allow_delete: !read_only,
+        ..Default::default()
+    };
+    // The unfiltered catalogue cannot fail to select: no list names a tool.
+    filter.scopes_in(catalogue()).unwrap_or_default()
+}
+
+/// The toolsets in catalogue order, for `--toolsets`' help text.
+pub fn toolset_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for t in catalogue() {
+        if !names.contains(&t.toolset) {
+            names.push(t.toolset);
+        }
+    }
+    names
+}
+
 /// The filter rules of `catalog`, over this server's catalogue.
 impl ToolFilter {
     /// The names of the tools to expose, or an error naming the unknown

@@ -19,7 +19,10 @@ pub mod view;
 
 pub use catalog::{FilterError, ToolFilter};
 pub use error::ToolError;
-pub use handler::{BiginServer, ServerOptions, catalogue, definitions, required_scopes, tool_info};
+pub use handler::{
+    BiginServer, ServerOptions, catalogue, definitions, login_scopes, required_scopes, tool_info,
+    toolset_names,
+};
 
 // Re-exported for the CLI's flag types, which name them here.
 pub use crate::admin::{AuditLog, Shutdown, Since, SnapshotStore};
