@@ -52,7 +52,7 @@ pub struct LoginArgs {
     /// Name for this login; serve, status and logout select it with --account.
     #[arg(long, default_value = "default")]
     pub account: String,
-    /// Data centre of the Zoho account: us, eu, in, au, jp, cn, sa, ca.
+    /// Data centre of the Zoho account: us, eu, in, au, jp, cn, sa, ca (uk: unconfirmed for Bigin).
     #[arg(long, default_value = "us", value_parser = data_centre)]
     pub dc: String,
     /// The OAuth client id from the Zoho API console (default: BIGIN_CLIENT_ID, else a prompt).
@@ -86,6 +86,9 @@ pub struct LoginArgs {
     /// Keep the tokens and client secret in a file (mode 0600) in the config directory instead of the OS keychain, for machines without one.
     #[arg(long)]
     pub insecure_storage: bool,
+    /// Send no PKCE challenge (Zoho documents PKCE for mobile/desktop clients only; use this if the code exchange fails).
+    #[arg(long)]
+    pub no_pkce: bool,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -177,7 +180,7 @@ pub struct ServeArgs {
     /// Refuse every tool call after this instant (RFC 3339, e.g. 2026-12-31T18:00:00Z).
     #[arg(long, env = "BIGIN_EXPIRES_AT", value_name = "RFC3339")]
     pub expires_at: Option<String>,
-    /// Zoho data centre of the env credentials: us, eu, in, au, jp, cn, sa, ca.
+    /// Zoho data centre of the env credentials: us, eu, in, au, jp, cn, sa, ca (uk: unconfirmed for Bigin).
     #[arg(long, env = "BIGIN_DC", value_name = "DC", value_parser = data_centre)]
     pub dc: Option<String>,
     /// Override the API domain (default: the token response's api_domain).
@@ -279,7 +282,7 @@ pub struct ReviewArgs {
         value_name = "SEVERITY"
     )]
     pub fail_on: FailOn,
-    /// Zoho data centre of the env credentials: us, eu, in, au, jp, cn, sa, ca.
+    /// Zoho data centre of the env credentials: us, eu, in, au, jp, cn, sa, ca (uk: unconfirmed for Bigin).
     #[arg(long, env = "BIGIN_DC", value_name = "DC", value_parser = data_centre)]
     pub dc: Option<String>,
     /// Override the API domain (default: the token response's api_domain).
@@ -514,6 +517,11 @@ pub struct SandboxArgs {
     /// deterministic and starts with those 450, for scale tests.
     #[arg(long, value_name = "N", default_value_t = crate::sandbox::DEFAULT_USERS, value_parser = user_count)]
     pub users: usize,
+    /// Play a Zoho that answers an open question differently (repeatable, combined):
+    /// no-single-profile, list-permissions, object-references, refusals-in-200,
+    /// retry-after-in-body, token-throttle, token-throttle-400. Default: as documented.
+    #[arg(long, value_name = "NAME", value_parser = clap::value_parser!(crate::sandbox::VariantName))]
+    pub variant: Vec<crate::sandbox::VariantName>,
 }
 
 /// Parses `args` (program name first). On an invalid value that came from

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
 use super::keychain::{blocking, encode_access};
@@ -34,6 +34,9 @@ pub struct LoginParams {
     pub timeout: Duration,
     /// A Self Client grant code: no browser, no redirect URI.
     pub self_client_code: Option<SecretString>,
+    /// Send a PKCE challenge (`login --no-pkce` turns it off: Zoho documents
+    /// PKCE for mobile/desktop clients only).
+    pub pkce: bool,
     /// Where `store` keeps the secrets, recorded in the account file so
     /// `serve`, `status` and `logout` open the same place.
     pub secrets: SecretsIn,
@@ -44,6 +47,11 @@ pub struct LoginParams {
 pub struct LoginOutcome {
     pub account: String,
     pub meta: AccountMeta,
+    /// A re-login replaced a refresh token: `Ok` once Zoho revoked it (Zoho
+    /// keeps 20 per client and user and silently drops the oldest, which
+    /// may be another machine's), `Err` with why not. `None`: a first login.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_token_revoked: Option<Result<(), String>>,
 }
 
 /// Runs the whole login. `on_url` gets the authorization URL once the
@@ -71,7 +79,8 @@ pub async fn login(
         }
         None => {
             let (listener, _) = oauth::bind_callback(p.port).await?;
-            let auth = oauth::authorization(&p.start_accounts, &p.client_id, &p.scopes, p.port)?;
+            let auth =
+                oauth::authorization(&p.start_accounts, &p.client_id, &p.scopes, p.port, p.pkce)?;
             on_url(&auth.url);
             let (p, auth) = (&p, &auth);
             let finish = |cb: Callback| async move {
@@ -87,9 +96,10 @@ pub async fn login(
                     &p.client_secret,
                     &cb.code,
                     Some(&auth.redirect_uri),
-                    Some(&auth.pkce_verifier),
+                    auth.pkce_verifier.as_ref(),
                 )
-                .await?;
+                .await
+                .map_err(|e| pkce_hint(e, auth.pkce_verifier.is_some()))?;
                 if t.refresh_token.is_none() {
                     return Err(no_refresh_token());
                 }
@@ -131,6 +141,12 @@ pub async fn login(
         logged_in_at: Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         secrets: p.secrets,
     };
+    // The login this one replaces, to give its refresh token back afterwards.
+    let replaced_server = accounts
+        .get(&p.account)
+        .ok()
+        .flatten()
+        .map(|m| m.accounts_server);
     // Which organisation did the user pick on the consent page? Ask, with
     // the fresh token, before anything is stored.
     let org = organisation(http, &meta, &tokens).await;
@@ -141,7 +157,7 @@ pub async fn login(
         }
         Err(e) => tracing::warn!(error = %e, "logged in, but GET /org failed"),
     }
-    if let Err(e) = save(
+    let saved = save(
         &store,
         accounts,
         &p.account,
@@ -150,19 +166,54 @@ pub async fn login(
         &p.client_secret,
         &tokens,
     )
-    .await
-    {
-        // Zoho counts refresh tokens per user (the 21st evicts the oldest):
-        // give back the one that could not be kept.
-        if let Err(r) = oauth::revoke(http, &meta.accounts_server, &refresh).await {
-            tracing::warn!(error = %r, "could not revoke the refresh token that was not stored");
+    .await;
+    let previous_refresh = match saved {
+        Ok(previous) => previous,
+        Err(e) => {
+            // Zoho counts refresh tokens per user (the 21st evicts the oldest):
+            // give back the one that could not be kept.
+            if let Err(r) = oauth::revoke(http, &meta.accounts_server, &refresh).await {
+                tracing::warn!(error = %r, "could not revoke the refresh token that was not stored");
+            }
+            return Err(e);
         }
-        return Err(e);
-    }
+    };
+    // The new login is stored: give back the refresh token it replaced, at
+    // the accounts server that issued it.
+    let previous_token_revoked = match previous_refresh {
+        Some(old) if old.expose_secret() != refresh.expose_secret() => {
+            let server = replaced_server.as_deref().unwrap_or(&meta.accounts_server);
+            let r = oauth::revoke(http, server, &old)
+                .await
+                .map_err(|e| e.to_string());
+            if let Err(e) = &r {
+                tracing::warn!(error = %e, "could not revoke the refresh token this login replaced");
+            }
+            Some(r)
+        }
+        _ => None,
+    };
     Ok(LoginOutcome {
         account: p.account,
         meta,
+        previous_token_revoked,
     })
+}
+
+/// A refused code exchange that PKCE could explain gets the way around it:
+/// Zoho documents PKCE for mobile/desktop clients only.
+fn pkce_hint(e: AuthError, pkce_sent: bool) -> AuthError {
+    let AuthError::Zoho(z) = &e else { return e };
+    let unrelated = matches!(
+        z.code(),
+        Some("invalid_client" | "invalid_client_secret" | "invalid_redirect_uri" | "access_denied")
+    );
+    if !pkce_sent || unrelated || !matches!(z, crate::zoho::ZohoError::Auth { .. }) {
+        return e;
+    }
+    AuthError::Callback(format!(
+        "{e}. If the code was fresh, this Zoho client may not accept PKCE: run `bigin-mcp login --no-pkce`"
+    ))
 }
 
 fn no_refresh_token() -> AuthError {
@@ -221,7 +272,7 @@ async fn save(
     refresh: &SecretString,
     secret: &SecretString,
     tokens: &TokenSet,
-) -> Result<(), AuthError> {
+) -> Result<Option<SecretString>, AuthError> {
     let entries = [
         (SecretKind::RefreshToken.key(account), refresh.clone()),
         (SecretKind::ClientSecret.key(account), secret.clone()),
@@ -255,7 +306,8 @@ async fn save(
         .await;
         return Err(e);
     }
-    Ok(())
+    // The refresh token this login replaced (the first entry), if any.
+    Ok(previous.1.into_iter().next().flatten())
 }
 
 /// Puts keychain entries back to what they held before (absent ones removed).

@@ -53,17 +53,21 @@ pub fn redirect_uri(port: u16) -> String {
 pub struct Authorization {
     pub url: String,
     pub state: String,
-    pub pkce_verifier: SecretString,
+    /// `None` with `login --no-pkce`.
+    pub pkce_verifier: Option<SecretString>,
     pub redirect_uri: String,
 }
 
 /// Builds the consent URL at `accounts` (comma-separated scopes, offline
-/// access, forced consent so a new refresh token is issued).
+/// access, forced consent so a new refresh token is issued), with a PKCE
+/// challenge unless `pkce` is false: Zoho documents PKCE for mobile and
+/// desktop clients only, so a server-based client might refuse it.
 pub fn authorization(
     accounts: &str,
     client_id: &str,
     scopes: &[String],
     port: u16,
+    pkce: bool,
 ) -> Result<Authorization, AuthError> {
     let redirect = redirect_uri(port);
     let client = oauth2::basic::BasicClient::new(ClientId::new(client_id.to_string()))
@@ -74,19 +78,23 @@ pub fn authorization(
         .set_redirect_uri(
             RedirectUrl::new(redirect.clone()).map_err(|e| AuthError::Usage(e.to_string()))?,
         );
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, state) = client
+    let mut request = client
         .authorize_url(CsrfToken::new_random)
         // One scope parameter, comma-separated, as Zoho documents.
         .add_scope(Scope::new(scopes.join(",")))
         .add_extra_param("access_type", "offline")
-        .add_extra_param("prompt", "consent")
-        .set_pkce_challenge(challenge)
-        .url();
+        .add_extra_param("prompt", "consent");
+    let mut pkce_verifier = None;
+    if pkce {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        request = request.set_pkce_challenge(challenge);
+        pkce_verifier = Some(SecretString::from(verifier.secret().clone()));
+    }
+    let (url, state) = request.url();
     Ok(Authorization {
         url: url.to_string(),
         state: state.secret().clone(),
-        pkce_verifier: SecretString::from(verifier.secret().clone()),
+        pkce_verifier,
         redirect_uri: redirect,
     })
 }
@@ -313,9 +321,15 @@ pub async fn revoke(
         .await
         .map_err(|e| unreachable_accounts(accounts, &e))?;
     let status = resp.status();
-    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    let body: Value = match crate::zoho::read_capped(resp, crate::zoho::MAX_TOKEN_BODY_BYTES).await
+    {
+        Ok(Some(bytes)) => serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        Ok(None) => return Err(token_answer_too_large().into()),
+        Err(e) => return Err(unreachable_accounts(accounts, &e)),
+    };
     if let Some(code) = body.get("error").and_then(Value::as_str) {
-        return Err(ZohoError::auth(code).into());
+        let description = body.get("error_description").and_then(Value::as_str);
+        return Err(ZohoError::token_endpoint(code, description).into());
     }
     if !status.is_success() || body.get("status").and_then(Value::as_str) == Some("error") {
         return Err(AuthError::Callback(format!(
@@ -338,16 +352,24 @@ async fn post_form(
         .await
         .map_err(|e| unreachable_accounts(accounts, &e))?;
     let status = resp.status();
-    let bytes = resp
-        .bytes()
+    let bytes = crate::zoho::read_capped(resp, crate::zoho::MAX_TOKEN_BODY_BYTES)
         .await
-        .map_err(|e| unreachable_accounts(accounts, &e))?;
+        .map_err(|e| unreachable_accounts(accounts, &e))?
+        .ok_or_else(token_answer_too_large)?;
     serde_json::from_slice(&bytes).map_err(|_| {
         AuthError::Zoho(ZohoError::Decode {
             what: "the token endpoint".into(),
             message: format!("HTTP {status} with a body that is not JSON"),
         })
     })
+}
+
+/// The token endpoint's answer passed the cap: it is not a token answer.
+fn token_answer_too_large() -> ZohoError {
+    ZohoError::TooLarge {
+        what: "the token endpoint".into(),
+        limit: crate::zoho::MAX_TOKEN_BODY_BYTES,
+    }
 }
 
 fn unreachable_accounts(accounts: &str, e: &reqwest::Error) -> AuthError {
@@ -379,7 +401,7 @@ mod tests {
     #[test]
     fn the_url_carries_state_pkce_offline_consent_and_comma_scopes() {
         let scopes: Vec<String> = DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect();
-        let a = authorization("https://accounts.zoho.eu", "1000.ID", &scopes, 53682).unwrap();
+        let a = authorization("https://accounts.zoho.eu", "1000.ID", &scopes, 53682, true).unwrap();
         let url = reqwest::Url::parse(&a.url).unwrap();
         assert_eq!(url.host_str(), Some("accounts.zoho.eu"));
         assert_eq!(url.path(), "/oauth/v2/auth");
@@ -392,11 +414,28 @@ mod tests {
         assert_eq!(q["redirect_uri"], "http://127.0.0.1:53682/callback");
         assert_eq!(q["state"], a.state);
         assert!(q["code_challenge"].len() >= 43);
+        assert!(a.pkce_verifier.is_some());
+        // `login --no-pkce`: no challenge, nothing to verify later.
+        let a =
+            authorization("https://accounts.zoho.eu", "1000.ID", &scopes, 53682, false).unwrap();
+        let url = reqwest::Url::parse(&a.url).unwrap();
+        assert!(
+            !url.query_pairs()
+                .any(|(k, _)| k.starts_with("code_challenge"))
+        );
+        assert!(a.pkce_verifier.is_none());
+        assert!(url.query_pairs().any(|(k, _)| k == "state"));
     }
 
     #[test]
     fn only_zoho_hosts_or_the_override_host_are_trusted() {
         let start = "https://accounts.zoho.com";
+        // The UK data centre: unconfirmed for Bigin, but a UK callback is
+        // not refused.
+        assert_eq!(
+            trusted_accounts_server(Some("https://accounts.zoho.uk"), start, None).unwrap(),
+            "https://accounts.zoho.uk"
+        );
         assert_eq!(
             trusted_accounts_server(Some("https://accounts.zoho.eu"), start, None).unwrap(),
             "https://accounts.zoho.eu"

@@ -129,6 +129,7 @@ pub async fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
         port: args.port,
         timeout: Duration::from_secs(args.timeout),
         self_client_code: args.code.clone().map(SecretString::from),
+        pkce: !args.no_pkce,
         secrets,
     };
     let http = http_client(Duration::from_secs(30));
@@ -163,6 +164,21 @@ pub async fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
         secrets_location(m.secrets, &accounts),
         accounts.path().display()
     );
+    if m.dc.parse::<DataCentre>().is_ok_and(|d| !d.bigin_confirmed) {
+        eprintln!(
+            "Note: Zoho does not list Bigin in the '{}' data centre; if calls fail, run `bigin-mcp doctor` and report what it says.",
+            m.dc
+        );
+    }
+    match &outcome.previous_token_revoked {
+        Some(Ok(())) => eprintln!(
+            "The refresh token of this account's previous login was revoked (Zoho keeps 20 per client and user and drops the oldest silently)."
+        ),
+        Some(Err(e)) => eprintln!(
+            "Could not revoke the refresh token of this account's previous login ({e}); remove it under Connected Apps in your Zoho account settings."
+        ),
+        None => {}
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -4,17 +4,24 @@
 use std::process::ExitCode;
 
 use bigin_mcp::cli::SandboxArgs;
-use bigin_mcp::sandbox::{self, Sandbox, SandboxOptions};
+use bigin_mcp::sandbox::{self, Sandbox, SandboxOptions, ZohoVariant};
 
 pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
     let opts = SandboxOptions {
         port: args.port,
         location: args.location,
         users: args.users,
+        variant: args
+            .variant
+            .iter()
+            .fold(ZohoVariant::default(), |v, name| name.apply(v)),
         ..Default::default()
     };
     let sb = Sandbox::start(opts).await?;
     let url = sb.base_url();
+    for name in &args.variant {
+        eprintln!("playing the Zoho variant '{name}'");
+    }
     // The sandbox is not `serve`: stdout is free, but people read stderr logs
     // in the same terminal, so keep everything there.
     // These are the sandbox's public demo credentials, not secrets.

@@ -196,10 +196,25 @@ fn token_error(error: &str) -> Response {
     json_response(StatusCode::OK, &json!({ "error": error }))
 }
 
+/// Zoho's throttle answer: `Access Denied`, capitalised and spaced, with
+/// HTTP 200 (CRM community docs) or 400 (seen by a production client).
+fn token_throttle(status: u16) -> Response {
+    json_response(
+        StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+        &json!({
+            "error": "Access Denied",
+            "error_description": "You have made too many requests continuously. Please try again after some time.",
+        }),
+    )
+}
+
 /// `POST /oauth/v2/token`.
 pub(super) async fn token(State(shared): State<Arc<Shared>>, req: Req) -> Response {
     let shared = &*shared;
     let req = &req;
+    if let Some(status) = shared.lock().variant.token_throttle {
+        return token_throttle(status);
+    }
     if let Some(FaultKind::TokenError { error }) =
         req.take_fault(shared, |k| matches!(k, FaultKind::TokenError { .. }))
     {

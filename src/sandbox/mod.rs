@@ -25,6 +25,9 @@ mod api;
 mod auth;
 mod seed;
 mod util;
+mod variant;
+
+pub use variant::{References, Refusals, RetryHint, VariantName, ZohoVariant};
 
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -72,6 +75,8 @@ pub struct SandboxOptions {
     /// is deterministic too and keeps those 450 as its first users (or is
     /// the first N of them), for scale tests and the benchmark.
     pub users: usize,
+    /// Which plausible Zoho to play where the docs leave Bigin open.
+    pub variant: ZohoVariant,
 }
 
 impl Default for SandboxOptions {
@@ -81,6 +86,7 @@ impl Default for SandboxOptions {
             location: "us".to_string(),
             access_token_ttl: Duration::from_secs(3600),
             users: DEFAULT_USERS,
+            variant: ZohoVariant::default(),
         }
     }
 }
@@ -149,7 +155,8 @@ impl Fault {
 /// next valid `GET /oauth/v2/auth`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FaultKind {
-    /// 429 `TOO_MANY_REQUESTS`; `Retry-After` header only when `Some`.
+    /// 429 `TOO_MANY_REQUESTS`; when `Some`, the wait as a `Retry-After`
+    /// header, or as `details.retry_after` under [`RetryHint::Body`].
     RateLimited { retry_after_secs: Option<u64> },
     /// A request-level error with this HTTP status (`INTERNAL_ERROR` body).
     ServerError { status: u16 },
@@ -215,6 +222,7 @@ struct SandboxState {
     tokens: auth::Tokens,
     faults: Vec<Fault>,
     requests: VecDeque<RecordedRequest>,
+    variant: ZohoVariant,
     /// Entropy-seeded (not the org seed): tokens and codes must be unguessable
     /// across runs even though the org data is fixed.
     rng: fastrand::Rng,
@@ -331,6 +339,7 @@ impl Sandbox {
                 tokens,
                 faults: Vec::new(),
                 requests: VecDeque::new(),
+                variant: opts.variant,
                 rng: fastrand::Rng::new(),
             }),
         });
@@ -367,6 +376,11 @@ impl Sandbox {
         if fault.times > 0 {
             self.shared.lock().faults.push(fault);
         }
+    }
+
+    /// Plays another [`ZohoVariant`] from the next request on.
+    pub fn set_variant(&self, variant: ZohoVariant) {
+        self.shared.lock().variant = variant;
     }
 
     pub fn clear_faults(&self) {
@@ -499,13 +513,20 @@ async fn transport_faults(
     );
     match fault {
         Some(FaultKind::RateLimited { retry_after_secs }) => {
+            // The wait goes where the variant says: the header, or CRM's
+            // `details.retry_after`.
+            let in_body = shared.lock().variant.retry_hint == RetryHint::Body;
+            let details = match retry_after_secs {
+                Some(secs) if in_body => json!({ "retry_after": secs }),
+                _ => json!({}),
+            };
             let mut resp = util::api_error(
                 StatusCode::TOO_MANY_REQUESTS,
                 "TOO_MANY_REQUESTS",
                 "too many requests continuously. please try again after some time",
-                json!({}),
+                details,
             );
-            if let Some(secs) = retry_after_secs {
+            if let Some(secs) = retry_after_secs.filter(|_| !in_body) {
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(secs));
             }

@@ -16,50 +16,68 @@ pub struct DataCentre {
     pub accounts: &'static str,
     /// Base URL of the API domain (`{api_domain}/bigin/v2/...`).
     pub api_domain: &'static str,
+    /// Whether Zoho's Bigin pages list this data centre. The UK one exists
+    /// for other Zoho products; Bigin there is unconfirmed, so it is accepted
+    /// (a UK callback is not refused) and said to be unconfirmed.
+    pub bigin_confirmed: bool,
 }
 
 /// Every data centre in the shared API notes. CA's accounts host is
-/// `zohocloud.ca`, not `zoho.ca`.
+/// `zohocloud.ca`, not `zoho.ca`. UK is last: unconfirmed for Bigin.
 pub const DATA_CENTRES: &[DataCentre] = &[
     DataCentre {
         code: "us",
         accounts: "https://accounts.zoho.com",
         api_domain: "https://www.zohoapis.com",
+        bigin_confirmed: true,
     },
     DataCentre {
         code: "eu",
         accounts: "https://accounts.zoho.eu",
         api_domain: "https://www.zohoapis.eu",
+        bigin_confirmed: true,
     },
     DataCentre {
         code: "in",
         accounts: "https://accounts.zoho.in",
         api_domain: "https://www.zohoapis.in",
+        bigin_confirmed: true,
     },
     DataCentre {
         code: "au",
         accounts: "https://accounts.zoho.com.au",
         api_domain: "https://www.zohoapis.com.au",
+        bigin_confirmed: true,
     },
     DataCentre {
         code: "jp",
         accounts: "https://accounts.zoho.jp",
         api_domain: "https://www.zohoapis.jp",
+        bigin_confirmed: true,
     },
     DataCentre {
         code: "cn",
         accounts: "https://accounts.zoho.com.cn",
         api_domain: "https://www.zohoapis.com.cn",
+        bigin_confirmed: true,
     },
     DataCentre {
         code: "sa",
         accounts: "https://accounts.zoho.sa",
         api_domain: "https://www.zohoapis.sa",
+        bigin_confirmed: true,
     },
     DataCentre {
         code: "ca",
         accounts: "https://accounts.zohocloud.ca",
         api_domain: "https://www.zohoapis.ca",
+        bigin_confirmed: true,
+    },
+    DataCentre {
+        code: "uk",
+        accounts: "https://accounts.zoho.uk",
+        api_domain: "https://www.zohoapis.uk",
+        bigin_confirmed: false,
     },
 ];
 
@@ -174,6 +192,24 @@ mod tests {
             Some("https://www.zohoapis.ca")
         );
         assert_eq!(api_domain_for_accounts("https://accounts.zoho.ca"), None);
+    }
+
+    #[test]
+    fn the_uk_is_accepted_as_unconfirmed_for_bigin() {
+        let uk: DataCentre = "uk".parse().unwrap();
+        assert_eq!(uk.accounts, "https://accounts.zoho.uk");
+        assert_eq!(uk.api_domain, "https://www.zohoapis.uk");
+        assert!(!uk.bigin_confirmed);
+        assert_eq!(
+            DataCentre::from_accounts_url("https://accounts.zoho.uk"),
+            Some(uk)
+        );
+        assert!(
+            DATA_CENTRES
+                .iter()
+                .filter(|d| d.code != "uk")
+                .all(|d| d.bigin_confirmed)
+        );
     }
 
     #[test]

@@ -31,8 +31,9 @@ pub enum ZohoError {
         advice: String,
     },
 
-    /// A write answered 2xx, but its record carried `"status":"error"`.
-    #[error("Zoho refused the change ({code}): {message}. Nothing was changed.")]
+    /// A refused write record: `"status":"error"` in the `users`/`data` list,
+    /// inside a 4xx (as Zoho documents) or a 2xx answer.
+    #[error("{}", record_message(code, message, details))]
     Record {
         code: String,
         message: String,
@@ -57,6 +58,33 @@ pub enum ZohoError {
     /// Zoho answered something this client does not understand.
     #[error("unexpected answer from Zoho for {what}: {message}")]
     Decode { what: String, message: String },
+}
+
+/// "Zoho refused the change (CODE): message (field `x`). Advice. Nothing was
+/// changed." Unknown codes keep Zoho's code and message, without advice.
+fn record_message(code: &str, message: &str, details: &Value) -> String {
+    let field = details
+        .get("api_name")
+        .and_then(Value::as_str)
+        .map(|f| format!(" (field `{f}`)"))
+        .unwrap_or_default();
+    let message = message.trim_end_matches('.');
+    let advice = match code {
+        "DUPLICATE_DATA" => {
+            "A user with this email already exists; look it up with bigin_list_users. "
+        }
+        "ID_ALREADY_DEACTIVATED" => "The user is already inactive. ",
+        "ID_ALREADY_DELETED" => "The user is already deleted. ",
+        "INVALID_REQUEST" => "Zoho does not allow this for this user (e.g. the primary contact). ",
+        "INVALID_DATA" => "Check that value; list the records to find valid ids. ",
+        "MANDATORY_NOT_FOUND" => "Zoho needs that field; pass it. ",
+        "LICENSE_LIMIT_EXCEEDED" => {
+            "Every user licence of this edition is in use: free one (deactivate a user) or buy more. "
+        }
+        "NOT_ALLOWED" => "Zoho does not allow this change for this record. ",
+        _ => "",
+    };
+    format!("Zoho refused the change ({code}): {message}{field}. {advice}Nothing was changed.")
 }
 
 fn rate_limited_message(retry_after: Option<Duration>) -> String {
@@ -119,7 +147,7 @@ impl ZohoError {
                 "the redirect URI does not match the one registered for the client in the Zoho API console"
             }
             "access_denied" => {
-                "access was denied (the user declined, or too many token requests in 10 minutes); wait a few minutes and retry"
+                "Zoho is throttling token requests for this client (too many in a short time). Wait about 10 minutes before the next call; do not log in again meanwhile, as each attempt spends another token request and extends the lock-out"
             }
             _ => "run `bigin-mcp login` again",
         };
@@ -127,6 +155,25 @@ impl ZohoError {
             code: code.to_string(),
             advice: advice.to_string(),
         }
+    }
+
+    /// An `{"error": code, "error_description": ...}` answer of the token
+    /// endpoint. Zoho's throttle says `Access Denied` (or `access_denied`,
+    /// with HTTP 200 or 400) and "too many requests"; every spelling is read
+    /// as the one `access_denied`.
+    pub fn token_endpoint(code: &str, description: Option<&str>) -> ZohoError {
+        let normalised = code.trim().to_ascii_lowercase().replace([' ', '-'], "_");
+        let too_many =
+            description.is_some_and(|d| d.to_ascii_lowercase().contains("too many requests"));
+        if normalised == "access_denied" || too_many {
+            return ZohoError::auth("access_denied");
+        }
+        ZohoError::auth(code)
+    }
+
+    /// Zoho's token-endpoint throttle (see [`ZohoError::token_endpoint`]).
+    pub fn is_token_throttle(&self) -> bool {
+        matches!(self, ZohoError::Auth { code, .. } if code == "access_denied")
     }
 
     /// Zoho's error code, when there is one.
@@ -168,5 +215,31 @@ mod tests {
         }
         .to_string();
         assert!(m.contains("Retry after 42 s"), "{m}");
+    }
+
+    #[test]
+    fn refused_records_name_code_message_and_field_even_for_unknown_codes() {
+        let e = ZohoError::Record {
+            code: "INVALID_DATA".into(),
+            message: "invalid data".into(),
+            details: serde_json::json!({"api_name": "profile"}),
+        };
+        let m = e.to_string();
+        assert!(
+            m.contains("INVALID_DATA") && m.contains("field `profile`"),
+            "{m}"
+        );
+        let m = ZohoError::Record {
+            code: "SOMETHING_NEW".into(),
+            message: "a reason nobody listed".into(),
+            details: Value::Null,
+        }
+        .to_string();
+        assert!(
+            m.contains("SOMETHING_NEW")
+                && m.contains("a reason nobody listed")
+                && m.ends_with("Nothing was changed."),
+            "{m}"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! The HTTP layer under both Zoho clients (API and accounts): the one
 //! `reqwest` set-up (rustls, no redirects, proxies with loopback bypassed),
 //! the lazily built [`Http`] handle, and transport errors described without
-//! URLs. It sits below `client` and `token`, so neither imports the other.
+//! URLs, and bodies read with a size cap. It sits below `client` and `token`, so neither imports the other.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +24,30 @@ pub fn http_client(timeout: Duration) -> reqwest::Client {
     }
     b.build()
         .expect("the TLS backend and resolver are available")
+}
+
+/// Largest answer read from the accounts server (refresh, code exchange,
+/// revoke). A token answer is under 1 KB; this leaves room for an HTML error
+/// page while a runaway answer cannot take the process's memory.
+pub(crate) const MAX_TOKEN_BODY_BYTES: usize = 1 << 20;
+
+/// The body, read chunk by chunk; `None` once it passes `cap` bytes, so a
+/// runaway answer costs at most `cap` of memory.
+pub(crate) async fn read_capped(
+    mut resp: reqwest::Response,
+    cap: usize,
+) -> Result<Option<Vec<u8>>, reqwest::Error> {
+    if resp.content_length().is_some_and(|n| n > cap as u64) {
+        return Ok(None);
+    }
+    let mut buf = Vec::with_capacity(resp.content_length().unwrap_or(0) as usize);
+    while let Some(chunk) = resp.chunk().await? {
+        if buf.len() + chunk.len() > cap {
+            return Ok(None);
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(Some(buf))
 }
 
 /// `HTTPS_PROXY`, `HTTP_PROXY` and `ALL_PROXY` (either case), honouring

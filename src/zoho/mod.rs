@@ -6,6 +6,8 @@
 //! It must not know about MCP, clap or the keychain: credentials arrive
 //! through the [`TokenSource`] trait, which the keychain layer implements too.
 
+mod answers;
+mod calls;
 mod client;
 mod dc;
 mod error;
@@ -14,14 +16,14 @@ mod ids;
 pub mod models;
 mod token;
 
-pub(crate) use client::decode_users;
-pub use client::{
-    BiginClient, ClientOptions, NewUser, RawUsersPage, RecordOutcome, UserType, count_requests,
-};
+pub(crate) use answers::decode_users;
+pub use calls::{NewUser, RawUsersPage, RecordOutcome, UserType};
+pub use client::{BiginClient, ClientOptions, count_requests};
 pub use dc::{DataCentre, api_domain_for_accounts, check_base_url};
 pub use error::ZohoError;
 pub(crate) use http::without_url as describe_transport_error;
 pub use http::{Http, http_client};
+pub(crate) use http::{MAX_TOKEN_BODY_BYTES, read_capped};
 pub use ids::{IdError, ZohoId};
 pub use models::{Interner, Org, Permission, Profile, Ref, Role, User, UserStatus};
 pub(crate) use token::access_token_from;

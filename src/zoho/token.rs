@@ -8,11 +8,15 @@
 //! Where the refresh credentials live is not this module's business: the
 //! [`Credentials`] trait is implemented by plain values (env credentials,
 //! the sandbox) and by the keychain layer, which opens the keychain lazily.
+//!
+//! When the accounts server throttles (`Access Denied`, "too many requests
+//! continuously"), every further token request extends the lock-out, so this
+//! source sends none for [`THROTTLE_HOLD`] and answers with the same advice.
 
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
@@ -20,7 +24,7 @@ use tokio::sync::Mutex;
 
 use super::ZohoError;
 use super::dc::{api_domain_for_accounts, check_base_url};
-use super::http::without_url;
+use super::http::{MAX_TOKEN_BODY_BYTES, read_capped, without_url};
 
 /// A boxed, sendable future: the trait objects here are used behind `Arc<dyn _>`.
 pub use futures::future::BoxFuture;
@@ -28,6 +32,10 @@ pub use futures::future::BoxFuture;
 /// Refresh a token this long before Zoho says it expires (at most half its life),
 /// so a request never races the expiry.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(120);
+
+/// How long no token request is sent after Zoho's throttle answer: Zoho's
+/// advice is "try again after some time", about 10 minutes in practice.
+pub const THROTTLE_HOLD: Duration = Duration::from_secs(600);
 
 /// An access token with what came with it.
 #[derive(Clone)]
@@ -145,6 +153,8 @@ struct State {
     current: Option<AccessToken>,
     tried_cache: bool,
     generation: u64,
+    /// Set by a throttle answer: no token request before this instant.
+    throttled_until: Option<Instant>,
 }
 
 /// Refresh-token grant against `{accounts}/oauth/v2/token`, cached and single-flight.
@@ -200,6 +210,9 @@ impl RefreshTokenSource {
                 return Ok(t);
             }
         }
+        if st.throttled_until.is_some_and(|t| Instant::now() < t) {
+            return Err(ZohoError::auth("access_denied"));
+        }
         let creds = match &st.creds {
             Some(c) => c.clone(),
             None => {
@@ -208,7 +221,13 @@ impl RefreshTokenSource {
                 c
             }
         };
-        let mut token = self.refresh(&creds).await?;
+        let refreshed = self.refresh(&creds).await;
+        if let Err(e) = &refreshed
+            && e.is_token_throttle()
+        {
+            st.throttled_until = Some(Instant::now() + THROTTLE_HOLD);
+        }
+        let mut token = refreshed?;
         st.generation += 1;
         token.generation = st.generation;
         st.current = Some(token.clone());
@@ -244,8 +263,14 @@ impl RefreshTokenSource {
                 }
             };
             let status = resp.status();
-            let body = match resp.bytes().await {
-                Ok(b) => b,
+            let body = match read_capped(resp, MAX_TOKEN_BODY_BYTES).await {
+                Ok(Some(b)) => b,
+                Ok(None) => {
+                    return Err(ZohoError::TooLarge {
+                        what: "the token refresh".into(),
+                        limit: MAX_TOKEN_BODY_BYTES,
+                    });
+                }
                 Err(e) => {
                     last_err = Some(format!(
                         "the Zoho accounts server at {accounts} dropped the answer: {}",
@@ -273,7 +298,8 @@ impl RefreshTokenSource {
 /// returned as given: callers decide on fallbacks and checks.
 pub(crate) fn access_token_from(v: &Value, what: &str) -> Result<AccessToken, ZohoError> {
     if let Some(code) = v.get("error").and_then(Value::as_str) {
-        return Err(ZohoError::auth(code));
+        let description = v.get("error_description").and_then(Value::as_str);
+        return Err(ZohoError::token_endpoint(code, description));
     }
     let Some(secret) = v.get("access_token").and_then(Value::as_str) else {
         return Err(ZohoError::Decode {

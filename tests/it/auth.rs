@@ -27,6 +27,7 @@ fn params(sb: &Sandbox, account: &str, port: u16) -> LoginParams {
         port,
         timeout: Duration::from_secs(10),
         self_client_code: None,
+        pkce: true,
         secrets: bigin_mcp::auth::SecretsIn::Keychain,
     }
 }
@@ -382,4 +383,151 @@ async fn a_failed_re_login_keeps_the_working_login_and_revokes_the_new_token() {
             .any(|r| r.path == "/oauth/v2/token/revoke"),
         "the new refresh token was given back"
     );
+}
+
+/// The code exchange and the revocation read the accounts server's answer
+/// with a cap too: an oversized answer is refused, not read into memory.
+#[tokio::test]
+async fn oversized_token_endpoint_answers_are_refused_unread() {
+    let sb = sandbox().await;
+    let http = http_client(Duration::from_secs(10));
+    let body = format!("{{\"access_token\":\"{}\"}}", "x".repeat(2 << 20));
+    sb.inject(
+        Fault::new(FaultKind::Answer { status: 200, body })
+            .on_path("/oauth/v2/token")
+            .times(2),
+    );
+    let code = SecretString::from(sb.issue_grant_code("ZohoBigin.users.ALL"));
+    let secret = SecretString::from(sandbox::DEMO_CLIENT_SECRET.to_string());
+    let e = bigin_mcp::auth::oauth::exchange_code(
+        &http,
+        &sb.base_url(),
+        sandbox::DEMO_CLIENT_ID,
+        &secret,
+        &code,
+        None,
+        None,
+    )
+    .await
+    .err()
+    .expect("refused");
+    assert!(e.to_string().contains("larger than"), "{e}");
+    let e = bigin_mcp::auth::oauth::revoke(
+        &http,
+        &sb.base_url(),
+        &SecretString::from(sandbox::DEMO_REFRESH_TOKEN.to_string()),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("larger than"), "{e}");
+}
+
+/// Zoho keeps 20 refresh tokens per client and user and drops the oldest
+/// silently (maybe another machine's): a re-login gives back the one it
+/// replaced, and only after the new one is stored.
+#[tokio::test]
+async fn a_re_login_revokes_the_refresh_token_it_replaced() {
+    let sb = sandbox().await;
+    let (store, accounts, _d) = setup();
+    let http = http_client(Duration::from_secs(5));
+    let login = |n: u32| {
+        let mut p = params(&sb, "again", free_port());
+        p.self_client_code = Some(SecretString::from(
+            sb.issue_grant_code("ZohoBigin.org.READ"),
+        ));
+        let (http, store, accounts) = (&http, store.clone(), &accounts);
+        async move {
+            let out = flow::login(http, p, store.clone(), accounts, |_| {})
+                .await
+                .unwrap_or_else(|e| panic!("login {n}: {e}"));
+            let token = store.get("again/refresh_token").unwrap().unwrap();
+            (out, token)
+        }
+    };
+    let (first, old) = login(1).await;
+    assert!(first.previous_token_revoked.is_none(), "nothing replaced");
+    let (second, new) = login(2).await;
+    assert_ne!(old.expose_secret(), new.expose_secret());
+    assert_eq!(second.previous_token_revoked, Some(Ok(())));
+    let c = reqwest::Client::new();
+    let refresh = |t: SecretString| {
+        let c = c.clone();
+        let url = format!("{}/oauth/v2/token", sb.base_url());
+        async move {
+            let form = [
+                ("grant_type", "refresh_token"),
+                ("client_id", sandbox::DEMO_CLIENT_ID),
+                ("client_secret", sandbox::DEMO_CLIENT_SECRET),
+                ("refresh_token", t.expose_secret()),
+            ];
+            let v: serde_json::Value = c
+                .post(url)
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v
+        }
+    };
+    assert_eq!(
+        refresh(old).await["error"],
+        "invalid_code",
+        "the old one is gone"
+    );
+    assert!(
+        refresh(new).await["access_token"].is_string(),
+        "the new one works"
+    );
+}
+
+/// `--no-pkce`: no challenge in the consent URL, no verifier in the exchange.
+/// With PKCE, a refused exchange names the flag.
+#[tokio::test]
+async fn logins_without_pkce_and_a_pkce_hint_on_refused_exchanges() {
+    let sb = sandbox().await;
+    let http = http_client(Duration::from_secs(5));
+    let (store, accounts, _d) = setup();
+    let mut p = params(&sb, "nopkce", free_port());
+    p.pkce = false;
+    let seen = Arc::new(std::sync::Mutex::new(String::new()));
+    let keep = seen.clone();
+    let open = browser(|u| u);
+    flow::login(&http, p, store.clone(), &accounts, move |url: &str| {
+        *keep.lock().unwrap() = url.to_string();
+        open(url)
+    })
+    .await
+    .unwrap();
+    assert!(!seen.lock().unwrap().contains("code_challenge"));
+    let exchange = sb
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/oauth/v2/token")
+        .unwrap();
+    assert!(
+        !exchange.body.contains("code_verifier"),
+        "{}",
+        exchange.body
+    );
+    assert!(store.get("nopkce/refresh_token").unwrap().is_some());
+
+    let (store, accounts, _d) = setup();
+    sb.inject(Fault::new(FaultKind::TokenError {
+        error: "invalid_code".into(),
+    }));
+    let e = flow::login(
+        &http,
+        params(&sb, "pkce", free_port()),
+        store.clone(),
+        &accounts,
+        browser(|u| u),
+    )
+    .await
+    .unwrap_err();
+    let m = e.to_string();
+    assert!(m.contains("invalid_code") && m.contains("--no-pkce"), "{m}");
+    assert_nothing_written(&store, &accounts).await;
 }

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use bigin_mcp::sandbox::{Fault, FaultKind};
+use bigin_mcp::sandbox::{Fault, FaultKind, VariantName};
 use bigin_mcp::zoho::{UserType, ZohoError, ZohoId};
 
 use crate::common::*;
@@ -238,7 +238,11 @@ async fn per_record_errors_in_http_200_are_errors() {
     let (c, _) = client(&sb);
     let primary = ZohoId::parse(&sb.primary_user_id(), "user_id").unwrap();
     let e = c.delete_user(&primary).await.unwrap_err();
-    assert_eq!(e.code(), Some("NOT_ALLOWED"), "{e:?}");
+    assert_eq!(e.code(), Some("INVALID_REQUEST"), "{e:?}");
+    assert!(
+        e.to_string().contains("Primary Contact cannot be deleted"),
+        "{e}"
+    );
     assert_eq!(s(&sb.user(primary.as_str()).unwrap(), "status"), "active");
 }
 
@@ -258,4 +262,148 @@ async fn a_zero_retry_after_is_not_a_busy_loop() {
     assert!(matches!(e, ZohoError::RateLimited { .. }), "{e:?}");
     let sent = api_requests(&sb.requests()).len();
     assert!(sent <= 9, "bounded retries, sent {sent}");
+}
+
+/// Zoho's documented refusals (HTTP 400, reason in the record list) and the
+/// older placement (inside HTTP 200) read the same: Zoho's code and message.
+#[tokio::test]
+async fn refusals_in_400_or_200_name_zohos_code_and_message() {
+    for name in [VariantName::Documented, VariantName::RefusalsIn200] {
+        let sb = sandbox_as(name).await;
+        let (c, _) = client(&sb);
+        let users = c.list_users(UserType::AllUsers).await.unwrap();
+        let of = |status: &str| {
+            let u = users
+                .iter()
+                .find(|u| u.status.as_str() == status && u.id != sb.primary_user_id())
+                .unwrap();
+            ZohoId::parse(&u.id, "id").unwrap()
+        };
+        let primary = ZohoId::parse(&sb.primary_user_id(), "id").unwrap();
+        for (result, code, message) in [
+            (
+                c.set_user_status(&primary, "inactive").await,
+                "INVALID_REQUEST",
+                "Primary Contact cannot be deactivated",
+            ),
+            (
+                c.set_user_status(&of("inactive"), "inactive").await,
+                "ID_ALREADY_DEACTIVATED",
+                "the user is already deactivated",
+            ),
+            (
+                c.delete_user(&of("deleted")).await,
+                "ID_ALREADY_DELETED",
+                "the user is already deleted",
+            ),
+        ] {
+            let e = result.unwrap_err();
+            assert!(matches!(e, ZohoError::Record { .. }), "{name}: {e:?}");
+            assert_eq!(e.code(), Some(code), "{name}");
+            let m = e.to_string();
+            assert!(m.contains(code) && m.contains(message), "{name}: {m}");
+        }
+        // Updating a deleted user is refused for the whole request.
+        let e = c
+            .update_user(&of("deleted"), None, Some(&primary))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, ZohoError::Api { status: 400, .. }),
+            "{name}: {e:?}"
+        );
+        assert_eq!(e.code(), Some("NOT_ALLOWED"));
+    }
+}
+
+/// CRM's 429 sample has no `Retry-After` header but `details.retry_after`
+/// in the body; the client reads it there.
+#[tokio::test]
+async fn a_429_without_the_header_uses_the_bodys_retry_after() {
+    let sb = sandbox_as(VariantName::RetryAfterInBody).await;
+    let (c, _) = client(&sb);
+    c.get_org().await.unwrap();
+    sb.inject(
+        Fault::new(FaultKind::RateLimited {
+            retry_after_secs: Some(60),
+        })
+        .times(10),
+    );
+    let e = c.get_org().await.unwrap_err();
+    assert!(e.to_string().contains("Retry after 60 s"), "{e}");
+    let last = sb.requests().pop().unwrap();
+    assert_eq!(last.path, "/bigin/v2/org");
+    // Exactly one 429 was met: 60 s is past the budget, so no retry.
+    let org_calls = api_requests(&sb.requests())
+        .iter()
+        .filter(|r| r.path == "/bigin/v2/org")
+        .count();
+    assert_eq!(org_calls, 2);
+}
+
+/// Zoho's token throttle, `Access Denied` with HTTP 200 or 400: advice to
+/// wait about 10 minutes, never to log in again, and no second token
+/// request while it lasts.
+#[tokio::test]
+async fn the_token_throttle_says_wait_and_is_not_retried() {
+    for status in [200, 400] {
+        let sb = sandbox_as(VariantName::TokenThrottle).await;
+        sb.set_variant(bigin_mcp::sandbox::ZohoVariant {
+            token_throttle: Some(status),
+            ..Default::default()
+        });
+        let (c, tokens) = client(&sb);
+        let e = c.get_org().await.unwrap_err();
+        assert_eq!(e.code(), Some("access_denied"), "{status}: {e:?}");
+        let m = e.to_string();
+        assert!(m.contains("about 10 minutes"), "{status}: {m}");
+        assert!(!m.contains("run `bigin-mcp login`"), "{status}: {m}");
+        // The next calls send no token request (each would extend the lock-out).
+        assert!(c.get_org().await.is_err());
+        assert!(c.list_roles().await.is_err());
+        let token_calls = sb
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/oauth/v2/token")
+            .count();
+        assert_eq!(token_calls, 1, "{status}");
+        assert_eq!(tokens.refresh_count(), 1, "{status}");
+        assert!(api_requests(&sb.requests()).is_empty());
+    }
+}
+
+/// Every spelling of the throttle reads as one: `Access Denied`,
+/// `access_denied`, `ACCESS DENIED`, or any code with Zoho's description.
+#[test]
+fn throttle_spellings_are_one() {
+    for (code, description) in [
+        ("Access Denied", None),
+        ("access_denied", None),
+        ("ACCESS DENIED", None),
+        (
+            "something_else",
+            Some("You have made too many requests continuously."),
+        ),
+    ] {
+        let e = ZohoError::token_endpoint(code, description);
+        assert!(e.is_token_throttle(), "{code}");
+    }
+    assert!(!ZohoError::token_endpoint("invalid_code", None).is_token_throttle());
+}
+
+/// A token answer is read with a cap, as API answers are: a runaway body is
+/// refused, not read into memory.
+#[tokio::test]
+async fn an_oversized_token_answer_is_not_read() {
+    let sb = sandbox().await;
+    let (c, _) = client(&sb);
+    let body = format!("{{\"access_token\":\"{}\"}}", "x".repeat(2 << 20));
+    sb.inject(
+        Fault::new(FaultKind::Answer { status: 200, body })
+            .on_path("/oauth/v2/token")
+            .times(5),
+    );
+    let e = c.get_org().await.unwrap_err();
+    assert!(matches!(e, ZohoError::TooLarge { .. }), "{e:?}");
+    assert!(e.to_string().contains("token"), "{e}");
 }

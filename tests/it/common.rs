@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bigin_mcp::mcp::{AuditLog, BiginServer, ServerOptions, ToolFilter};
-use bigin_mcp::sandbox::{self, RecordedRequest, Sandbox, SandboxOptions};
+use bigin_mcp::sandbox::{self, RecordedRequest, Sandbox, SandboxOptions, VariantName};
 use bigin_mcp::transport::line_transport;
 use bigin_mcp::zoho::{
     BiginClient, ClientOptions, RefreshCredentials, RefreshTokenSource, http_client,
@@ -19,6 +19,17 @@ pub async fn sandbox() -> Sandbox {
     Sandbox::start(SandboxOptions::default())
         .await
         .expect("sandbox starts on 127.0.0.1")
+}
+
+/// A sandbox playing one of the plausible Zohos ([`VariantName::ALL`] lists
+/// them), for tests that must hold against each.
+pub async fn sandbox_as(name: VariantName) -> Sandbox {
+    Sandbox::start(SandboxOptions {
+        variant: name.variant(),
+        ..Default::default()
+    })
+    .await
+    .expect("sandbox starts on 127.0.0.1")
 }
 
 /// A sandbox that says the user's data centre is `eu`, so nothing can pass

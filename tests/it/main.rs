@@ -16,11 +16,13 @@
 //! - `toolsnaps`: the checked-in `tools/list` schemas.
 //! - `review_cli`: `bigin-mcp review` as cron and CI run it: formats, exit
 //!   codes, snapshots, `--since`, the output file.
+//! - `contract`: the shared API file's example bodies, read by the client.
 
 mod auth;
 mod cli;
 mod client;
 mod common;
+mod contract;
 mod login;
 mod props;
 mod remediation;

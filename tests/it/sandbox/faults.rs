@@ -115,7 +115,7 @@ async fn fault_record_error_changes_nothing() {
         Some(json!({"users": [{"id": id, "status": "inactive"}]})),
     )
     .await;
-    assert_eq!(s, StatusCode::OK);
+    assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(
         parse(&b),
         json!({"users":[{"code":"INTERNAL_ERROR","details":{"id":id},"message":"something went wrong","status":"error"}]})
@@ -130,7 +130,7 @@ async fn fault_record_error_changes_nothing() {
         None,
     )
     .await;
-    assert_eq!(s, StatusCode::OK);
+    assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(parse(&b)["users"][0]["status"], "error");
     assert_eq!(sb.user(&id).unwrap()["status"], "active");
     // Used up: the next write goes through.

@@ -7,13 +7,15 @@
 //! - `writes`: PUT, DELETE and POST of users;
 //! - `faults`: fault injection, the request log, the server lifecycle;
 //! - `org`: the seeded organisation, at 450 users and at other sizes;
-//! - `cli`: `sandbox --users N` and `serve --demo --demo-users N`.
+//! - `cli`: `sandbox --users N` and `serve --demo --demo-users N`;
+//! - `variants`: the plausible Zohos it can play where the docs are open.
 
 mod accounts;
 mod api;
 mod cli;
 mod faults;
 mod org;
+mod variants;
 mod writes;
 
 pub use std::collections::{BTreeSet, HashSet};

@@ -59,7 +59,7 @@ async fn put_and_delete_users() {
         json!({"users":[
             {"code":"SUCCESS","details":{"id":id},"message":"User updated","status":"success"},
             {"code":"INVALID_DATA","details":{"id":"4876543000000000001"},"message":"the id given seems to be invalid","status":"error"},
-            {"code":"NOT_ALLOWED","details":{"id":primary},"message":"The primary user cannot be deactivated","status":"error"},
+            {"code":"INVALID_REQUEST","details":{},"message":"Primary Contact cannot be deactivated","status":"error"},
         ]})
     );
     assert_eq!(sb.user(&id).unwrap()["status"], "active");
@@ -109,8 +109,8 @@ async fn put_and_delete_users() {
         "deleted users still listed"
     );
     assert_eq!(count_of_type(&c, &sb, &token, "DeletedUsers").await, 16);
-    // A deleted user cannot be updated.
-    let (_, _, b) = call(
+    // A deleted user cannot be updated: a request-level 400 NOT_ALLOWED.
+    let (s, _, b) = call(
         &c,
         &sb,
         reqwest::Method::PUT,
@@ -119,9 +119,11 @@ async fn put_and_delete_users() {
         Some(json!({"users": [{"id": victim, "status": "active"}]})),
     )
     .await;
-    let v = parse(&b);
-    assert_eq!(v["users"][0]["code"], "NOT_ALLOWED");
-    assert_eq!(v["users"][0]["message"], "a deleted user cannot be updated");
+    assert_api_error(s, &b, 400, "NOT_ALLOWED");
+    assert_eq!(
+        parse(&b)["message"],
+        "the user has been deleted and cannot be updated"
+    );
 
     let (s, _, b) = call(
         &c,
@@ -132,10 +134,10 @@ async fn put_and_delete_users() {
         None,
     )
     .await;
-    assert_eq!(s, StatusCode::OK);
+    assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(
         parse(&b),
-        json!({"users":[{"code":"NOT_ALLOWED","details":{"id":primary},"message":"The primary user cannot be deleted","status":"error"}]})
+        json!({"users":[{"code":"INVALID_REQUEST","details":{},"message":"Primary Contact cannot be deleted","status":"error"}]})
     );
     for bad in ["4876543000000000001", "abc"] {
         let (s, _, b) = call(
@@ -211,7 +213,13 @@ async fn put_user(
     let path = format!("/bigin/v2/users/{id}");
     let body = json!({"users": [record]});
     let (s, v) = send(c, sb, reqwest::Method::PUT, &path, token, body).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    // Zoho documents a refused record as HTTP 400 with the reason inside.
+    let expected = if v["users"][0]["status"] == "error" {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    assert_eq!(s, expected, "{v}");
     v
 }
 
@@ -423,7 +431,7 @@ async fn post_refuses_duplicates_unknown_ids_and_missing_fields() {
         ),
     ] {
         let (s, v) = post_user(&c, &sb, &token, user.clone()).await;
-        assert_eq!(s, StatusCode::OK, "{user}: {v}");
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{user}: {v}");
         assert_eq!(refused(&v), (code, field), "{user}");
     }
     assert_eq!(
@@ -437,8 +445,9 @@ async fn post_refuses_duplicates_unknown_ids_and_missing_fields() {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     // And now it is taken.
     let (s, v) = post_user(&c, &sb, &token, with("email", json!(deleted_email))).await;
-    assert_eq!(s, StatusCode::OK);
+    assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(refused(&v), ("DUPLICATE_DATA", "email"));
+    assert_eq!(v["users"][0]["message"], "same email id is already present");
 
     // Request-level errors: one user per request, a JSON body.
     let two = json!({"users": [valid, valid]});
@@ -534,7 +543,7 @@ async fn post_needs_the_create_scope_and_honours_record_faults() {
         message: "no licence left".into(),
     }));
     let (s, v) = post_user(&c, &sb, &demo, user(4)).await;
-    assert_eq!(s, StatusCode::OK);
+    assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(
         v,
         json!({"users":[{"code":"LICENSE_LIMIT_EXCEEDED","details":{},"message":"no licence left","status":"error"}]})
@@ -665,9 +674,15 @@ async fn a_deactivated_or_deleted_user_cannot_change_role_or_profile() {
             v["users"][0]["message"],
             "a deactivated user cannot be updated"
         );
-        let v = put_user(&c, &sb, &token, &deleted, record.clone()).await;
-        assert_eq!(refused(&v).0, "NOT_ALLOWED", "{record}");
-        assert_eq!(v["users"][0]["message"], "a deleted user cannot be updated");
+        let path = format!("/bigin/v2/users/{deleted}");
+        let body = json!({"users": [record.clone()]});
+        let (s, v) = send(&c, &sb, reqwest::Method::PUT, &path, &token, body).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{record}");
+        assert_eq!(v["code"], "NOT_ALLOWED", "{record}");
+        assert_eq!(
+            v["message"],
+            "the user has been deleted and cannot be updated"
+        );
     }
     assert_eq!(sb.user(&inactive).unwrap(), inactive_before);
     assert_eq!(sb.user(&deleted).unwrap(), deleted_before);
