@@ -45,7 +45,11 @@ pub enum Outcome {
     DryRun,
     /// About to be sent.
     Pending,
+    /// Sent, accepted, and read back as asked.
     Success,
+    /// Sent and answered SUCCESS, but reading the user back did not show
+    /// the change (or could not be done).
+    Unverified,
     /// Sent, and Zoho refused or failed.
     Error,
 }
@@ -68,7 +72,7 @@ pub struct AuditEntry<'a> {
     /// What was asked: `deactivate`, `activate`, `delete`.
     #[serde(serialize_with = "ser_capped")]
     pub action: &'a str,
-    /// `refused`, `declined`, `dry_run`, `pending`, `success`, `error`.
+    /// `refused`, `declined`, `dry_run`, `pending`, `success`, `unverified`, `error`.
     pub outcome: Outcome,
     /// Why, in one sentence.
     #[serde(serialize_with = "ser_capped")]

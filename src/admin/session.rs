@@ -4,6 +4,7 @@
 //! and the profile tools judge administrators by.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt;
 
@@ -12,12 +13,18 @@ use super::error::AdminError;
 use super::permissions::summarize;
 use super::review::ProfileFacts;
 use super::user::Named;
-use crate::zoho::{BiginClient, DataCentre, Org, Profile, Role, User, UserType, ZohoError, ZohoId};
+use crate::zoho::{
+    BiginClient, DataCentre, Org, Profile, RefForm, Role, User, UserType, ZohoError, ZohoId,
+};
 
 /// The client and its cache; share it behind an `Arc`.
 pub struct Session {
     client: BiginClient,
     cache: Cache,
+    /// Whether role/profile writes go as `{"id":…}` objects: set once a
+    /// write read back as taken only in that form, so later writes start
+    /// with the form that worked (Bigin documents neither).
+    object_refs: AtomicBool,
 }
 
 /// A read: the value, and whether it came from the cache.
@@ -29,7 +36,23 @@ impl Session {
         Session {
             client,
             cache: Cache::new(DEFAULT_TTL),
+            object_refs: AtomicBool::new(false),
         }
+    }
+
+    /// The role/profile body form to try first.
+    pub fn ref_form(&self) -> RefForm {
+        if self.object_refs.load(Ordering::Relaxed) {
+            RefForm::Object
+        } else {
+            RefForm::IdString
+        }
+    }
+
+    /// Remembers the form a write was read back as taken in.
+    pub fn ref_form_worked(&self, form: RefForm) {
+        self.object_refs
+            .store(form == RefForm::Object, Ordering::Relaxed);
     }
 
     pub fn client(&self) -> &BiginClient {

@@ -77,7 +77,8 @@ impl From<&str> for UserStatus {
     fn from(s: &str) -> Self {
         match s {
             "active" => UserStatus::Active,
-            "inactive" => UserStatus::Inactive,
+            // CRM's OAS also has `disabled` for a deactivated user.
+            "inactive" | "disabled" => UserStatus::Inactive,
             "deleted" => UserStatus::Deleted,
             "" => UserStatus::Unknown,
             other => UserStatus::Other(other.to_string()),
@@ -297,6 +298,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_disabled_user_is_inactive() {
+        // CRM's OAS has `disabled` where Bigin's pages say `inactive`.
+        let u = User::from_value(&serde_json::json!({"id": "1", "status": "disabled"})).unwrap();
+        assert_eq!(u.status, UserStatus::Inactive);
+        assert_eq!(UserStatus::from("inactive"), UserStatus::Inactive);
+        assert_eq!(
+            UserStatus::from("paused"),
+            UserStatus::Other("paused".into())
+        );
+    }
+
+    #[test]
     fn users_read_what_zoho_may_send() {
         let mut i = Interner::default();
         let u = User::from_json(
@@ -308,7 +321,8 @@ mod tests {
         assert_eq!(u.id, "4876543000000012345");
         assert_eq!(u.full_name, "Ada L");
         assert_eq!(u.email, "");
-        assert_eq!(u.status, UserStatus::Other("disabled".into()));
+        // CRM's `disabled` is a deactivated user (issue 13 item 4).
+        assert_eq!(u.status, UserStatus::Inactive);
         assert!(
             u.is_confirmed(),
             "unknown confirmation is not an open invitation"

@@ -5,7 +5,9 @@
 //! user yet.
 
 use crate::admin::user::ConciseUser;
-use crate::zoho::{BiginClient, NewUser, RecordOutcome, Ref, User, UserStatus, ZohoError, ZohoId};
+use crate::zoho::{
+    BiginClient, NewUser, RecordOutcome, Ref, RefForm, User, UserStatus, ZohoError, ZohoId,
+};
 
 /// What a write to an existing user does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,28 +120,87 @@ impl Action {
         }
     }
 
-    /// Sends the change to Zoho.
+    /// Whether the change sends a role or profile (whose body form is
+    /// undocumented, so a retry in the other form may be needed).
+    pub fn sends_references(&self) -> bool {
+        matches!(self, Action::Update { .. })
+    }
+
+    /// Sends the change to Zoho, any role/profile in `form`.
     pub async fn send(
         &self,
         client: &BiginClient,
         id: &ZohoId,
+        form: RefForm,
     ) -> Result<RecordOutcome, ZohoError> {
         match self {
             Action::Deactivate | Action::Activate => {
                 let status = self.new_status().unwrap_or(UserStatus::Unknown);
-                client.set_user_status(id, status.as_str()).await
+                client.set_user_status(id, status).await
             }
             Action::Delete => client.delete_user(id).await,
             Action::Update { role, profile } => {
                 let ids =
                     |r: &Option<Ref>| r.as_ref().map(|r| ZohoId::parse(&r.id, "id")).transpose();
                 match (ids(role), ids(profile)) {
-                    (Ok(r), Ok(p)) => client.update_user(id, r.as_ref(), p.as_ref()).await,
+                    (Ok(r), Ok(p)) => {
+                        client
+                            .update_user_as(id, r.as_ref(), p.as_ref(), form)
+                            .await
+                    }
                     _ => Err(ZohoError::Decode {
                         what: "the role or profile".into(),
                         message: "an id from Zoho is not a valid id".into(),
                     }),
                 }
+            }
+        }
+    }
+
+    /// What reading the user back shows that differs from what was asked
+    /// (`after` is `None` when Zoho no longer has the user), and whether
+    /// the role/profile body form may be why; `None` when the change took.
+    pub fn not_taken(&self, after: Option<&User>) -> Option<(String, bool)> {
+        let retry = after.is_some() && self.sends_references();
+        self.differs(after).map(|what| (what, retry))
+    }
+
+    fn differs(&self, after: Option<&User>) -> Option<String> {
+        let status = |u: Option<&User>| match u {
+            None => "the user cannot be read back (no such user)".to_string(),
+            Some(u) if u.status == UserStatus::Unknown => {
+                "the user reads back with no status".into()
+            }
+            Some(u) => format!("the status is still {}", u.status),
+        };
+        match self {
+            Action::Deactivate | Action::Activate => {
+                let want = self.new_status();
+                (after.map(|u| &u.status) != want.as_ref()).then(|| status(after))
+            }
+            // A deleted user reads back as deleted, or not at all.
+            Action::Delete => after
+                .filter(|u| u.status != UserStatus::Deleted)
+                .map(|u| format!("the user still reads back as {}", u.status)),
+            Action::Update { role, profile } => {
+                let Some(u) = after else {
+                    return Some(status(after));
+                };
+                let mut seen = Vec::new();
+                if let Some(p) = profile
+                    && u.profile.as_ref().is_none_or(|x| x.id != p.id)
+                {
+                    seen.push(format!(
+                        "the profile is still {}",
+                        ref_name(u.profile.as_deref())
+                    ));
+                }
+                if let Some(r) = role
+                    && u.role.as_ref().is_none_or(|x| x.id != r.id)
+                {
+                    seen.push(format!("the role is still {}", ref_name(u.role.as_deref())));
+                }
+                (!seen.is_empty()).then(|| seen.join(" and "))
             }
         }
     }
@@ -175,6 +236,39 @@ pub struct Invitation<'a> {
     pub user: NewUser<'a>,
     pub role: Ref,
     pub profile: Ref,
+}
+
+impl Invitation<'_> {
+    /// What reading the new user back shows that differs from the
+    /// invitation, and whether only the role/profile differ (so their body
+    /// form may be why); `None` when it matches.
+    pub fn not_taken(&self, after: Option<&User>) -> Option<(String, bool)> {
+        let Some(u) = after else {
+            return Some((
+                "the new user cannot be read back (no such user)".into(),
+                false,
+            ));
+        };
+        if !u.email.trim().eq_ignore_ascii_case(self.user.email.trim()) {
+            return Some((format!("the user reads back with email {}", u.email), false));
+        }
+        let mut seen = Vec::new();
+        if u.profile.as_ref().is_none_or(|x| x.id != self.profile.id) {
+            seen.push(format!(
+                "the profile is {} (asked: {})",
+                ref_name(u.profile.as_deref()),
+                self.profile.name
+            ));
+        }
+        if u.role.as_ref().is_none_or(|x| x.id != self.role.id) {
+            seen.push(format!(
+                "the role is {} (asked: {})",
+                ref_name(u.role.as_deref()),
+                self.role.name
+            ));
+        }
+        (!seen.is_empty()).then(|| (seen.join(" and "), true))
+    }
 }
 
 impl Audited for Invitation<'_> {
