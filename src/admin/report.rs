@@ -148,6 +148,9 @@ pub fn markdown(r: &AccessReview) -> String {
     fact("Generated at (UTC)", cell(&e.generated_at));
     fact("Zoho API credits used", e.credits_used.to_string());
     fact("From cache", yes_no(e.from_cache).into());
+    for p in &e.unjudged_profiles {
+        fact("Profile not judged", cell(p));
+    }
     if let Some(p) = &r.snapshot {
         fact("Snapshot", cell(p));
     }

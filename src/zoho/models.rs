@@ -251,6 +251,45 @@ pub struct Profile {
     pub custom: Option<bool>,
     /// Only in a single profile's answer.
     pub permissions_details: Option<Vec<Permission>>,
+    /// What a profile *list* may carry instead (Bigin's v1 SDK reads
+    /// `permissions` and `sections` from it); kept raw, as their shape is
+    /// undocumented. See [`Profile::listed_permissions`].
+    #[serde(default)]
+    pub permissions: Option<Value>,
+    #[serde(default)]
+    pub sections: Option<Value>,
+}
+
+impl Profile {
+    /// Every permission-like object (a `name` and a boolean `enabled`)
+    /// found anywhere in `permissions` and `sections`; `None` when there is
+    /// none, so "carries nothing" is never read as "grants nothing".
+    pub fn listed_permissions(&self) -> Option<Vec<Permission>> {
+        fn walk(v: &Value, out: &mut Vec<Permission>, depth: usize) {
+            if depth > 8 {
+                return;
+            }
+            match v {
+                Value::Array(items) => items.iter().for_each(|i| walk(i, out, depth + 1)),
+                Value::Object(m) => {
+                    let named = m.get("name").is_some_and(Value::is_string);
+                    if named && m.get("enabled").is_some_and(Value::is_boolean) {
+                        if let Ok(p) = Permission::deserialize(v) {
+                            out.push(p);
+                        }
+                    } else {
+                        m.values().for_each(|x| walk(x, out, depth + 1));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        for v in [&self.permissions, &self.sections].into_iter().flatten() {
+            walk(v, &mut out, 0);
+        }
+        (!out.is_empty()).then_some(out)
+    }
 }
 
 /// One entry of a profile's `permissions_details`.
