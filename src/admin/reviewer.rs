@@ -75,26 +75,26 @@ impl<'a> Reviewer<'a> {
                 .into_iter()
                 .partition(|p| p.name.eq_ignore_ascii_case("administrator"));
             let (facts, c3) = s.profile_facts(others.iter().copied(), fresh).await;
-            // A profile whose permissions cannot be read could be
-            // administrator-level: the review still runs, and its holders
-            // are reported as such (never counted as non-admins).
-            let mut facts: Vec<ProfileFacts> = others
+            // A profile whose permissions Zoho does not give (no endpoint,
+            // none in the list) could be administrator-level: the review
+            // still runs, and its holders are reported as such (never
+            // counted as non-admins). A failed read is another matter: it
+            // may work on a retry, so there is no review.
+            let mut facts = others
                 .iter()
                 .zip(facts)
                 .map(|(p, f)| match f {
-                    Ok(f) if f.summary.is_some() || f.unknown.is_some() => f,
-                    Ok(f) => ProfileFacts {
-                        unknown: Some("Zoho gives no permissions for it".into()),
-                        ..f
-                    },
-                    Err(e) => ProfileFacts {
-                        id: p.id.clone(),
-                        name: p.name.clone(),
-                        summary: None,
-                        unknown: Some(format!("its permissions cannot be read: {e}")),
-                    },
+                    Ok(f) if f.summary.is_some() || f.unknown.is_some() => Ok(f),
+                    Ok(_) => Err(AdminError::Refused(format!(
+                        "users hold profile '{}' ({}) but Zoho answers that there is no such profile, so this review cannot tell whether its holders are administrators; no review was made. Retry, or check the profile in Bigin.",
+                        p.name, p.id
+                    ))),
+                    Err(e) => Err(AdminError::Refused(format!(
+                        "cannot read the permissions of profile '{}' ({}), so this review cannot tell whether its holders are administrators; no review was made: {e}",
+                        p.name, p.id
+                    ))),
                 })
-                .collect();
+                .collect::<Result<Vec<ProfileFacts>, AdminError>>()?;
             facts.extend(builtin.iter().map(|p| ProfileFacts {
                 id: p.id.clone(),
                 name: p.name.clone(),

@@ -107,7 +107,7 @@ impl Session {
     /// came from the cache.
     ///
     /// `GET /settings/profiles/{id}` is documented for CRM only: when it
-    /// answers 404 (`INVALID_URL_PATTERN`), no profile, or no permissions,
+    /// answers 404 (`INVALID_URL_PATTERN`) or carries no permissions,
     /// the profile list's entry is read instead (one more credit, once per
     /// cache lifetime); when that carries none either, the facts say why in
     /// `unknown`. Other errors are returned.
@@ -127,7 +127,10 @@ impl Session {
                             Some(s) => (Some(s), None, cached),
                             None => (None, Some(format!("{path} carries no permissions")), cached),
                         },
-                        None => (None, Some(format!("{path} answered no profile")), cached),
+                        // "No such profile" for one users hold contradicts
+                        // the user records: not a missing endpoint, so no
+                        // fallback (the review refuses).
+                        None => (None, None, cached),
                     },
                     Err(e) if endpoint_absent(&e) => {
                         (None, Some(format!("{path} is not available ({e})")), false)

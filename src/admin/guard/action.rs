@@ -231,6 +231,58 @@ impl Action {
     }
 }
 
+/// Longest first or last name Zoho takes (CRM caps both at 50).
+pub const NAME_MAX: usize = 50;
+
+/// A character that must not be in a name shown to a person: anything
+/// that can end a line, move the cursor or reorder what is displayed, so a
+/// name cannot make the confirmation say something other than what is sent:
+/// C0 and C1 controls (ESC, DEL included), the line and paragraph
+/// separators, and the bidi marks, embeddings, overrides and isolates.
+pub fn forged_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{2028}' | '\u{2029}'
+            | '\u{200E}' | '\u{200F}' | '\u{061C}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}')
+}
+
+/// Why the person to invite cannot be invited as given (checked before
+/// anything is sent or shown); `None` when they can. The values are checked
+/// as given, before trimming: a trailing line break is refused too, as
+/// nobody types one into a name.
+pub fn invitee_problem(first: &str, last: &str, email: &str) -> Option<String> {
+    let fix = "Nothing was sent to Zoho.";
+    for (field, raw) in [("first_name", first), ("last_name", last)] {
+        let value = raw.trim();
+        if let Some(c) = raw.chars().find(|&c| forged_char(c)) {
+            return Some(format!(
+                "{field} contains U+{:04X}, a control, line-breaking or text-direction character that could make the confirmation show something other than what is sent; names may contain none. Pass the name as plain text. {fix}",
+                c as u32
+            ));
+        }
+        if value.is_empty() {
+            return Some(format!(
+                "{field} is required (Bigin requires a first and a last name). {fix}"
+            ));
+        }
+        let n = value.chars().count();
+        if n > NAME_MAX {
+            return Some(format!(
+                "{field} is {n} characters; Zoho takes at most {NAME_MAX}. {fix}"
+            ));
+        }
+    }
+    if let Some(c) = email.trim().chars().find(|c| !c.is_ascii_graphic()) {
+        return Some(format!(
+            "email contains U+{:04X}, which is not printable ASCII; an address with an invisible or look-alike character (a zero-width space, a Cyrillic letter that looks Latin) could invite someone other than the person reads, so only printable-ASCII addresses are accepted. Type the address again in plain ASCII. {fix}",
+            c as u32
+        ));
+    }
+    None
+}
+
 /// A new user to invite, with their role and profile resolved.
 pub struct Invitation<'a> {
     pub user: NewUser<'a>,
@@ -278,5 +330,44 @@ impl Audited for Invitation<'_> {
 
     fn verb(&self) -> &'static str {
         "invite"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_could_forge_the_confirmation_are_refused() {
+        assert_eq!(invitee_problem("Ann", "Lee", "ann.lee@x.test"), None);
+        assert_eq!(invitee_problem("Zoë", "Ørsted-Łukasz", "zoe@x.test"), None);
+        let long = "x".repeat(NAME_MAX + 1);
+        let ok = "x".repeat(NAME_MAX);
+        assert_eq!(invitee_problem(&ok, &ok, "a@x.test"), None);
+        let cases: [(&str, &str, &str, &str); 6] = [
+            ("", "Lee", "a@x.test", "first_name is required"),
+            ("Ann", "", "a@x.test", "last_name is required"),
+            (&long, "Lee", "a@x.test", "first_name is 51 characters"),
+            ("Ann", &long, "a@x.test", "last_name is 51 characters"),
+            ("Ann", "Lee", "\u{430}nn@x.test", "U+0430"),
+            ("Ann", "Lee", "a\u{200b}nn@x.test", "U+200B"),
+        ];
+        for (first, last, email, said) in cases {
+            let why = invitee_problem(first, last, email).expect(said);
+            assert!(
+                why.contains(said) && why.contains("Nothing was sent"),
+                "{why}"
+            );
+        }
+        for c in [
+            '\n', '\r', '\u{1b}', '\u{7f}', '\u{85}', '\u{9b}', '\u{2028}', '\u{2029}', '\u{202a}',
+            '\u{202e}', '\u{2066}', '\u{2069}', '\u{200e}', '\u{200f}', '\u{61c}',
+        ] {
+            let name = format!("Lee{c}Administrator");
+            let why = invitee_problem("Ann", &name, "a@x.test").expect("refused");
+            assert!(why.contains(&format!("U+{:04X}", c as u32)), "{why}");
+            let why = invitee_problem(&name, "Lee", "a@x.test").expect("refused");
+            assert!(why.starts_with("first_name"), "{why}");
+        }
     }
 }

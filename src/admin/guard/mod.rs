@@ -21,7 +21,7 @@ mod action;
 #[cfg(test)]
 mod tests;
 
-pub use action::{Action, Audited, Invitation};
+pub use action::{Action, Audited, Invitation, NAME_MAX, forged_char, invitee_problem};
 
 use super::audit::{AuditEntry, AuditError, AuditLog, Outcome};
 use super::error::AdminError;
@@ -528,6 +528,10 @@ impl WriteGuard {
             email: &email,
             given: &email,
         };
+        // Checked here too, so no caller can show or send a forged name.
+        if let Some(why) = invitee_problem(new.first_name.unwrap_or(""), new.last_name, new.email) {
+            return Err(self.refuse(inv, &target, why));
+        }
         let full_name = format!("{} {}", new.first_name.unwrap_or(""), new.last_name)
             .trim()
             .to_string();

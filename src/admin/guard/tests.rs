@@ -391,3 +391,44 @@ async fn the_object_form_is_tried_when_strings_do_not_take_and_then_used_first()
     assert_eq!(bodies.len(), 3, "one PUT this time");
     assert!(bodies[2].contains("\"profile\":{\"id\""), "{}", bodies[2]);
 }
+
+#[tokio::test]
+async fn a_forged_name_is_refused_before_the_person_sees_it() {
+    let f = fixture().await;
+    let (profiles, _) = f.session.profiles(true).await.unwrap();
+    let (roles, _) = f.session.roles(true).await.unwrap();
+    let (p, r) = (&profiles[0], &roles[0]);
+    let padded = format!(
+        "Lee <ann.lee@x.test> as profile Standard{}",
+        "\n".repeat(25)
+    );
+    let yes = FakeConfirm::new(Some(Answer::Yes));
+    for (first, last) in [
+        ("Ann", padded.as_str()),
+        ("Ann\u{202e}", "Lee"),
+        ("", "Lee"),
+    ] {
+        let inv = Invitation {
+            user: crate::zoho::NewUser {
+                first_name: Some(first),
+                last_name: last,
+                email: "ann.lee@x.test",
+                role: ZohoId::parse(&r.id, "id").unwrap(),
+                profile: ZohoId::parse(&p.id, "id").unwrap(),
+            },
+            role: crate::zoho::Ref {
+                id: r.id.clone(),
+                name: r.name.clone(),
+            },
+            profile: crate::zoho::Ref {
+                id: p.id.clone(),
+                name: p.name.clone(),
+            },
+        };
+        let e = f.guard.invite(&yes, inv, false).await.expect_err("refused");
+        assert!(e.to_string().contains("Nothing was sent"), "{e}");
+    }
+    assert!(yes.asked().is_empty(), "{:?}", yes.asked());
+    assert_eq!(f.writes_sent(), 0);
+    assert_eq!(f.outcomes(), ["refused", "refused", "refused"]);
+}
