@@ -116,6 +116,9 @@ impl Session {
         profiles: impl IntoIterator<Item = &'p P>,
         fresh: bool,
     ) -> (Vec<Result<ProfileFacts, AdminError>>, bool) {
+        // The list is read once for all of them, even when `fresh`.
+        let list = tokio::sync::OnceCell::new();
+        let list = &list;
         let reads: Vec<_> = profiles
             .into_iter()
             .map(|p| async move {
@@ -146,7 +149,7 @@ impl Session {
                 let Some(missing) = missing else {
                     return Ok((facts, cached));
                 };
-                match self.profiles(fresh).await {
+                match list.get_or_init(|| self.profiles(fresh)).await {
                     Ok((list, c)) => {
                         let listed = list.iter().find(|x| x.id == facts.id).and_then(summarize);
                         if listed.is_none() {
@@ -155,7 +158,7 @@ impl Session {
                             ));
                         }
                         facts.summary = listed;
-                        Ok((facts, cached && c))
+                        Ok((facts, cached && *c))
                     }
                     Err(e) => {
                         facts.unknown = Some(format!(

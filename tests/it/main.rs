@@ -17,6 +17,7 @@
 //! - `review_cli`: `bigin-mcp review` as cron and CI run it: formats, exit
 //!   codes, snapshots, `--since`, the output file.
 //! - `contract`: the shared API file's example bodies, read by the client.
+//! - `variants`: the review and every write against each Zoho the sandbox plays.
 
 mod auth;
 mod cli;
@@ -33,3 +34,4 @@ mod stdio;
 mod tools;
 mod toolsnaps;
 mod trust;
+mod variants;
