@@ -107,9 +107,9 @@ pub struct UpdateUserArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteUserArgs {
-    /// At most 50 characters; plain text.
+    // Names: at most 50 characters of plain text each (the tool error says
+    // so; a description here would cost every turn ~90 bytes of tools/list).
     pub first_name: String,
-    /// At most 50 characters; plain text.
     pub last_name: String,
     pub email: String,
     /// Name or id.
@@ -438,7 +438,7 @@ impl BiginServer {
             .map_err(ToolError::from)
     }
 
-    /// Change a user's profile and/or role (name or id), e.g. lower an admin's profile. Guarded like bigin_set_user_status; Zoho does not update deactivated users.
+    /// Change a user's profile and/or role (name or id), e.g. demote an admin. Guarded like bigin_set_user_status; Zoho does not update deactivated users.
     #[tool(annotations(
         title = "Update user",
         read_only_hint = false,
@@ -497,7 +497,7 @@ impl BiginServer {
             .map_err(ToolError::from)
     }
 
-    /// Invite a user with a role and profile (name or id); refuses an email in use. dry_run previews; audit-logged. Returns the new id; unconfirmed until they accept.
+    /// Invite a user with a role and profile (name or id); refuses a used email. dry_run previews; audit-logged. Returns the new id, unconfirmed until accepted.
     #[tool(annotations(
         title = "Invite user",
         read_only_hint = false,
