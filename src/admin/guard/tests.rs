@@ -432,3 +432,52 @@ async fn a_forged_name_is_refused_before_the_person_sees_it() {
     assert_eq!(f.writes_sent(), 0);
     assert_eq!(f.outcomes(), ["refused", "refused", "refused"]);
 }
+
+#[tokio::test]
+async fn an_invite_that_reads_back_as_someone_else_is_unverified() {
+    let f = fixture().await;
+    let (other_id, other_email) = f.active_user().await;
+    let (profiles, _) = f.session.profiles(true).await.unwrap();
+    let (roles, _) = f.session.roles(true).await.unwrap();
+    let (p, r) = (&profiles[0], &roles[0]);
+    // Zoho says SUCCESS with an id that is not the new person's.
+    let body = serde_json::json!({"users": [{"code": "SUCCESS", "details": {"id": other_id}, "message": "User added", "status": "success"}]});
+    f.sb.inject(
+        crate::sandbox::Fault::new(crate::sandbox::FaultKind::Answer {
+            status: 201,
+            body: body.to_string(),
+        })
+        .on_method("POST"),
+    );
+    let inv = Invitation {
+        user: crate::zoho::NewUser {
+            first_name: Some("Ann"),
+            last_name: "Lee",
+            email: "ann.lee@x.test",
+            role: ZohoId::parse(&r.id, "id").unwrap(),
+            profile: ZohoId::parse(&p.id, "id").unwrap(),
+        },
+        role: crate::zoho::Ref {
+            id: r.id.clone(),
+            name: r.name.clone(),
+        },
+        profile: crate::zoho::Ref {
+            id: p.id.clone(),
+            name: p.name.clone(),
+        },
+    };
+    let yes = FakeConfirm::new(Some(Answer::Yes));
+    let e = f
+        .guard
+        .invite(&yes, inv, false)
+        .await
+        .expect_err("not the person invited")
+        .to_string();
+    assert!(
+        e.contains("Zoho answered SUCCESS but the user reads back with email")
+            && e.contains(&other_email),
+        "{e}"
+    );
+    assert_eq!(f.writes_sent(), 1, "no fix-up is sent to someone else");
+    assert_eq!(f.outcomes(), ["pending", "unverified"]);
+}
