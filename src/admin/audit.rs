@@ -33,7 +33,8 @@ fn ser_capped<S: Serializer>(s: &str, ser: S) -> Result<S::Ok, S::Error> {
 }
 
 /// What became of one write attempt (one audit line each; a sent write
-/// has two: `pending`, then `success` or `error`).
+/// has two: `pending`, then `success`, `unverified` or `error`; a resend in
+/// the other role/profile body form adds a second `pending`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {

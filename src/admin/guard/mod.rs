@@ -5,6 +5,12 @@
 //! stops, and leaves an audit line for every attempt (two for a sent write:
 //! pending, then its outcome). A change that cannot be audited is not made.
 //!
+//! Zoho's SUCCESS is not taken as proof: every sent write is read back
+//! (`GET /users/{id}`) and compared with what was asked; a change that did
+//! not take is an error audited `unverified`. A role or profile whose body
+//! form Zoho did not read is resent once in the other form (see
+//! [`crate::zoho::RefForm`]), and the session remembers the form that worked.
+//!
 //! How the person is asked is the caller's business: `mcp` asks by MCP
 //! elicitation, a test answers itself. Silence (past the guard's timeout),
 //! a decline or a cancel all mean no.
