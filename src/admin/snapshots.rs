@@ -163,6 +163,7 @@ mod tests {
                 data_centre: "eu".into(),
                 credits_used: 1,
                 from_cache: false,
+                unjudged_profiles: vec![],
             },
             users: vec![],
         }

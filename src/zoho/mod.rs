@@ -19,7 +19,7 @@ mod probe;
 mod token;
 
 pub(crate) use answers::decode_users;
-pub use calls::{NewUser, RawUsersPage, RecordOutcome, UserType};
+pub use calls::{NewUser, RawUsersPage, RecordOutcome, RefForm, UserType};
 pub use client::{BiginClient, ClientOptions, count_requests};
 pub use dc::{DataCentre, api_domain_for_accounts, check_base_url};
 pub use error::ZohoError;

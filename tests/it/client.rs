@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use bigin_mcp::sandbox::{Fault, FaultKind, VariantName};
-use bigin_mcp::zoho::{UserType, ZohoError, ZohoId};
+use bigin_mcp::zoho::{UserStatus, UserType, ZohoError, ZohoId};
 
 use crate::common::*;
 
@@ -221,14 +221,17 @@ async fn writes_are_never_retried_blindly() {
     let id = ZohoId::parse(&s(target, "id"), "user_id").unwrap();
     sb.clear_requests();
     sb.inject(Fault::new(FaultKind::ServerError { status: 503 }).on_method("PUT"));
-    let e = c.set_user_status(&id, "inactive").await.unwrap_err();
+    let e = c
+        .set_user_status(&id, UserStatus::Inactive)
+        .await
+        .unwrap_err();
     assert!(
         e.to_string().contains("may or may not have happened"),
         "{e}"
     );
     assert_eq!(writes(&sb.requests()).len(), 1);
     sb.inject(Fault::new(FaultKind::DropConnection).on_method("PUT"));
-    assert!(c.set_user_status(&id, "inactive").await.is_err());
+    assert!(c.set_user_status(&id, UserStatus::Inactive).await.is_err());
     assert_eq!(writes(&sb.requests()).len(), 2);
 }
 
@@ -282,12 +285,13 @@ async fn refusals_in_400_or_200_name_zohos_code_and_message() {
         let primary = ZohoId::parse(&sb.primary_user_id(), "id").unwrap();
         for (result, code, message) in [
             (
-                c.set_user_status(&primary, "inactive").await,
+                c.set_user_status(&primary, UserStatus::Inactive).await,
                 "INVALID_REQUEST",
                 "Primary Contact cannot be deactivated",
             ),
             (
-                c.set_user_status(&of("inactive"), "inactive").await,
+                c.set_user_status(&of("inactive"), UserStatus::Inactive)
+                    .await,
                 "ID_ALREADY_DEACTIVATED",
                 "the user is already deactivated",
             ),

@@ -20,6 +20,7 @@
 //!   codes, snapshots, `--since`, the output file.
 //! - `contract`: the shared API file's example bodies, read by the client.
 //! - `doctor`: `bigin-mcp doctor` against the sandbox and its variants.
+//! - `variants`: the review and every write against each Zoho the sandbox plays.
 
 mod auth;
 mod cli;
@@ -38,3 +39,4 @@ mod stdio;
 mod tools;
 mod toolsnaps;
 mod trust;
+mod variants;

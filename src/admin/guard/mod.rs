@@ -5,6 +5,12 @@
 //! stops, and leaves an audit line for every attempt (two for a sent write:
 //! pending, then its outcome). A change that cannot be audited is not made.
 //!
+//! Zoho's SUCCESS is not taken as proof: every sent write is read back
+//! (`GET /users/{id}`) and compared with what was asked; a change that did
+//! not take is an error audited `unverified`. A role or profile whose body
+//! form Zoho did not read is resent once in the other form (see
+//! [`crate::zoho::RefForm`]), and the session remembers the form that worked.
+//!
 //! How the person is asked is the caller's business: `mcp` asks by MCP
 //! elicitation, a test answers itself. Silence (past the guard's timeout),
 //! a decline or a cancel all mean no.
@@ -21,14 +27,14 @@ mod action;
 #[cfg(test)]
 mod tests;
 
-pub use action::{Action, Audited, Invitation};
+pub use action::{Action, Audited, Invitation, NAME_MAX, forged_char, invitee_problem};
 
 use super::audit::{AuditEntry, AuditError, AuditLog, Outcome};
 use super::error::AdminError;
 use super::session::Session;
 use super::shutdown::Shutdown;
 use super::user::ConciseUser;
-use crate::zoho::{User, UserStatus, UserType, ZohoError, ZohoId};
+use crate::zoho::{RecordOutcome, User, UserStatus, UserType, ZohoError, ZohoId};
 
 /// How long a person has to answer a confirmation.
 pub const CONFIRM_TIMEOUT: Duration = Duration::from_secs(300);
@@ -41,9 +47,26 @@ pub struct WriteResult {
     pub dry_run: bool,
     /// dry_run or success.
     pub outcome: String,
+    /// True when the user was read back after the write and showed the
+    /// change (a write that did not read back as asked is an error).
+    pub verified: bool,
     pub user: ConciseUser,
     pub message: String,
 }
+
+/// What reading a user back after a write showed.
+enum ReadBack {
+    /// The change is there.
+    Taken,
+    /// It is not: what was seen instead, and whether the role/profile
+    /// body form may be why (so the other form is worth one more try).
+    NotTaken(String, bool),
+    /// The user could not be read back: why.
+    Unreadable(String),
+}
+
+/// The sentence ending every verified write's message.
+const VERIFIED: &str = "Verified by reading the user back from Zoho.";
 
 /// What the person said to one confirmation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -252,6 +275,7 @@ impl WriteGuard {
             action: w.verb().into(),
             dry_run: true,
             outcome: "dry_run".into(),
+            verified: false,
             user,
             message,
         }
@@ -335,31 +359,120 @@ impl WriteGuard {
         let pending = format!("sending the change to Zoho: {change}");
         self.clear_to_send(confirm, &action, &target, &summary, &pending)
             .await?;
-        let result = action.send(client, &id).await;
+        let mut form = self.session.ref_form();
+        let result = action.send(client, &id, form).await;
         // Sent: whatever Zoho answered, cached user lists may now be wrong.
         self.session.cache().users_changed();
-        match result {
-            Ok(outcome) => {
-                let message = format!(
-                    "{} ({email}) was {}. Zoho: {} {}",
-                    who.full_name,
-                    action.done(&change),
-                    outcome.code,
-                    outcome.message
-                );
-                self.audit_write(&action, &target, Outcome::Success, &message);
-                let mut user = who;
-                action.apply(&mut user);
-                Ok(WriteResult {
-                    action: action.verb().into(),
-                    dry_run: false,
-                    outcome: "success".into(),
-                    user,
-                    message,
-                })
-            }
-            Err(e) => Err(self.failed(&action, &target, e, &format!("user {id}, {email}"))),
+        let about = format!("user {id}, {email}");
+        let mut outcome = match result {
+            Ok(o) => o,
+            Err(e) => return Err(self.failed(&action, &target, e, &about)),
+        };
+        // Zoho's SUCCESS is not proof: a body form it does not read is
+        // answered SUCCESS too. Read the user back (one more credit).
+        let mut seen = self.read_back(&id, |u| action.not_taken(u)).await;
+        let mut forms = vec![form];
+        if let ReadBack::NotTaken(what, true) = &seen {
+            // Bigin documents neither form: try the other one, once.
+            form = form.other();
+            forms.push(form);
+            let pending = format!(
+                "resending in the other form ({}): Zoho answered SUCCESS to {} but {what}",
+                form.describe(),
+                forms[0].describe()
+            );
+            self.audit_write(&action, &target, Outcome::Pending, &pending);
+            let again = action.send(client, &id, form).await;
+            self.session.cache().users_changed();
+            outcome = match again {
+                Ok(o) => o,
+                Err(e) => return Err(self.failed(&action, &target, e, &about)),
+            };
+            seen = self.read_back(&id, |u| action.not_taken(u)).await;
         }
+        let sent: Vec<&str> = forms.iter().map(|f| f.describe()).collect();
+        let done = action.done(&change);
+        let not_done = format!("{} ({email}) was not {done}", who.full_name);
+        let ok = self.verified(&action, &target, &seen, &outcome, &sent, &not_done)?;
+        if action.sends_references() {
+            self.session.ref_form_worked(form);
+        }
+        let message = format!(
+            "{} ({email}) was {done}. Zoho: {} {}. {ok}",
+            who.full_name, outcome.code, outcome.message
+        );
+        self.audit_write(&action, &target, Outcome::Success, &message);
+        let mut user = who;
+        action.apply(&mut user);
+        Ok(WriteResult {
+            action: action.verb().into(),
+            dry_run: false,
+            outcome: "success".into(),
+            verified: true,
+            user,
+            message,
+        })
+    }
+
+    /// Reads user `id` back and judges it with `not_taken`.
+    async fn read_back(
+        &self,
+        id: &ZohoId,
+        not_taken: impl FnOnce(Option<&User>) -> Option<(String, bool)>,
+    ) -> ReadBack {
+        let user = match self.session.client().get_user(id).await {
+            Ok(None) => None,
+            Ok(Some(v)) => match User::from_value(&v) {
+                Ok(u) => Some(u),
+                Err(e) => {
+                    return ReadBack::Unreadable(format!("Zoho's record cannot be read: {e}"));
+                }
+            },
+            Err(e) => return ReadBack::Unreadable(e.to_string()),
+        };
+        match not_taken(user.as_ref()) {
+            None => ReadBack::Taken,
+            Some((what, retry)) => ReadBack::NotTaken(what, retry),
+        }
+    }
+
+    /// The words a verified write ends with, or the error (audited as
+    /// `unverified`) for one that did not read back as asked. `sent` names
+    /// the body forms sent, in order; `not_done` says what is not so.
+    fn verified(
+        &self,
+        w: &dyn Audited,
+        target: &Target<'_>,
+        seen: &ReadBack,
+        outcome: &RecordOutcome,
+        sent: &[&str],
+        not_done: &str,
+    ) -> Result<String, AdminError> {
+        let answered = match sent {
+            [first, second, ..] => format!(
+                "Zoho answered {} twice (the role/profile sent as {first}, then as {second})",
+                outcome.code
+            ),
+            _ => format!("Zoho answered {}", outcome.code),
+        };
+        let why = match seen {
+            ReadBack::Taken if sent.len() > 1 => {
+                return Ok(format!(
+                    "{VERIFIED} (The role/profile sent as {} did not take; resent as {}, which did, and which this session now sends first.)",
+                    sent[0],
+                    sent[sent.len() - 1]
+                ));
+            }
+            ReadBack::Taken => return Ok(VERIFIED.to_string()),
+            ReadBack::NotTaken(what, _) => format!(
+                "{answered} but {what}: {not_done}. Nothing more was sent; check the user with bigin_get_user."
+            ),
+            ReadBack::Unreadable(e) => format!(
+                "{answered} but the user could not be read back to verify it ({e}), so it is not reported as done; check the user with bigin_get_user before calling again."
+            ),
+        };
+        self.audit_write(w, target, Outcome::Unverified, &why);
+        Err(AdminError::Failed(why))
     }
 
     /// Why `user` must not be changed because they own the organisation,
@@ -421,6 +534,10 @@ impl WriteGuard {
             email: &email,
             given: &email,
         };
+        // Checked here too, so no caller can show or send a forged name.
+        if let Some(why) = invitee_problem(new.first_name.unwrap_or(""), new.last_name, new.email) {
+            return Err(self.refuse(inv, &target, why));
+        }
         let full_name = format!("{} {}", new.first_name.unwrap_or(""), new.last_name)
             .trim()
             .to_string();
@@ -468,32 +585,64 @@ impl WriteGuard {
         let pending = format!("sending to Zoho: {summary}");
         self.clear_to_send(confirm, inv, &target, &summary, &pending)
             .await?;
-        let result = self.session.client().create_user(new).await;
+        let form = self.session.ref_form();
+        let result = self.session.client().create_user_as(new, form).await;
         self.session.cache().users_changed();
-        match result {
-            Ok((id, outcome)) => {
-                let message = format!(
-                    "{full_name} ({email}) was invited as user {id}. Zoho: {} {}. They stay unconfirmed until they accept the emailed invitation.",
-                    outcome.code, outcome.message
-                );
-                let done = Target {
-                    id: id.as_str(),
-                    email: &email,
-                    given: &email,
-                };
-                self.audit_write(inv, &done, Outcome::Success, &message);
-                Ok(WriteResult {
-                    action: inv.verb().into(),
-                    dry_run: false,
-                    outcome: "success".into(),
-                    user: ConciseUser {
-                        id: id.as_str().to_string(),
-                        ..user
-                    },
-                    message,
-                })
+        let (id, mut outcome) = match result {
+            Ok(r) => r,
+            Err(e) => return Err(self.failed(inv, &target, e, &format!("inviting {email}"))),
+        };
+        let done = Target {
+            id: id.as_str(),
+            email: &email,
+            given: &email,
+        };
+        let mut seen = self.read_back(&id, |u| inv.not_taken(u)).await;
+        let mut forms = vec![form.describe()];
+        // The user exists with the asked email but not the asked role or
+        // profile: the body form was not read. Set them once in the other
+        // form, as an update would (the person confirmed exactly this).
+        if let ReadBack::NotTaken(what, true) = &seen {
+            let other = form.other();
+            forms.push(other.describe());
+            let pending = format!(
+                "setting the role and profile in the other form ({}): Zoho answered SUCCESS to {} but {what}",
+                other.describe(),
+                form.describe()
+            );
+            self.audit_write(inv, &done, Outcome::Pending, &pending);
+            let fix = Action::Update {
+                role: Some(inv.role.clone()),
+                profile: Some(inv.profile.clone()),
+            };
+            let again = fix.send(self.session.client(), &id, other).await;
+            self.session.cache().users_changed();
+            outcome = match again {
+                Ok(o) => o,
+                Err(e) => return Err(self.failed(inv, &done, e, &format!("user {id}, {email}"))),
+            };
+            seen = self.read_back(&id, |u| inv.not_taken(u)).await;
+            if matches!(seen, ReadBack::Taken) {
+                self.session.ref_form_worked(other);
             }
-            Err(e) => Err(self.failed(inv, &target, e, &format!("inviting {email}"))),
         }
+        let not_done = format!("{full_name} ({email}) was invited as user {id}, but not as asked");
+        let ok = self.verified(inv, &done, &seen, &outcome, &forms, &not_done)?;
+        let message = format!(
+            "{full_name} ({email}) was invited as user {id}. Zoho: {} {}. They stay unconfirmed until they accept the emailed invitation. {ok}",
+            outcome.code, outcome.message
+        );
+        self.audit_write(inv, &done, Outcome::Success, &message);
+        Ok(WriteResult {
+            action: inv.verb().into(),
+            dry_run: false,
+            outcome: "success".into(),
+            verified: true,
+            user: ConciseUser {
+                id: id.as_str().to_string(),
+                ..user
+            },
+            message,
+        })
     }
 }

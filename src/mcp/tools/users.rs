@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::admin::guard::{Action, Invitation, WriteResult};
+use crate::admin::guard::{Action, Invitation, WriteResult, invitee_problem};
 use crate::mcp::catalog::Scope;
 use crate::mcp::error::ToolError;
 use crate::mcp::handler::BiginServer;
@@ -107,7 +107,9 @@ pub struct UpdateUserArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteUserArgs {
-    pub first_name: Option<String>,
+    // Names: at most 50 characters of plain text each (the tool error says
+    // so; a description here would cost every turn ~90 bytes of tools/list).
+    pub first_name: String,
     pub last_name: String,
     pub email: String,
     /// Name or id.
@@ -436,7 +438,7 @@ impl BiginServer {
             .map_err(ToolError::from)
     }
 
-    /// Change a user's profile and/or role (name or id), e.g. lower an admin's profile. Guarded like bigin_set_user_status; Zoho does not update deactivated users.
+    /// Change a user's profile and/or role (name or id), e.g. demote an admin. Guarded like bigin_set_user_status; Zoho does not update deactivated users.
     #[tool(annotations(
         title = "Update user",
         read_only_hint = false,
@@ -495,7 +497,7 @@ impl BiginServer {
             .map_err(ToolError::from)
     }
 
-    /// Invite a user with a role and profile (name or id); refuses an email in use. dry_run previews; audit-logged. Returns the new id; unconfirmed until they accept.
+    /// Invite a user with a role and profile (name or id); refuses a used email. dry_run previews; audit-logged. Returns the new id, unconfirmed until accepted.
     #[tool(annotations(
         title = "Invite user",
         read_only_hint = false,
@@ -509,24 +511,17 @@ impl BiginServer {
     ) -> Result<Json<WriteResult>, ToolError> {
         let email = a.email.trim();
         let last = a.last_name.trim();
-        let first = a
-            .first_name
-            .as_deref()
-            .map(str::trim)
-            .filter(|f| !f.is_empty());
+        let first = a.first_name.trim();
+        // Names and look-alike addresses first: nothing forged is ever
+        // shown to the person or sent.
+        if let Some(why) = invitee_problem(&a.first_name, &a.last_name, email) {
+            return Err(ToolError(why));
+        }
         if !is_email(email) {
             return Err(ToolError(format!(
                 "email must be one address like name@example.com (got '{}'). Nothing was sent to Zoho.",
                 email.chars().take(80).collect::<String>()
             )));
-        }
-        if last.is_empty()
-            || last.chars().count() > 80
-            || first.is_some_and(|f| f.chars().count() > 40)
-        {
-            return Err(ToolError(
-                "last_name is required (at most 80 characters; first_name at most 40). Nothing was sent to Zoho.".into(),
-            ));
         }
         let (profiles, _) = self.session().profiles(false).await?;
         let profile = resolve(&profiles, &a.profile, "profile", "bigin_list_profiles")
@@ -543,7 +538,7 @@ impl BiginServer {
             ));
         };
         let new = NewUser {
-            first_name: first,
+            first_name: Some(first),
             last_name: last,
             email,
             role: role_id,
