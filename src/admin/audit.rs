@@ -48,6 +48,21 @@ pub enum Outcome {
     Success,
     /// Sent, and Zoho refused or failed.
     Error,
+    /// The caller cancelled the call before it was sent: nothing was.
+    Cancelled,
+}
+
+/// How a write was confirmed, on every audit line (`confirmed_by`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfirmedBy {
+    /// The person accepted the confirmation dialog.
+    Person,
+    /// No dialog (the client cannot show one, or asking is off): the
+    /// caller's confirm_email is the confirmation.
+    ConfirmEmail,
+    /// Not confirmed: a dry run, a refusal, a decline or a cancel.
+    None,
 }
 
 /// One audit record.
@@ -68,8 +83,11 @@ pub struct AuditEntry<'a> {
     /// What was asked: `deactivate`, `activate`, `delete`.
     #[serde(serialize_with = "ser_capped")]
     pub action: &'a str,
-    /// `refused`, `declined`, `dry_run`, `pending`, `success`, `error`.
+    /// `refused`, `declined`, `dry_run`, `pending`, `success`, `error`,
+    /// `cancelled`.
     pub outcome: Outcome,
+    /// `person`, `confirm_email` or `none`.
+    pub confirmed_by: ConfirmedBy,
     /// Why, in one sentence.
     #[serde(serialize_with = "ser_capped")]
     pub detail: &'a str,
@@ -185,6 +203,7 @@ mod tests {
                 given_email: "a@b.c",
                 action: "deactivate",
                 outcome,
+                confirmed_by: ConfirmedBy::None,
                 detail: "",
             })
             .unwrap();
@@ -230,6 +249,7 @@ mod tests {
             given_email: &huge,
             action: "deactivate",
             outcome: Outcome::Refused,
+            confirmed_by: ConfirmedBy::None,
             detail: &huge,
         })
         .unwrap();
@@ -255,6 +275,7 @@ mod tests {
             given_email: "",
             action: "delete",
             outcome: Outcome::Refused,
+            confirmed_by: ConfirmedBy::None,
             detail: "",
         });
         assert!(e.is_err());

@@ -24,7 +24,7 @@ use rmcp::{RoleServer, ServerHandler};
 
 use super::catalog::{FilterError, ToolFilter};
 use super::catalog::{Method, ToolInfo, method_of};
-use super::confirm::Elicit;
+use super::confirm::{Elicit, ElicitationPolicy};
 use super::error::ToolError;
 use super::{prompts, schema};
 use crate::admin::review::AccessReview;
@@ -43,9 +43,9 @@ pub struct ServerOptions {
     pub shutdown: Shutdown,
     /// Where access reviews are stored; `None` keeps none.
     pub snapshots: Option<SnapshotStore>,
-    /// Ask the person to confirm each real write by MCP elicitation, when
-    /// the client can (`--no-elicitation` turns it off).
-    pub elicitation: bool,
+    /// When to ask the person to confirm each real write by MCP
+    /// elicitation (`--elicitation`; `--no-elicitation` is `never`).
+    pub elicitation: ElicitationPolicy,
 }
 
 /// Every domain router with its toolset name and its tools' scopes, in
@@ -162,19 +162,27 @@ impl ToolFilter {
     }
 }
 
-/// Tool calls running at once; the rest wait their turn. Zoho limits
-/// concurrency per organisation anyway, and this bounds memory.
+/// Read-only tool calls running at once; the rest wait their turn. Zoho
+/// limits concurrency per organisation anyway, and this bounds memory.
 const MAX_CONCURRENT_CALLS: usize = 8;
+
+/// Write calls running at once, counted apart from reads: a write may wait
+/// up to the guard's confirmation timeout for a person, and writes waiting
+/// on dialogs must never hold a slot a read needs.
+const MAX_CONCURRENT_WRITES: usize = 4;
 
 struct Inner {
     session: Arc<Session>,
     /// Every write passes it.
     guard: WriteGuard,
     expires_at: Option<DateTime<Utc>>,
+    /// Slots of read-only calls.
     calls: tokio::sync::Semaphore,
+    /// Slots of write calls (see [`MAX_CONCURRENT_WRITES`]).
+    writes: tokio::sync::Semaphore,
     filter: ToolFilter,
     snapshots: Option<SnapshotStore>,
-    elicitation: bool,
+    elicitation: ElicitationPolicy,
 }
 
 /// The MCP server: clone-cheap, one per session.
@@ -200,6 +208,7 @@ impl BiginServer {
                 session,
                 expires_at: options.expires_at,
                 calls: tokio::sync::Semaphore::new(MAX_CONCURRENT_CALLS),
+                writes: tokio::sync::Semaphore::new(MAX_CONCURRENT_WRITES),
                 filter: options.filter,
                 snapshots: options.snapshots,
                 elicitation: options.elicitation,
@@ -234,7 +243,7 @@ impl BiginServer {
     pub(crate) fn confirm<'a>(&self, ctx: &'a RequestContext<RoleServer>) -> Elicit<'a> {
         Elicit {
             ctx,
-            enabled: self.inner.elicitation,
+            policy: self.inner.elicitation,
         }
     }
 
@@ -427,7 +436,13 @@ impl ServerHandler for BiginServer {
             let msg = format!("{why}. Nothing was sent to Zoho.");
             return Ok(CallToolResult::error(vec![ContentBlock::text(msg)]).into());
         }
-        let Ok(_permit) = self.inner.calls.acquire().await else {
+        let read_only = tool_info(&request.name).is_some_and(|t| t.read_only);
+        let slots = if read_only {
+            &self.inner.calls
+        } else {
+            &self.inner.writes
+        };
+        let Ok(_permit) = slots.acquire().await else {
             return Err(rmcp::ErrorData::internal_error(
                 "the server is stopping",
                 None,

@@ -9,7 +9,7 @@
 pub mod catalog;
 #[cfg(test)]
 mod catalog_tests;
-mod confirm;
+pub mod confirm;
 mod error;
 mod handler;
 mod prompts;
@@ -18,6 +18,7 @@ mod tools;
 pub mod view;
 
 pub use catalog::{FilterError, ToolFilter};
+pub use confirm::ElicitationPolicy;
 pub use error::ToolError;
 pub use handler::{BiginServer, ServerOptions, catalogue, definitions, required_scopes, tool_info};
 

@@ -6,8 +6,11 @@
 //! pending, then its outcome). A change that cannot be audited is not made.
 //!
 //! How the person is asked is the caller's business: `mcp` asks by MCP
-//! elicitation, a test answers itself. Silence (past the guard's timeout),
-//! a decline or a cancel all mean no.
+//! elicitation, a test answers itself. Silence (past the guard's timeout,
+//! [`CONFIRM_TIMEOUT`]), a decline or a cancel all mean no. A call the
+//! caller withdrew ([`Confirm::is_cancelled`]) before its write was sent
+//! sends nothing, whatever the person answers afterwards; every audit line
+//! says how the write was confirmed (`confirmed_by`).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -23,15 +26,18 @@ mod tests;
 
 pub use action::{Action, Audited, Invitation};
 
-use super::audit::{AuditEntry, AuditError, AuditLog, Outcome};
+use super::audit::{AuditEntry, AuditError, AuditLog, ConfirmedBy, Outcome};
 use super::error::AdminError;
 use super::session::Session;
 use super::shutdown::Shutdown;
 use super::user::ConciseUser;
 use crate::zoho::{User, UserStatus, UserType, ZohoError, ZohoId};
 
-/// How long a person has to answer a confirmation.
-pub const CONFIRM_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long a person has to answer a confirmation: below the clients' own
+/// call timeouts (Claude Desktop's Cowork and Code tab give up after about
+/// 60 s), so an unanswered dialog ends as "nothing sent", not as a call
+/// the client abandoned.
+pub const CONFIRM_TIMEOUT: Duration = Duration::from_secs(45);
 
 /// The result of a write.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -63,6 +69,17 @@ pub enum Answer {
 /// that can pass it on to its peer should.
 pub trait Confirm: Send + Sync {
     fn ask(&self, summary: &str, timeout: Duration) -> impl Future<Output = Answer> + Send;
+
+    /// Whether the caller has withdrawn the call (MCP
+    /// `notifications/cancelled`); checked at the last gate before sending.
+    fn is_cancelled(&self) -> bool {
+        false
+    }
+
+    /// Resolves once the caller withdraws the call; never, by default.
+    fn cancelled(&self) -> impl Future<Output = ()> + Send {
+        std::future::pending()
+    }
 }
 
 /// Asks nobody: the CLI and read-only callers.
@@ -138,9 +155,22 @@ impl WriteGuard {
         &self.audit
     }
 
-    /// One audit line; a failure is logged (the caller goes on).
+    /// One audit line of a write that was not sent (`confirmed_by: none`);
+    /// a failure is logged (the caller goes on).
     fn audit_write(&self, w: &dyn Audited, target: &Target<'_>, outcome: Outcome, detail: &str) {
-        if let Err(e) = self.try_audit(w, target, outcome, detail) {
+        self.audit_as(w, target, outcome, ConfirmedBy::None, detail);
+    }
+
+    /// One audit line; a failure is logged (the caller goes on).
+    fn audit_as(
+        &self,
+        w: &dyn Audited,
+        target: &Target<'_>,
+        outcome: Outcome,
+        by: ConfirmedBy,
+        detail: &str,
+    ) {
+        if let Err(e) = self.try_audit(w, target, outcome, by, detail) {
             tracing::error!(error = %e, "audit log write failed");
         }
     }
@@ -151,6 +181,7 @@ impl WriteGuard {
         w: &dyn Audited,
         target: &Target<'_>,
         outcome: Outcome,
+        confirmed_by: ConfirmedBy,
         detail: &str,
     ) -> Result<(), AuditError> {
         self.audit.append(AuditEntry {
@@ -161,6 +192,7 @@ impl WriteGuard {
             given_email: target.given,
             action: w.verb(),
             outcome,
+            confirmed_by,
             detail,
         })
     }
@@ -184,36 +216,52 @@ impl WriteGuard {
         }
     }
 
-    /// Asks the person to confirm `summary`. `Ok(())` to go ahead; `Err`
-    /// with the reason (already audited as `declined`) otherwise.
+    /// Asks the person to confirm `summary`. `Ok` with who confirmed to go
+    /// ahead; `Err` with the reason (already audited as `declined` or
+    /// `cancelled`) otherwise. A cancel of the call ends the wait at once.
     async fn confirm_with_person(
         &self,
         confirm: &impl Confirm,
         w: &dyn Audited,
         target: &Target<'_>,
         summary: &str,
-    ) -> Result<(), AdminError> {
-        let asked = tokio::time::timeout(
-            self.confirm_timeout,
-            confirm.ask(summary, self.confirm_timeout),
-        )
-        .await;
+    ) -> Result<ConfirmedBy, AdminError> {
+        let asked = tokio::select! {
+            a = tokio::time::timeout(
+                self.confirm_timeout,
+                confirm.ask(summary, self.confirm_timeout),
+            ) => Some(a),
+            () = confirm.cancelled() => None,
+        };
         let said = match asked {
-            Ok(Answer::Yes | Answer::NotAsked) => return Ok(()),
-            Ok(Answer::No(said)) => said,
-            Err(_) => {
-                "could not be asked (the confirmation request failed or timed out)".to_string()
-            }
+            None => return Err(self.cancelled(w, target, summary)),
+            Some(Ok(Answer::Yes)) => return Ok(ConfirmedBy::Person),
+            Some(Ok(Answer::NotAsked)) => return Ok(ConfirmedBy::ConfirmEmail),
+            Some(Ok(Answer::No(said))) => said,
+            Some(Err(_)) => format!(
+                "did not answer: the question timed out after {:?} (the client may not have shown the confirmation dialog)",
+                self.confirm_timeout
+            ),
         };
         let why = format!("The person {said}, so nothing was changed: {summary}.");
         self.audit_write(w, target, Outcome::Declined, &why);
         Err(AdminError::Refused(why))
     }
 
+    /// A call withdrawn before its write was sent: audited `cancelled`.
+    fn cancelled(&self, w: &dyn Audited, target: &Target<'_>, summary: &str) -> AdminError {
+        let why = format!(
+            "the call was cancelled before the change was sent, so nothing was changed: {summary}."
+        );
+        self.audit_write(w, target, Outcome::Cancelled, &why);
+        AdminError::Refused(why)
+    }
+
     /// The last gate before a write is sent: the person confirms (where one
-    /// can be asked), a stopping process starts nothing new, and the
-    /// `pending` line is written. Fails closed: a change that cannot be
-    /// recorded is not made.
+    /// can be asked), a cancelled call or a stopping process starts nothing
+    /// new, and the `pending` line is written. Fails closed: a change that
+    /// cannot be recorded is not made. Returns who confirmed, for the
+    /// outcome's line.
     async fn clear_to_send(
         &self,
         confirm: &impl Confirm,
@@ -221,9 +269,15 @@ impl WriteGuard {
         target: &Target<'_>,
         summary: &str,
         pending: &str,
-    ) -> Result<(), AdminError> {
-        self.confirm_with_person(confirm, w, target, summary)
+    ) -> Result<ConfirmedBy, AdminError> {
+        let by = self
+            .confirm_with_person(confirm, w, target, summary)
             .await?;
+        // A confirmation answered after its call was withdrawn changes
+        // nothing: the caller has stopped waiting for this write.
+        if confirm.is_cancelled() {
+            return Err(self.cancelled(w, target, summary));
+        }
         // A stopping process finishes the writes already sent, and starts none.
         if self.shutdown.is_triggered() {
             let why = format!(
@@ -231,12 +285,13 @@ impl WriteGuard {
             );
             return Err(self.refuse(w, target, why));
         }
-        self.try_audit(w, target, Outcome::Pending, pending)
+        self.try_audit(w, target, Outcome::Pending, by, pending)
             .map_err(|e| {
                 AdminError::Refused(format!(
                     "{e}; refusing to change anything without an audit record. Fix --audit-log / BIGIN_AUDIT_LOG."
                 ))
-            })
+            })?;
+        Ok(by)
     }
 
     /// A dry run's answer, audited.
@@ -333,7 +388,8 @@ impl WriteGuard {
             return Ok(self.dry_run(&action, &target, who, message));
         }
         let pending = format!("sending the change to Zoho: {change}");
-        self.clear_to_send(confirm, &action, &target, &summary, &pending)
+        let by = self
+            .clear_to_send(confirm, &action, &target, &summary, &pending)
             .await?;
         let result = action.send(client, &id).await;
         // Sent: whatever Zoho answered, cached user lists may now be wrong.
@@ -347,7 +403,7 @@ impl WriteGuard {
                     outcome.code,
                     outcome.message
                 );
-                self.audit_write(&action, &target, Outcome::Success, &message);
+                self.audit_as(&action, &target, Outcome::Success, by, &message);
                 let mut user = who;
                 action.apply(&mut user);
                 Ok(WriteResult {
@@ -358,7 +414,7 @@ impl WriteGuard {
                     message,
                 })
             }
-            Err(e) => Err(self.failed(&action, &target, e, &format!("user {id}, {email}"))),
+            Err(e) => Err(self.failed(&action, &target, by, e, &format!("user {id}, {email}"))),
         }
     }
 
@@ -393,11 +449,12 @@ impl WriteGuard {
         &self,
         w: &dyn Audited,
         target: &Target<'_>,
+        by: ConfirmedBy,
         e: ZohoError,
         about: &str,
     ) -> AdminError {
         let msg = e.to_string();
-        self.audit_write(w, target, Outcome::Error, &msg);
+        self.audit_as(w, target, Outcome::Error, by, &msg);
         AdminError::Failed(match e {
             ZohoError::Record { .. } => msg,
             _ => format!("{msg} ({about})"),
@@ -466,7 +523,8 @@ impl WriteGuard {
             return Ok(self.dry_run(inv, &target, user, message));
         }
         let pending = format!("sending to Zoho: {summary}");
-        self.clear_to_send(confirm, inv, &target, &summary, &pending)
+        let by = self
+            .clear_to_send(confirm, inv, &target, &summary, &pending)
             .await?;
         let result = self.session.client().create_user(new).await;
         self.session.cache().users_changed();
@@ -481,7 +539,7 @@ impl WriteGuard {
                     email: &email,
                     given: &email,
                 };
-                self.audit_write(inv, &done, Outcome::Success, &message);
+                self.audit_as(inv, &done, Outcome::Success, by, &message);
                 Ok(WriteResult {
                     action: inv.verb().into(),
                     dry_run: false,
@@ -493,7 +551,7 @@ impl WriteGuard {
                     message,
                 })
             }
-            Err(e) => Err(self.failed(inv, &target, e, &format!("inviting {email}"))),
+            Err(e) => Err(self.failed(inv, &target, by, e, &format!("inviting {email}"))),
         }
     }
 }
