@@ -93,6 +93,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             } else {
                 args.elicitation
             },
+            locks: bigin_mcp::admin::WriteGuard::default_lock_dir(),
         },
     )
     .map_err(|e| UsageError(e.0))?;

@@ -46,6 +46,9 @@ pub struct ServerOptions {
     /// When to ask the person to confirm each real write by MCP
     /// elicitation (`--elicitation`; `--no-elicitation` is `never`).
     pub elicitation: ElicitationPolicy,
+    /// Where writes to one user take their cross-process lock; `None`
+    /// serialises them within this process only.
+    pub locks: Option<std::path::PathBuf>,
 }
 
 /// Every domain router with its toolset name and its tools' scopes, in
@@ -204,7 +207,13 @@ impl BiginServer {
         let session = Arc::new(Session::new(client));
         Ok(BiginServer {
             inner: Arc::new(Inner {
-                guard: WriteGuard::new(Arc::clone(&session), options.audit, options.shutdown),
+                guard: {
+                    let g = WriteGuard::new(Arc::clone(&session), options.audit, options.shutdown);
+                    match options.locks {
+                        Some(dir) => g.with_lock_dir(dir),
+                        None => g,
+                    }
+                },
                 session,
                 expires_at: options.expires_at,
                 calls: tokio::sync::Semaphore::new(MAX_CONCURRENT_CALLS),

@@ -102,6 +102,7 @@ pub fn options(filter: ToolFilter, audit: std::path::PathBuf) -> ServerOptions {
         shutdown: Default::default(),
         snapshots: None,
         elicitation: ElicitationPolicy::Always,
+        locks: None,
     }
 }
 

@@ -759,3 +759,53 @@ async fn a_cancel_while_the_user_is_verified_stops_the_write() {
     assert!(writes(&sb.requests()).is_empty(), "nothing was sent");
     assert_eq!(sb.user(&s(&u, "id")).unwrap()["status"], "active");
 }
+
+#[tokio::test]
+async fn two_server_processes_deactivating_one_user_send_one_put() {
+    let sb = sandbox().await;
+    // One login, one data directory: Claude Desktop's chat and Cowork copies.
+    let home = tempfile::tempdir().unwrap();
+    let u = all_users(&sb)
+        .await
+        .into_iter()
+        .find(|u| {
+            u["status"] == "active"
+                && s(u, "id") != sb.primary_user_id()
+                && u["profile"]["name"] != "Administrator"
+        })
+        .unwrap();
+    let a = connect(command(home.path(), Some(&sb), &["serve"])).await;
+    let b = connect(command(home.path(), Some(&sb), &["serve"])).await;
+    // Both verifications would overlap: each read of the user is slow.
+    sb.inject(
+        bigin_mcp::sandbox::Fault::new(bigin_mcp::sandbox::FaultKind::Delay { ms: 400 })
+            .on_method("GET")
+            .on_path(&format!("/users/{}", s(&u, "id")))
+            .times(2),
+    );
+    let args = json!({"user_id": u["id"], "status": "inactive", "confirm_email": u["email"]});
+    let (ra, rb) = tokio::join!(
+        call(&a, "bigin_set_user_status", args.clone()),
+        call(&b, "bigin_set_user_status", args.clone()),
+    );
+    let ok = [&ra, &rb]
+        .iter()
+        .filter(|r| r.is_error != Some(true))
+        .count();
+    assert_eq!(ok, 1, "{} / {}", text(&ra), text(&rb));
+    let refused = if ra.is_error == Some(true) { &ra } else { &rb };
+    assert!(
+        text(refused).contains("already inactive"),
+        "{}",
+        text(refused)
+    );
+    assert_eq!(writes(&sb.requests()).len(), 1, "one PUT");
+    let audit = std::fs::read_to_string(home.path().join("data/bigin-mcp/audit.log")).unwrap();
+    let outcomes: Vec<String> = audit
+        .lines()
+        .map(|l| s(&serde_json::from_str(l).unwrap(), "outcome"))
+        .collect();
+    assert_eq!(outcomes.len(), 3, "{outcomes:?}");
+    a.cancel().await.unwrap();
+    b.cancel().await.unwrap();
+}

@@ -31,6 +31,7 @@ use super::error::AdminError;
 use super::session::Session;
 use super::shutdown::Shutdown;
 use super::user::ConciseUser;
+use crate::fsx::FileLock;
 use crate::zoho::{User, UserStatus, UserType, ZohoError, ZohoId};
 
 /// How long a person has to answer a confirmation: below the clients' own
@@ -99,10 +100,14 @@ struct UserLock<'a> {
     locks: &'a UserLocks,
     id: String,
     guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// The same user's lock across processes, when the guard has a lock
+    /// directory.
+    file: Option<FileLock>,
 }
 
 impl Drop for UserLock<'_> {
     fn drop(&mut self) {
+        self.file.take();
         self.guard.take();
         let mut map = self.locks.lock().unwrap_or_else(|p| p.into_inner());
         if map.get(&self.id).is_some_and(|l| Arc::strong_count(l) == 1) {
@@ -129,6 +134,10 @@ pub struct WriteGuard {
     /// One lock per user being written, so two writes to the same user run
     /// one after the other and the second sees the first one's result.
     locks: UserLocks,
+    /// Where the per-organisation, per-user lock files live, shared by
+    /// every server process of this login: Claude Desktop runs several
+    /// copies at once, and two of them must not both write one user.
+    lock_dir: Option<std::path::PathBuf>,
     confirm_timeout: Duration,
 }
 
@@ -141,8 +150,22 @@ impl WriteGuard {
             audit,
             shutdown,
             locks: Default::default(),
+            lock_dir: None,
             confirm_timeout: CONFIRM_TIMEOUT,
         }
+    }
+
+    /// `locks` in the platform data directory (`~/.local/share/bigin-mcp`
+    /// on Linux), beside the audit log and the review snapshots.
+    pub fn default_lock_dir() -> Option<std::path::PathBuf> {
+        directories::ProjectDirs::from("", "", "bigin-mcp").map(|d| d.data_dir().join("locks"))
+    }
+
+    /// Serialises writes to one user across processes too, with lock
+    /// files under `dir` (`<org id>/<user>.lock`).
+    pub fn with_lock_dir(mut self, dir: std::path::PathBuf) -> WriteGuard {
+        self.lock_dir = Some(dir);
+        self
     }
 
     /// How long a person has to answer (default [`CONFIRM_TIMEOUT`]).
@@ -203,17 +226,46 @@ impl WriteGuard {
         AdminError::Refused(why)
     }
 
-    /// Waits for any other write to the same user to finish.
-    async fn lock_user(&self, id: &str) -> UserLock<'_> {
+    /// Waits for any other write to the same user to finish, in this
+    /// process and (with a lock directory) in every other one. `Err` says
+    /// why the lock cannot be taken; the write is then refused.
+    async fn lock_user(&self, key: &str) -> Result<UserLock<'_>, String> {
         let lock = {
             let mut map = self.locks.lock().unwrap_or_else(|p| p.into_inner());
-            Arc::clone(map.entry(id.to_string()).or_default())
+            Arc::clone(map.entry(key.to_string()).or_default())
         };
-        UserLock {
+        let mut held = UserLock {
             locks: &self.locks,
-            id: id.to_string(),
+            id: key.to_string(),
             guard: Some(lock.lock_owned().await),
+            file: None,
+        };
+        // Tasks of this process queue on the mutex above, so at most one
+        // blocking thread per user waits for another process.
+        if let Some(dir) = &self.lock_dir {
+            let org = match self.session.org(false).await {
+                Ok((o, _)) => o.id.clone(),
+                Err(e) => {
+                    return Err(format!(
+                        "cannot read the organisation to lock the user, so nothing was changed: {e}"
+                    ));
+                }
+            };
+            let path = dir
+                .join(file_part(&org))
+                .join(format!("{}.lock", file_part(key)));
+            let file = tokio::task::spawn_blocking(move || FileLock::acquire(&path))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()))
+                .map_err(|e| {
+                    format!(
+                        "cannot take the lock that keeps other bigin-mcp processes from writing this user at the same time ({e}), so nothing was changed"
+                    )
+                })?;
+            held.file = Some(file);
         }
+        Ok(held)
     }
 
     /// Asks the person to confirm `summary`. `Ok` with who confirmed to go
@@ -341,7 +393,10 @@ impl WriteGuard {
             let why = "confirm_email must be the user's email address (as shown by bigin_get_user). Nothing was sent to Zoho.".to_string();
             return Err(self.refuse(&action, &target, why));
         }
-        let _lock = self.lock_user(id.as_str()).await;
+        let _lock = match self.lock_user(id.as_str()).await {
+            Ok(l) => l,
+            Err(why) => return Err(self.refuse(&action, &target, why)),
+        };
         let client = self.session.client();
         let user = match client.get_user(&id).await {
             Ok(Some(u)) => u,
@@ -483,9 +538,13 @@ impl WriteGuard {
             .to_string();
         // One invitation per address at a time: two concurrent invites of
         // the same person would otherwise both pass the check.
-        let _lock = self
+        let _lock = match self
             .lock_user(&format!("invite:{}", email.to_lowercase()))
-            .await;
+            .await
+        {
+            Ok(l) => l,
+            Err(why) => return Err(self.refuse(inv, &target, why)),
+        };
         let users = match self.session.users(UserType::AllUsers, true).await {
             Ok((u, _)) => u,
             Err(e) => {
@@ -554,4 +613,15 @@ impl WriteGuard {
             Err(e) => Err(self.failed(inv, &target, by, e, &format!("inviting {email}"))),
         }
     }
+}
+
+/// `s` as one file-name component: ASCII letters and digits kept, anything
+/// else `_` (ids are digits; an invite's key holds an email).
+fn file_part(s: &str) -> String {
+    let out: String = s
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .take(120)
+        .collect();
+    if out.is_empty() { "_".into() } else { out }
 }
