@@ -263,6 +263,44 @@ mod tests {
     }
 
     #[test]
+    fn two_writers_at_once_keep_every_line_whole() {
+        // Two logs on one file: two server processes, each with its own lock.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.log");
+        let logs = [AuditLog::new(path.clone()), AuditLog::new(path.clone())];
+        let detail = "d".repeat(MAX_FIELD_CHARS);
+        std::thread::scope(|s| {
+            for (i, log) in logs.iter().enumerate() {
+                for _ in 0..4 {
+                    let detail = &detail;
+                    s.spawn(move || {
+                        for _ in 0..50 {
+                            log.append(AuditEntry {
+                                time: String::new(),
+                                tool: "bigin_set_user_status",
+                                user_id: if i == 0 { "1" } else { "2" },
+                                email: "a@b.c",
+                                given_email: "a@b.c",
+                                action: "deactivate",
+                                outcome: Outcome::Pending,
+                                confirmed_by: ConfirmedBy::Person,
+                                detail,
+                            })
+                            .unwrap();
+                        }
+                    });
+                }
+            }
+        });
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 400);
+        for l in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(l).expect("a whole line");
+            assert_eq!(v["confirmed_by"], "person");
+        }
+    }
+
+    #[test]
     fn an_unwritable_path_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         // A directory where the file should be.
