@@ -457,7 +457,11 @@ impl ServerHandler for BiginServer {
                 None,
             ));
         };
+        let watch = super::progress::TOOLS
+            .contains(&request.name.as_ref())
+            .then(|| super::progress::Watch::of(&context))
+            .flatten();
         let tcc = ToolCallContext::new(self, request, context);
-        self.tool_router.call(tcc).await
+        super::progress::reporting(watch, self.tool_router.call(tcc)).await
     }
 }

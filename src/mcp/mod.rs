@@ -12,6 +12,7 @@ mod catalog_tests;
 pub mod confirm;
 mod error;
 mod handler;
+mod progress;
 mod prompts;
 mod schema;
 mod tools;

@@ -28,6 +28,22 @@ use super::{TokenSource, ZohoError, ZohoId};
 tokio::task_local! {
     /// Zoho API requests sent by the current task, when it counts them.
     static REQUESTS: std::cell::Cell<u32>;
+    /// Told of each page of users the current task reads, when it watches.
+    static ON_PAGE: PageHook;
+}
+
+/// Told after each page of users: pages read so far, users read so far.
+pub type PageHook = Arc<dyn Fn(u32, usize) + Send + Sync>;
+
+/// Runs `f`, telling `hook` of every page of users it reads. A task-local
+/// rather than a parameter: the reads sit below the session cache and the
+/// review, which need not know that someone is watching (MCP progress).
+pub async fn observe_pages<F: std::future::Future>(hook: PageHook, f: F) -> F::Output {
+    ON_PAGE.scope(hook, f).await
+}
+
+fn page_read(pages: u32, users: usize) {
+    let _ = ON_PAGE.try_with(|h| h(pages, users));
 }
 
 /// Runs `f` and counts the Zoho API requests it sends, retries included:
@@ -284,6 +300,7 @@ impl BiginClient {
             for raw in p.users {
                 all.push(User::from_json(raw.get(), &mut interner).map_err(|e| decode_users(&e))?);
             }
+            page_read(page, all.len());
             if done {
                 return Ok(all);
             }
@@ -299,9 +316,12 @@ impl BiginClient {
         ty: UserType,
         mut f: impl FnMut(Vec<Box<RawValue>>) -> Result<bool, ZohoError>,
     ) -> Result<(), ZohoError> {
+        let mut read = 0;
         for page in 1..=MAX_PAGES {
             let p = self.list_users_page_raw(ty, page, PER_PAGE).await?;
             let done = !p.more_records || p.users.is_empty();
+            read += p.users.len();
+            page_read(page, read);
             if !f(p.users)? || done {
                 return Ok(());
             }

@@ -16,7 +16,8 @@ mod token;
 
 pub(crate) use client::decode_users;
 pub use client::{
-    BiginClient, ClientOptions, NewUser, RawUsersPage, RecordOutcome, UserType, count_requests,
+    BiginClient, ClientOptions, NewUser, PageHook, RawUsersPage, RecordOutcome, UserType,
+    count_requests, observe_pages,
 };
 pub use dc::{DataCentre, api_domain_for_accounts, check_base_url};
 pub use error::ZohoError;

@@ -214,17 +214,16 @@ impl RefreshTokenSource {
         // take the token it kept unless it is the one being replaced.
         let _shared = match self.creds.refresh_lock() {
             Some(path) => {
-                let lock = tokio::task::spawn_blocking(move || {
-                    crate::fsx::FileLock::acquire(&path)
-                })
-                .await
-                .ok()
-                .and_then(|r| {
-                    r.map_err(
+                let lock =
+                    tokio::task::spawn_blocking(move || crate::fsx::FileLock::acquire(&path))
+                        .await
+                        .ok()
+                        .and_then(|r| {
+                            r.map_err(
                         |e| tracing::warn!(error = %e, "refreshing without the cross-process lock"),
                     )
                     .ok()
-                });
+                        });
                 if !force
                     && let Some(mut t) = self.creds.cached_access_token().await
                     && t.fresh_enough()

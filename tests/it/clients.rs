@@ -278,3 +278,70 @@ async fn a_cancel_while_the_put_is_in_flight_is_recorded_as_usual() {
     assert_eq!(outcomes, [json!("pending"), json!("success")]);
     assert_eq!(writes(&sb.requests()).len(), 1);
 }
+
+/// A client that records the progress notifications it gets.
+#[derive(Clone, Default)]
+struct Watcher {
+    seen: Arc<Mutex<Vec<rmcp::model::ProgressNotificationParam>>>,
+    count: Arc<watch::Sender<usize>>,
+}
+
+impl ClientHandler for Watcher {
+    async fn on_progress(
+        &self,
+        params: rmcp::model::ProgressNotificationParam,
+        _context: rmcp::service::NotificationContext<RoleClient>,
+    ) {
+        self.seen.lock().unwrap().push(params);
+        self.count.send_modify(|n| *n += 1);
+    }
+}
+
+#[tokio::test]
+async fn long_reads_report_progress_when_asked() {
+    let sb = sandbox().await;
+    let w = Watcher::default();
+    let (c, _) = client(&sb);
+    let dir = tempfile::tempdir().unwrap();
+    let end = serve_in_process(c, options(all_tools(), dir.path().join("audit.log")));
+    // rmcp's client puts a progressToken on every request it sends.
+    let client = w.clone().serve(end).await.unwrap();
+    for (n, (tool, args)) in [
+        ("bigin_list_users", json!({"fresh": true, "limit": 5})),
+        ("bigin_access_review", json!({"fresh": true})),
+        ("bigin_list_roles", json!({})),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let before = w.seen.lock().unwrap().len();
+        let r = client.call_tool(params(tool, args)).await.unwrap();
+        assert_ne!(r.is_error, Some(true), "{}", text(&r));
+        if tool == "bigin_list_roles" {
+            // Reads that do not page through users say nothing; the list
+            // call below is answered after anything it could have sent.
+            client.list_all_tools().await.unwrap();
+            assert_eq!(w.seen.lock().unwrap().len(), before, "{tool}");
+            continue;
+        }
+        let mut rx = w.count.subscribe();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            rx.wait_for(|&k| k > before),
+        )
+        .await
+        .expect("a progress notification")
+        .unwrap();
+        let seen = w.seen.lock().unwrap().clone();
+        let mine = &seen[before..];
+        assert!(mine.len() <= 3, "at most one per page: {mine:?}");
+        assert!(
+            mine.iter()
+                .all(|p| p.progress_token == mine[0].progress_token)
+        );
+        // The first page of the 450 users is 200 of them.
+        assert_eq!(mine[0].progress, 1.0, "{tool} {n}");
+        assert_eq!(mine[0].message.as_deref(), Some("read 200 users"));
+        assert!(mine.windows(2).all(|w| w[0].progress < w[1].progress));
+    }
+}
