@@ -239,6 +239,11 @@ impl BiginServer {
     }
 
     /// Whether the start-up filters expose the tool `name` (its verdict).
+    pub(crate) fn exposes_tool(&self, name: &str) -> bool {
+        self.exposes(name)
+    }
+
+    /// Whether the start-up filters expose the tool `name` (its verdict).
     fn exposes(&self, name: &str) -> bool {
         tool_info(name).is_some_and(|t| self.inner.filter.verdict(t).is_ok())
     }
@@ -418,7 +423,7 @@ impl ServerHandler for BiginServer {
                 None,
             ));
         }
-        prompts::get(&request).map(Into::into)
+        prompts::get(&request, |t| self.exposes(t)).map(Into::into)
     }
 
     async fn call_tool(

@@ -345,3 +345,46 @@ async fn long_reads_report_progress_when_asked() {
         assert!(mine.windows(2).all(|w| w[0].progress < w[1].progress));
     }
 }
+
+#[tokio::test]
+async fn deactivating_an_admin_says_to_lower_the_profile_first() {
+    let sb = sandbox().await;
+    let h = harness(&sb, all_tools()).await;
+    let primary = sb.primary_user_id();
+    let users = all_users(&sb).await;
+    let admin = users
+        .iter()
+        .find(|u| {
+            u["status"] == "active"
+                && s(u, "id") != primary
+                && u["profile"]["name"] == "Administrator"
+        })
+        .expect("the seed has an active administrator besides the primary user");
+    let plain = targets(&sb).await.remove(0);
+    for dry_run in [true, false] {
+        let mut args = deactivate(admin);
+        args["dry_run"] = json!(dry_run);
+        let r = h.ok("bigin_set_user_status", args).await;
+        let m = s(&r, "message");
+        assert!(
+            m.contains("inactive_admin")
+                && m.contains("lower the profile first (bigin_update_user)"),
+            "{m}"
+        );
+    }
+    let r = h.ok("bigin_set_user_status", deactivate(&plain)).await;
+    assert!(!s(&r, "message").contains("inactive_admin"), "{r}");
+    // The review then advises only what the tools can do.
+    let review = h.ok("bigin_access_review", json!({"fresh": true})).await;
+    let finding = review["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "inactive_admin" && f.to_string().contains(&s(admin, "email")))
+        .expect("an inactive_admin finding");
+    let text = finding.to_string();
+    assert!(
+        text.contains("reactivate") && text.contains("bigin_update_user"),
+        "{text}"
+    );
+}
