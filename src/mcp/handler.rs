@@ -165,6 +165,26 @@ impl ToolFilter {
     }
 }
 
+/// Claude Code cuts a tool result above about 25,000 tokens unless the
+/// result raises its own cap under this `_meta` key (up to 500,000 chars).
+const MAX_RESULT_SIZE_KEY: &str = "anthropic/maxResultSizeChars";
+
+/// The cap a read that can be large declares: one full user record (Zoho's
+/// record is a few KB; this leaves room for custom fields), or a page of up
+/// to 100 of them with `detail: "full"`.
+fn max_result_chars(request: &CallToolRequestParams) -> Option<u64> {
+    let detail = request
+        .arguments
+        .as_ref()
+        .and_then(|a| a.get("detail"))
+        .and_then(serde_json::Value::as_str);
+    match (request.name.as_ref(), detail) {
+        ("bigin_get_user", _) => Some(50_000),
+        ("bigin_list_users", Some("full")) => Some(500_000),
+        _ => None,
+    }
+}
+
 /// Read-only tool calls running at once; the rest wait their turn. Zoho
 /// limits concurrency per organisation anyway, and this bounds memory.
 const MAX_CONCURRENT_CALLS: usize = 8;
@@ -466,7 +486,17 @@ impl ServerHandler for BiginServer {
             .contains(&request.name.as_ref())
             .then(|| super::progress::Watch::of(&context))
             .flatten();
+        let max_chars = max_result_chars(&request);
         let tcc = ToolCallContext::new(self, request, context);
-        super::progress::reporting(watch, self.tool_router.call(tcc)).await
+        let mut response = super::progress::reporting(watch, self.tool_router.call(tcc)).await?;
+        if let (Some(n), CallToolResponse::Complete(r)) = (max_chars, &mut response)
+            && r.is_error != Some(true)
+        {
+            r.meta
+                .get_or_insert_with(rmcp::model::MetaObject::new)
+                .0
+                .insert(MAX_RESULT_SIZE_KEY.into(), n.into());
+        }
+        Ok(response)
     }
 }

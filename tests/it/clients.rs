@@ -388,3 +388,105 @@ async fn deactivating_an_admin_says_to_lower_the_profile_first() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn what_the_model_is_given_fits_claude_codes_limits() {
+    let sb = sandbox().await;
+    let h = harness(&sb, all_tools()).await;
+    let instructions = h.client.peer_info().unwrap().instructions.clone().unwrap();
+    assert!(instructions.len() < 2048, "{} bytes", instructions.len());
+    for t in h.client.list_all_tools().await.unwrap() {
+        let d = t.description.as_deref().unwrap_or_default();
+        assert!(d.len() < 2048, "{}: {} bytes", t.name, d.len());
+    }
+    // Reads that can be large raise Claude Code's cap to what they return.
+    let u = targets(&sb).await.remove(0);
+    let cap = |r: &CallToolResult| {
+        r.meta
+            .as_ref()
+            .and_then(|m| m.0.get("anthropic/maxResultSizeChars"))
+            .and_then(Value::as_u64)
+    };
+    let one = h.call("bigin_get_user", json!({"user_id": u["id"]})).await;
+    let full = h
+        .call("bigin_list_users", json!({"detail": "full", "limit": 100}))
+        .await;
+    for r in [&one, &full] {
+        let chars = serde_json::to_string(&r.structured_content)
+            .unwrap()
+            .chars()
+            .count()
+            .max(text(r).chars().count());
+        let cap = cap(r).expect("a cap");
+        assert!(chars <= cap as usize && cap <= 500_000, "{chars} > {cap}");
+    }
+    let concise = h.call("bigin_list_users", json!({"limit": 5})).await;
+    assert_eq!(cap(&concise), None);
+}
+
+/// Every string in `v`.
+fn strings(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+        Value::Object(o) => o.values().for_each(|x| strings(x, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn errors_carry_all_their_detail_in_the_text() {
+    let sb = sandbox().await;
+    let h = harness(&sb, all_tools()).await;
+    let u = targets(&sb).await.remove(0);
+    let primary = sb.primary_user_id();
+    let primary_email = all_users(&sb)
+        .await
+        .into_iter()
+        .find(|x| s(x, "id") == primary)
+        .map(|x| s(&x, "email"))
+        .unwrap();
+    let calls = [
+        ("bigin_get_user", json!({"user_id": "12x"}), "user_id"),
+        ("bigin_list_users", json!({"limit": 5000}), "limit"),
+        (
+            "bigin_list_users",
+            json!({"profile": "No Such Profile"}),
+            "bigin_list_profiles",
+        ),
+        (
+            "bigin_set_user_status",
+            json!({"user_id": u["id"], "status": "inactive", "confirm_email": "wrong@example.com"}),
+            "confirm_email",
+        ),
+        (
+            "bigin_set_user_status",
+            json!({"user_id": primary, "status": "inactive", "confirm_email": primary_email}),
+            "primary user",
+        ),
+        (
+            "bigin_update_user",
+            json!({"user_id": u["id"], "profile": "Nope", "confirm_email": u["email"]}),
+            "profile",
+        ),
+        (
+            "bigin_access_review",
+            json!({"since": "yesterday"}),
+            "since",
+        ),
+    ];
+    for (tool, args, says) in calls {
+        let r = h.call(tool, args).await;
+        assert_eq!(r.is_error, Some(true), "{tool}: {}", text(&r));
+        let t = text(&r);
+        assert!(t.contains(says), "{tool}: {t}");
+        if let Some(sc) = &r.structured_content {
+            let mut all = Vec::new();
+            strings(sc, &mut all);
+            for s in all {
+                assert!(t.contains(&s), "{tool}: '{s}' is only in structuredContent");
+            }
+        }
+    }
+    assert!(writes(&sb.requests()).is_empty());
+}
