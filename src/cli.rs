@@ -161,9 +161,12 @@ pub struct ServeArgs {
     /// Expose bigin_delete_user (irreversible). Off by default.
     #[arg(long, env = "BIGIN_ALLOW_DELETE", action = ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     pub allow_delete: bool,
-    /// Never ask the person to confirm writes by MCP elicitation (confirm_email still applies).
+    /// Never ask the person to confirm writes by MCP elicitation (confirm_email still applies); the same as --elicitation never.
     #[arg(long, env = "BIGIN_NO_ELICITATION", action = ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     pub no_elicitation: bool,
+    /// When to ask the person to confirm a write by MCP elicitation: auto (clients that declare it, except those known not to show the form: Claude Desktop's claude-ai and local-agent-mode-*), always, or never.
+    #[arg(long, env = "BIGIN_ELICITATION", default_value = "auto", value_name = "WHEN", value_parser = str::parse::<crate::mcp::ElicitationPolicy>)]
+    pub elicitation: crate::mcp::ElicitationPolicy,
     /// Only tools of these methods: list, get, create, update, delete, read (= list,get), write (= create,update,delete).
     #[arg(long, env = "BIGIN_METHODS", value_delimiter = ',', value_parser = method_name, value_name = "LIST")]
     pub methods: Vec<String>,

@@ -53,6 +53,21 @@ pub enum Outcome {
     Unverified,
     /// Sent, and Zoho refused or failed.
     Error,
+    /// The caller cancelled the call before it was sent: nothing was.
+    Cancelled,
+}
+
+/// How a write was confirmed, on every audit line (`confirmed_by`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfirmedBy {
+    /// The person accepted the confirmation dialog.
+    Person,
+    /// No dialog (the client cannot show one, or asking is off): the
+    /// caller's confirm_email is the confirmation.
+    ConfirmEmail,
+    /// Not confirmed: a dry run, a refusal, a decline or a cancel.
+    None,
 }
 
 /// One audit record.
@@ -73,8 +88,11 @@ pub struct AuditEntry<'a> {
     /// What was asked: `deactivate`, `activate`, `delete`.
     #[serde(serialize_with = "ser_capped")]
     pub action: &'a str,
-    /// `refused`, `declined`, `dry_run`, `pending`, `success`, `unverified`, `error`.
+    /// `refused`, `declined`, `dry_run`, `pending`, `success`, `unverified`,
+    /// `error`, `cancelled`.
     pub outcome: Outcome,
+    /// `person`, `confirm_email` or `none`.
+    pub confirmed_by: ConfirmedBy,
     /// Why, in one sentence.
     #[serde(serialize_with = "ser_capped")]
     pub detail: &'a str,
@@ -197,6 +215,7 @@ mod tests {
                 given_email: "a@b.c",
                 action: "deactivate",
                 outcome,
+                confirmed_by: ConfirmedBy::None,
                 detail: "",
             })
             .unwrap();
@@ -224,6 +243,7 @@ mod tests {
             given_email: "a@b.c",
             action: "invite",
             outcome: Outcome::Refused,
+            confirmed_by: ConfirmedBy::None,
             detail,
         })
         .unwrap();
@@ -270,6 +290,7 @@ mod tests {
             given_email: &huge,
             action: "deactivate",
             outcome: Outcome::Refused,
+            confirmed_by: ConfirmedBy::None,
             detail: &huge,
         })
         .unwrap();
@@ -280,6 +301,44 @@ mod tests {
         assert!(given.starts_with(&"x".repeat(MAX_FIELD_CHARS)));
         assert!(given.ends_with("[cut 999744 more chars]"), "{given}");
         assert_eq!(line["email"], "a@b.c");
+    }
+
+    #[test]
+    fn two_writers_at_once_keep_every_line_whole() {
+        // Two logs on one file: two server processes, each with its own lock.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.log");
+        let logs = [AuditLog::new(path.clone()), AuditLog::new(path.clone())];
+        let detail = "d".repeat(MAX_FIELD_CHARS);
+        std::thread::scope(|s| {
+            for (i, log) in logs.iter().enumerate() {
+                for _ in 0..4 {
+                    let detail = &detail;
+                    s.spawn(move || {
+                        for _ in 0..50 {
+                            log.append(AuditEntry {
+                                time: String::new(),
+                                tool: "bigin_set_user_status",
+                                user_id: if i == 0 { "1" } else { "2" },
+                                email: "a@b.c",
+                                given_email: "a@b.c",
+                                action: "deactivate",
+                                outcome: Outcome::Pending,
+                                confirmed_by: ConfirmedBy::Person,
+                                detail,
+                            })
+                            .unwrap();
+                        }
+                    });
+                }
+            }
+        });
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 400);
+        for l in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(l).expect("a whole line");
+            assert_eq!(v["confirmed_by"], "person");
+        }
     }
 
     #[test]
@@ -295,6 +354,7 @@ mod tests {
             given_email: "",
             action: "delete",
             outcome: Outcome::Refused,
+            confirmed_by: ConfirmedBy::None,
             detail: "",
         });
         assert!(e.is_err());

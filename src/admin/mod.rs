@@ -23,7 +23,7 @@ pub mod snapshots;
 mod testkit;
 pub mod user;
 
-pub use audit::AuditLog;
+pub use audit::{AuditLog, ConfirmedBy};
 pub use error::AdminError;
 pub use guard::{Answer, Confirm, WriteGuard};
 pub use reviewer::{ReviewRun, Reviewer};

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use bigin_mcp::cli::{ConnectionArgs, ServeArgs};
-use bigin_mcp::mcp::{AuditLog, BiginServer, ServerOptions, Shutdown, SnapshotStore};
+use bigin_mcp::mcp::{
+    AuditLog, BiginServer, ElicitationPolicy, ServerOptions, Shutdown, SnapshotStore,
+};
 use bigin_mcp::sandbox::{self, Sandbox, SandboxOptions};
 use bigin_mcp::transport::{TransportOptions, line_transport_with};
 use bigin_mcp::zoho::{
@@ -85,7 +87,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             audit,
             shutdown: shutdown.clone(),
             snapshots: SnapshotStore::default_for(&snapshot_account(&args.conn)),
-            elicitation: !args.no_elicitation,
+            // --no-elicitation (the older flag) wins: it can only mean never.
+            elicitation: if args.no_elicitation {
+                ElicitationPolicy::Never
+            } else {
+                args.elicitation
+            },
+            locks: bigin_mcp::admin::WriteGuard::default_lock_dir(),
         },
     )
     .map_err(|e| UsageError(e.0))?;

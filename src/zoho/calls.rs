@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::answers::{decode_users, id_str, record_outcome, records, the_one, typed};
-use super::client::BiginClient;
+use super::client::{BiginClient, page_read};
 use super::models::{Interner, Org, Profile, Role, User, UserStatus};
 use super::{ZohoError, ZohoId};
 
@@ -202,6 +202,7 @@ impl BiginClient {
             for raw in p.users {
                 all.push(User::from_json(raw.get(), &mut interner).map_err(|e| decode_users(&e))?);
             }
+            page_read(page, all.len());
             if done {
                 return Ok(all);
             }
@@ -217,9 +218,12 @@ impl BiginClient {
         ty: UserType,
         mut f: impl FnMut(Vec<Box<RawValue>>) -> Result<bool, ZohoError>,
     ) -> Result<(), ZohoError> {
+        let mut read = 0;
         for page in 1..=MAX_PAGES {
             let p = self.list_users_page_raw(ty, page, PER_PAGE).await?;
             let done = !p.more_records || p.users.is_empty();
+            read += p.users.len();
+            page_read(page, read);
             if !f(p.users)? || done {
                 return Ok(());
             }

@@ -13,6 +13,9 @@
 //! - `props`: property tests of framing and tool arguments.
 //! - `review`, `remediation`: the access review as evidence; update, invite,
 //!   elicitation and disabled tools.
+//! - `clients`: what real clients do (issue 14): dialogs never shown or
+//!   never answered, calls cancelled before their write, several server
+//!   processes at once.
 //! - `toolsnaps`: the checked-in `tools/list` schemas.
 //! - `completions`: the completion scripts in real bash, zsh and fish; the
 //!   man page.
@@ -25,6 +28,7 @@
 mod auth;
 mod cli;
 mod client;
+mod clients;
 mod common;
 mod completions;
 mod contract;

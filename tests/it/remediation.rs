@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use bigin_mcp::mcp::{ServerOptions, ToolFilter};
+use bigin_mcp::mcp::{ElicitationPolicy, ServerOptions, ToolFilter};
 use bigin_mcp::sandbox::Sandbox;
 use rmcp::model::{
     CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, ElicitRequestParams,
@@ -65,7 +65,11 @@ async fn session<C: ClientHandler>(
     let end = serve_in_process(
         c,
         ServerOptions {
-            elicitation,
+            elicitation: if elicitation {
+                ElicitationPolicy::Auto
+            } else {
+                ElicitationPolicy::Never
+            },
             ..options(filter, audit.clone())
         },
     );

@@ -481,3 +481,114 @@ async fn an_invite_that_reads_back_as_someone_else_is_unverified() {
     assert_eq!(f.writes_sent(), 1, "no fix-up is sent to someone else");
     assert_eq!(f.outcomes(), ["pending", "unverified"]);
 }
+
+/// The `confirmed_by` of each audit line, in order.
+fn confirmed_by(f: &Fixture) -> Vec<String> {
+    std::fs::read_to_string(&f.audit)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["confirmed_by"].to_string())
+        .map(|o| o.trim_matches('"').to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_audit_line_says_how_the_write_was_confirmed() {
+    let f = fixture().await;
+    let (id, email) = f.active_user().await;
+    let yes = FakeConfirm::new(Some(Answer::Yes));
+    let not_asked = FakeConfirm::new(Some(Answer::NotAsked));
+    let no = FakeConfirm::new(Some(Answer::No("declined".into())));
+    f.guard
+        .write(&yes, Action::Deactivate, &id, &email, true)
+        .await
+        .unwrap();
+    f.guard
+        .write(&no, Action::Deactivate, &id, &email, false)
+        .await
+        .unwrap_err();
+    f.guard
+        .write(&yes, Action::Deactivate, &id, &email, false)
+        .await
+        .unwrap();
+    f.guard
+        .write(&not_asked, Action::Activate, &id, &email, false)
+        .await
+        .unwrap();
+    f.guard
+        .write(&yes, Action::Activate, &id, "someone@else.example", false)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        f.outcomes(),
+        [
+            "dry_run", "declined", "pending", "success", "pending", "success", "refused"
+        ]
+    );
+    assert_eq!(
+        confirmed_by(&f),
+        [
+            "none",
+            "none",
+            "person",
+            "person",
+            "confirm_email",
+            "confirm_email",
+            "none"
+        ]
+    );
+}
+
+/// A caller that withdraws the call: already before the guard asks
+/// (`early`), or while the person is being asked, who then says yes to
+/// the stale question.
+struct Withdrawn {
+    early: bool,
+    cancelled: std::sync::atomic::AtomicBool,
+    asked: std::sync::atomic::AtomicUsize,
+}
+
+impl Withdrawn {
+    fn new(early: bool) -> Withdrawn {
+        Withdrawn {
+            early,
+            cancelled: early.into(),
+            asked: 0.into(),
+        }
+    }
+}
+
+impl Confirm for Withdrawn {
+    async fn ask(&self, _summary: &str, _timeout: Duration) -> Answer {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.asked.fetch_add(1, SeqCst);
+        if self.early {
+            return Answer::NotAsked;
+        }
+        self.cancelled.store(true, SeqCst);
+        Answer::Yes
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.cancelled.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[tokio::test]
+async fn a_call_cancelled_before_sending_sends_nothing_whatever_is_answered() {
+    for early in [true, false] {
+        let f = fixture().await;
+        let (id, email) = f.active_user().await;
+        let withdrawn = Withdrawn::new(early);
+        let e = f
+            .guard
+            .write(&withdrawn, Action::Deactivate, &id, &email, false)
+            .await
+            .expect_err("a cancelled call sends nothing");
+        assert!(e.to_string().contains("cancelled"), "{e}");
+        assert_eq!(f.status_of(&id), "active");
+        assert_eq!(f.writes_sent(), 0);
+        assert_eq!(f.outcomes(), ["cancelled"]);
+        assert_eq!(confirmed_by(&f), ["none"]);
+    }
+}

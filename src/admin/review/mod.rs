@@ -387,7 +387,7 @@ pub fn access_review(users: &[User], roles: &[Role], profiles: &[ProfileFacts]) 
                         Severity::High,
                         FindingKind::UnconfirmedAdmin,
                         format!(
-                            "{who} never accepted the invitation but holds the administrator-level profile '{profile}'; cancel the invitation or give a lower profile"
+                            "{who} never accepted the invitation but holds the administrator-level profile '{profile}'; give a lower profile (bigin_update_user), or withdraw the invitation by deleting the user (bigin_delete_user)"
                         ),
                         Some(u),
                     );
@@ -405,7 +405,7 @@ pub fn access_review(users: &[User], roles: &[Role], profiles: &[ProfileFacts]) 
                 Severity::Medium,
                 FindingKind::InactiveAdmin,
                 format!(
-                    "{who} is deactivated but still holds the administrator-level profile '{profile}' and regains it if re-activated; lower the profile or delete the user"
+                    "{who} is deactivated but still holds the administrator-level profile '{profile}' and regains it if re-activated; Zoho does not change a deactivated user's profile, so reactivate them (bigin_set_user_status active), lower the profile (bigin_update_user) and deactivate them again, or delete the user (bigin_delete_user)"
                 ),
                 Some(u),
             ),

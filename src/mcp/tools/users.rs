@@ -223,6 +223,40 @@ impl BiginServer {
     ];
 }
 
+impl BiginServer {
+    /// What deactivating `user` leaves behind when their profile is
+    /// administrator-level: Zoho refuses to change a deactivated user's
+    /// profile, so the review keeps an `inactive_admin` finding until they
+    /// are reactivated, lowered and deactivated again (or deleted).
+    async fn admin_profile_note(&self, user: &crate::admin::user::ConciseUser) -> Option<String> {
+        let p = user.profile.as_ref()?;
+        let summary = match ZohoId::parse(&p.id, "profile id") {
+            Ok(id) => self
+                .session()
+                .profile_detail(&id, false)
+                .await
+                .ok()
+                .and_then(|(d, _)| {
+                    d.as_ref()
+                        .as_ref()
+                        .and_then(crate::admin::permissions::summarize)
+                }),
+            Err(_) => None,
+        };
+        if crate::admin::permissions::admin_reasons(&p.name, summary.as_ref()).is_empty() {
+            return None;
+        }
+        let mut fix = "reactivate them (bigin_set_user_status active), lower the profile with bigin_update_user, then deactivate again".to_string();
+        if !self.exposes_tool("bigin_update_user") {
+            fix = "that needs bigin_update_user, which this server does not expose".into();
+        }
+        Some(format!(
+            "Note: {} keeps the administrator-level profile '{}' while deactivated, and Zoho does not change a deactivated user's profile; the access review will list them as inactive_admin. Next time lower the profile first (bigin_update_user), then deactivate. To clear it now: {fix}.",
+            user.full_name, p.name
+        ))
+    }
+}
+
 #[tool_router(router = users_router, vis = "pub(crate)")]
 impl BiginServer {
     /// List users, filtered (profile, role, status, search) and paged (limit, offset; next_offset when more match). Then bigin_get_user for one record.
@@ -400,17 +434,23 @@ impl BiginServer {
             NewStatus::Inactive => Action::Deactivate,
             NewStatus::Active => Action::Activate,
         };
-        self.guard()
+        let mut result = self
+            .guard()
             .write(
                 &self.confirm(&ctx),
-                action,
+                action.clone(),
                 &a.user_id,
                 &a.confirm_email,
                 a.dry_run.unwrap_or(false),
             )
-            .await
-            .map(Json)
-            .map_err(ToolError::from)
+            .await?;
+        if action == Action::Deactivate
+            && let Some(note) = self.admin_profile_note(&result.user).await
+        {
+            result.message.push(' ');
+            result.message.push_str(&note);
+        }
+        Ok(Json(result))
     }
 
     /// Permanently delete a user (irreversible; prefer bigin_set_user_status inactive). Needs confirm_email; dry_run previews; never the primary user; audit-logged.
