@@ -151,6 +151,9 @@ pub fn markdown(r: &AccessReview) -> String {
     if let Some(p) = &r.snapshot {
         fact("Snapshot", cell(p));
     }
+    if let Some(h) = &e.snapshot_sha256 {
+        fact("Snapshot SHA-256", cell(h));
+    }
 
     let _ = writeln!(out, "\n## Users\n");
     let status_columns = ["Active", "Unconfirmed", "Inactive", "Deleted", "Total"];

@@ -276,7 +276,8 @@ async fn json_is_the_tools_structured_result() {
             .as_object()
             .unwrap()
             .keys()
-            .filter(|k| *k != "snapshot") // the harness keeps no snapshots
+            // The harness keeps no snapshots, so has no path or hash.
+            .filter(|k| *k != "snapshot" && *k != "snapshot_sha256")
             .cloned()
             .collect();
         k.sort();
@@ -290,6 +291,11 @@ async fn json_is_the_tools_structured_result() {
     assert_eq!(
         cli["evidence"]["organization_name"],
         "Northwind Trading Co."
+    );
+    // The evidence names the stored file by its hash.
+    assert_eq!(
+        cli["evidence"]["snapshot_sha256"],
+        bigin_mcp::admin::snapshots::sha256_hex(&std::fs::read(&snap).unwrap())
     );
 }
 
@@ -444,4 +450,67 @@ async fn without_credentials_it_is_not_logged_in() {
     assert_eq!(code(&o), 3, "{}", stderr(&o));
     assert!(stderr(&o).contains("bigin-mcp login"), "{}", stderr(&o));
     assert!(o.stdout.is_empty());
+}
+
+/// The snapshots stored under `home` for the demo organisation.
+fn snapshots_in(home: &Path) -> Vec<PathBuf> {
+    let root = home.join("data/bigin-mcp/reviews");
+    let mut v = Vec::new();
+    let Ok(accounts) = std::fs::read_dir(&root) else {
+        return v;
+    };
+    for a in accounts {
+        for org in std::fs::read_dir(a.unwrap().path()).unwrap() {
+            for f in std::fs::read_dir(org.unwrap().path()).unwrap() {
+                v.push(f.unwrap().path());
+            }
+        }
+    }
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn dash_is_stdout_and_devices_are_written_into_never_replaced() {
+    let home = tempfile::tempdir().unwrap();
+    let o = run(home.path(), None, &["review", "--demo", "-o", "-"]).await;
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("# Access review: "), "stdout");
+    assert!(!home.path().join("-").exists(), "no file named -");
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let o = run(home.path(), None, &["review", "--demo", "-o", "/dev/null"]).await;
+        assert_eq!(code(&o), 4, "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("review written into /dev/null"),
+            "{}",
+            stderr(&o)
+        );
+        let ft = std::fs::metadata("/dev/null").unwrap().file_type();
+        assert!(ft.is_char_device(), "still a device");
+    }
+}
+
+#[tokio::test]
+async fn an_undelivered_review_leaves_no_snapshot_to_compare_with() {
+    let home = tempfile::tempdir().unwrap();
+    let o = run(home.path(), None, &["review", "--demo", "--format", "json"]).await;
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    let first = snapshots_in(home.path());
+    assert_eq!(first.len(), 1);
+    // A directory where the file should go: the review cannot be written.
+    let dir = home.path().join("out.md");
+    std::fs::create_dir(&dir).unwrap();
+    let o = run(home.path(), None, &["review", "--demo", "-o", "out.md"]).await;
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("the review was not delivered"), "{err}");
+    assert!(err.contains("was removed"), "{err}");
+    assert!(
+        !err.contains("snapshot stored in"),
+        "no contradicting message: {err}"
+    );
+    assert_eq!(snapshots_in(home.path()), first, "only the delivered one");
 }

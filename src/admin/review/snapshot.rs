@@ -21,6 +21,11 @@ pub struct Evidence {
     pub credits_used: u32,
     /// Every record came from this session's cache (younger than its TTL).
     pub from_cache: bool,
+    /// SHA-256 (hex) of the stored snapshot file, when one was stored: a
+    /// filed report is checked against the snapshot with `sha256sum`. The
+    /// snapshot's own header leaves it out (a file cannot hold its hash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_sha256: Option<String>,
 }
 
 /// One user as a snapshot keeps them: enough to say what changed.

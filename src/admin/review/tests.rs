@@ -112,6 +112,7 @@ fn diff_names_every_kind_of_change() {
             data_centre: "eu".into(),
             credits_used: 0,
             from_cache: false,
+            snapshot_sha256: None,
         },
         users: users_before
             .iter()
