@@ -45,6 +45,9 @@ pub enum Command {
     /// Print the tools this binary serves as JSON (feeds the MCPB bundle's manifest).
     #[command(hide = true)]
     Tools(ToolsArgs),
+    // Evidence commands (audit log checks); see the block at `AuditArgs`.
+    /// Check the audit log's hash chain (`verify`) or print it as a table (`show`).
+    Audit(AuditArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -514,6 +517,63 @@ pub struct SandboxArgs {
     /// deterministic and starts with those 450, for scale tests.
     #[arg(long, value_name = "N", default_value_t = crate::sandbox::DEFAULT_USERS, value_parser = user_count)]
     pub users: usize,
+}
+
+// ---- Evidence commands: `audit verify`, `audit show` --------------------
+
+#[derive(Debug, Args, Clone)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub command: AuditCommand,
+}
+
+#[derive(Debug, Subcommand, Clone)]
+pub enum AuditCommand {
+    /// Check every line's hash chain; exit 0 when intact, 1 naming the first line that does not verify.
+    Verify(AuditFileArgs),
+    /// Print the audit log as a table.
+    Show(AuditShowArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct AuditFileArgs {
+    /// The audit log (default: the one `serve` writes, audit.log in the platform data directory).
+    #[arg(long, env = "BIGIN_AUDIT_LOG", value_name = "PATH")]
+    pub audit_log: Option<PathBuf>,
+}
+
+/// `audit show --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    Md,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct AuditShowArgs {
+    #[command(flatten)]
+    pub file: AuditFileArgs,
+    /// Only lines at or after this date (2026-09-30, UTC) or RFC 3339 time.
+    #[arg(long, value_name = "WHEN", value_parser = after)]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only lines about this user (id or email, case-insensitive).
+    #[arg(long, value_name = "ID_OR_EMAIL")]
+    pub user: Option<String>,
+    /// md, csv or json.
+    #[arg(long, value_enum, default_value = "md", value_name = "FORMAT")]
+    pub format: AuditFormat,
+}
+
+/// `audit show --since`: a date means from the start of that day (UTC).
+fn after(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    let s = s.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
+        .map_err(|_| format!("expected a date (2026-09-30) or an RFC 3339 time; got '{s}'"))
 }
 
 /// Parses `args` (program name first). On an invalid value that came from

@@ -92,7 +92,7 @@ pub fn csv_field(value: &str) -> String {
 
 /// Text for a Markdown table cell: one line, no `|` that would split the
 /// cell, and no markup (links, HTML, code spans) from a name in Zoho.
-fn cell(s: &str) -> String {
+pub fn cell(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -24,6 +24,7 @@ mod cli;
 mod client;
 mod common;
 mod completions;
+mod evidence;
 mod login;
 mod props;
 mod remediation;
