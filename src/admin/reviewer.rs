@@ -164,6 +164,7 @@ impl<'a> Reviewer<'a> {
                     ));
                 }
             }
+            super::review::sort_findings(&mut findings);
         } else if since.is_some() {
             return Err(AdminError::Refused(
                 "this server keeps no review snapshots, so it cannot compare with an earlier review".into(),

@@ -75,7 +75,7 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
             s
         }
         // The rows the snapshot holds, straight from the review.
-        ReviewFormat::Csv => report::csv(&run.rows()),
+        ReviewFormat::Csv => report::csv(&run.rows(), &review.profiles),
     };
     // `-o -` is stdout, as for most tools, not a file named "-".
     let to_file = args.output.as_deref().filter(|p| *p != Path::new("-"));

@@ -129,7 +129,8 @@ async fn deactivate_unconfirmed_admins(sb: &Sandbox, review: &Value) -> usize {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|f| f["severity"] == "high")
+        // The other high findings (leaf roles with export) name no user.
+        .filter(|f| f["severity"] == "high" && f["kind"] != "low_role_sensitive")
         .map(|f| {
             assert_eq!(f["kind"], "unconfirmed_admin", "{f}");
             f["user_id"].as_str().unwrap().to_string()
@@ -221,7 +222,9 @@ async fn demo_csv_has_one_row_per_user_and_parses_back() {
             "profile",
             "admin_level",
             "role_id",
-            "profile_id"
+            "profile_id",
+            "sensitive",
+            "decision"
         ]
     );
     let users = &rows[1..];
@@ -233,7 +236,8 @@ async fn demo_csv_has_one_row_per_user_and_parses_back() {
     let ids: std::collections::BTreeSet<&str> = users.iter().map(|r| r[0].as_str()).collect();
     assert_eq!(ids.len(), 450, "each user once");
     for r in users {
-        assert_eq!(r.len(), 10, "{r:?}");
+        assert_eq!(r.len(), 12, "{r:?}");
+        assert_eq!(r[11], "", "decision is for the reviewer: {r:?}");
         assert!(["true", "false"].contains(&r[4].as_str()), "{r:?}");
         assert!(["true", "false"].contains(&r[7].as_str()), "{r:?}");
         assert!(
@@ -299,6 +303,34 @@ async fn json_is_the_tools_structured_result() {
     );
 }
 
+/// Gives the demo organisation's leaf-role users whose profile can export
+/// (Accountants with Finance Auditor: its other high finding) the Read
+/// Only profile.
+async fn lower_leaf_exporters(sb: &Sandbox, review: &Value) -> usize {
+    let (c, _) = client(sb);
+    let read_only = review["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Read Only")
+        .map(|p| ZohoId::parse(p["id"].as_str().unwrap(), "profile").unwrap())
+        .expect("a Read Only profile");
+    let mut n = 0;
+    for u in all_users(sb).await {
+        if u["status"] == "active"
+            && u["role"]["name"] == "Accountant"
+            && u["profile"]["name"] == "Finance Auditor"
+        {
+            let id = ZohoId::parse(u["id"].as_str().unwrap(), "user_id").unwrap();
+            c.update_user(&id, None, Some(&read_only))
+                .await
+                .expect("lower the profile");
+            n += 1;
+        }
+    }
+    n
+}
+
 #[tokio::test]
 async fn exit_code_follows_the_worst_finding_and_fail_on() {
     let sb = sandbox().await;
@@ -307,6 +339,7 @@ async fn exit_code_follows_the_worst_finding_and_fail_on() {
     assert_eq!(code(&first), 4, "{}", stderr(&first));
     let fixed = deactivate_unconfirmed_admins(&sb, &json_of(&first)).await;
     assert!(fixed > 0);
+    assert!(lower_leaf_exporters(&sb, &json_of(&first)).await > 0);
 
     // No high-severity finding left: the gate passes...
     let o = run(home.path(), Some(&sb), &["review", "--format", "json"]).await;
