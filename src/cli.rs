@@ -48,6 +48,8 @@ pub enum Command {
     // Evidence commands (audit log checks); see the block at `AuditArgs`.
     /// Check the audit log's hash chain (`verify`) or print it as a table (`show`).
     Audit(AuditArgs),
+    /// Carry out the decisions of a review CSV (its `decision` column): prints the plan; changes nothing without --execute.
+    Apply(ApplyArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -563,6 +565,75 @@ pub struct AuditShowArgs {
     /// md, csv or json.
     #[arg(long, value_enum, default_value = "md", value_name = "FORMAT")]
     pub format: AuditFormat,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ApplyArgs {
+    /// The review CSV (`bigin-mcp review --format csv`) with its `decision` column filled in: keep, deactivate, delete or profile:<name>.
+    #[arg(value_name = "FILE.csv")]
+    pub file: PathBuf,
+    /// Make the changes (default: only print the plan).
+    #[arg(long)]
+    pub execute: bool,
+    /// With --execute: do not ask for confirmation (needed when stdin is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// The review snapshot the decisions came from, named in each audit line. Default: the organisation's latest.
+    #[arg(long, value_name = "FILE")]
+    pub snapshot: Option<PathBuf>,
+    /// The connection, as `review` takes it (--demo, --account, --dc, ...).
+    #[command(flatten)]
+    pub review: ApplyConnection,
+    /// Audit log of the changes. Default: the one `serve` writes.
+    #[arg(long, env = "BIGIN_AUDIT_LOG", value_name = "PATH")]
+    pub audit_log: Option<PathBuf>,
+}
+
+/// `apply`'s connection flags: `review`'s, without its output flags.
+#[derive(Debug, Args, Clone)]
+pub struct ApplyConnection {
+    /// Use the built-in sandbox organisation (no Zoho account needed).
+    #[arg(long, env = "BIGIN_DEMO", action = ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
+    pub demo: bool,
+    /// The logged-in account to use (see `bigin-mcp login --account`).
+    #[arg(long, env = "BIGIN_ACCOUNT", default_value = "default")]
+    pub account: String,
+    /// Zoho data centre of the env credentials: us, eu, in, au, jp, cn, sa, ca.
+    #[arg(long, env = "BIGIN_DC", value_name = "DC", value_parser = data_centre)]
+    pub dc: Option<String>,
+    /// Override the API domain (default: the token response's api_domain).
+    #[arg(long, env = "BIGIN_API_DOMAIN", value_name = "URL")]
+    pub api_domain: Option<String>,
+    /// Override the accounts server used to refresh tokens.
+    #[arg(long, env = "BIGIN_ACCOUNTS_URL", value_name = "URL")]
+    pub accounts_url: Option<String>,
+    /// Seconds before a Zoho request times out (at least 1).
+    #[arg(long, env = "BIGIN_TIMEOUT", default_value_t = 30, value_name = "SECS", value_parser = seconds)]
+    pub timeout: u64,
+}
+
+impl ApplyConnection {
+    /// The `serve` flags reaching the same organisation (writes allowed).
+    pub fn connection(&self) -> ServeArgs {
+        ServeArgs {
+            demo: self.demo,
+            demo_users: None,
+            account: self.account.clone(),
+            read_only: false,
+            allow_delete: true,
+            no_elicitation: true,
+            methods: vec![],
+            toolsets: vec![],
+            tools: vec![],
+            exclude_tools: vec![],
+            expires_at: None,
+            dc: self.dc.clone(),
+            api_domain: self.api_domain.clone(),
+            accounts_url: self.accounts_url.clone(),
+            audit_log: None,
+            timeout: self.timeout,
+        }
+    }
 }
 
 /// `audit show --since`: a date means from the start of that day (UTC).

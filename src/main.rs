@@ -56,6 +56,7 @@ fn main() -> ExitCode {
             Command::Status(args) => commands::login::status(args).await,
             Command::Review(args) => commands::review::run(args).await,
             Command::Sandbox(args) => commands::sandbox::run(args).await,
+            Command::Apply(args) => commands::apply::run(args).await,
             Command::Completions(_)
             | Command::Man
             | Command::Tools(_)

@@ -131,6 +131,15 @@ impl SnapshotStore {
     /// memory), and a snapshot of another organisation, or one dated after
     /// now, is never a baseline: either would hide real changes.
     pub fn find(&self, org_id: &str, since: &Since) -> std::io::Result<Option<Snapshot>> {
+        Ok(self.find_with_path(org_id, since)?.map(|(_, s)| s))
+    }
+
+    /// [`SnapshotStore::find`], with the snapshot file's path.
+    pub fn find_with_path(
+        &self,
+        org_id: &str,
+        since: &Since,
+    ) -> std::io::Result<Option<(PathBuf, Snapshot)>> {
         let dir = self.org_dir(org_id);
         if !dir.exists() {
             return Ok(None);
@@ -164,8 +173,8 @@ impl SnapshotStore {
                 continue;
             }
             match since {
-                Since::Last => return Ok(Some(snap)),
-                Since::At(limit) if at <= *limit => return Ok(Some(snap)),
+                Since::Last => return Ok(Some((path, snap))),
+                Since::At(limit) if at <= *limit => return Ok(Some((path, snap))),
                 Since::At(_) => {}
             }
         }
