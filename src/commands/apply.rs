@@ -18,7 +18,7 @@ use anyhow::{Context, bail};
 use bigin_mcp::admin::audit::{AuditEntry, AuditLog, Outcome};
 use bigin_mcp::admin::guard::{Action, NoConfirm};
 use bigin_mcp::admin::snapshots::sha256_hex;
-use bigin_mcp::admin::{Session, Shutdown, Since, SnapshotStore, WriteGuard};
+use bigin_mcp::admin::{AdminError, Session, Shutdown, Since, SnapshotStore, WriteGuard};
 use bigin_mcp::cli::ApplyArgs;
 use bigin_mcp::fsx;
 use bigin_mcp::zoho::{Ref, User, UserType};
@@ -239,7 +239,11 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
             .await;
         let (outcome, detail) = match &result {
             Ok(r) => (Outcome::Success, r.message.clone()),
-            Err(e) => (Outcome::Refused, e.to_string()),
+            // Refused before sending, or sent and not accepted.
+            Err(e @ (AdminError::Refused(_) | AdminError::Id(_))) => {
+                (Outcome::Refused, e.to_string())
+            }
+            Err(e) => (Outcome::Error, e.to_string()),
         };
         let line = format!("decision in CSV row {} from {source}: {detail}", p.row);
         guard
