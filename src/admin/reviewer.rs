@@ -21,6 +21,8 @@ use crate::zoho::{Ref, User, UserType, count_requests};
 pub struct Reviewer<'a> {
     session: &'a Session,
     snapshots: Option<&'a SnapshotStore>,
+    /// Leave pruning to the caller, after it delivered the review.
+    prune_later: bool,
 }
 
 /// A review and the users it judged, one row each (what the snapshot holds).
@@ -45,7 +47,19 @@ impl<'a> Reviewer<'a> {
     /// A reviewer storing snapshots in `snapshots` (`None` keeps none, and
     /// then cannot compare with an earlier review).
     pub fn new(session: &'a Session, snapshots: Option<&'a SnapshotStore>) -> Reviewer<'a> {
-        Reviewer { session, snapshots }
+        Reviewer {
+            session,
+            snapshots,
+            prune_later: false,
+        }
+    }
+
+    /// Stores the snapshot without pruning older ones: the caller prunes
+    /// ([`SnapshotStore::prune`]) once the review is delivered, or discards
+    /// the new snapshot if it is not, and no older one is lost either way.
+    pub fn prune_later(mut self) -> Reviewer<'a> {
+        self.prune_later = true;
+        self
     }
 
     /// The access review, with its evidence header; stores a snapshot and
@@ -138,7 +152,11 @@ impl<'a> Reviewer<'a> {
                 users: &users,
                 admin_flags: &computed.admin_flags,
             };
-            let saved = store.save(&evidence, &snap);
+            let saved = if self.prune_later {
+                store.save_unpruned(&evidence, &snap)
+            } else {
+                store.save(&evidence, &snap)
+            };
             // One story: "stored as the first" only when it was stored.
             let first = if saved.is_ok() {
                 "; this review is stored as the first"

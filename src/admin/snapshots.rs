@@ -86,6 +86,20 @@ impl SnapshotStore {
         evidence: &Evidence,
         snap: &impl serde::Serialize,
     ) -> Result<(PathBuf, String), FsxError> {
+        let saved = self.save_unpruned(evidence, snap)?;
+        self.prune(&evidence.organization_id);
+        Ok(saved)
+    }
+
+    /// [`SnapshotStore::save`] without pruning: for a review whose delivery
+    /// is still to come (`review -o`), so an undelivered one, once
+    /// [discarded](SnapshotStore::discard), has cost no older snapshot.
+    /// Call [`SnapshotStore::prune`] once it is delivered.
+    pub fn save_unpruned(
+        &self,
+        evidence: &Evidence,
+        snap: &impl serde::Serialize,
+    ) -> Result<(PathBuf, String), FsxError> {
         let dir = self.org_dir(&evidence.organization_id);
         let stamp = DateTime::parse_from_rfc3339(&evidence.generated_at)
             .map(|t| t.with_timezone(&Utc))
@@ -106,12 +120,16 @@ impl SnapshotStore {
             digest = Some(hex(&w.hash.finalize()));
             Ok(())
         })?;
-        if let Ok(mut all) = list(&dir) {
+        Ok((path, digest.unwrap_or_default()))
+    }
+
+    /// Removes all but the newest [`KEEP`] snapshots of an organisation.
+    pub fn prune(&self, org_id: &str) {
+        if let Ok(mut all) = list(&self.org_dir(org_id)) {
             while all.len() > KEEP {
                 let _ = std::fs::remove_file(all.remove(0));
             }
         }
-        Ok((path, digest.unwrap_or_default()))
     }
 
     /// Removes a snapshot this run stored but whose review was never
@@ -379,6 +397,32 @@ mod tests {
         assert_eq!(
             names,
             vec![p.file_name().unwrap().to_string_lossy().into_owned()]
+        );
+    }
+
+    #[test]
+    fn an_undelivered_snapshot_discarded_costs_no_older_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SnapshotStore::new(dir.path().to_path_buf());
+        for day in 1..=KEEP {
+            let s = snap(&format!("2026-10-{day:02}T12:00:00.000Z"));
+            store.save(&s.evidence, &s).unwrap();
+        }
+        let before = list(&dir.path().join("42")).unwrap();
+        let s = snap("2026-11-01T12:00:00.000Z");
+        let (p, _) = store.save_unpruned(&s.evidence, &s).unwrap();
+        store.discard(&p).unwrap();
+        assert_eq!(list(&dir.path().join("42")).unwrap(), before);
+        // Delivered: pruned back to KEEP, the oldest going.
+        let (p, _) = store.save_unpruned(&s.evidence, &s).unwrap();
+        store.prune("42");
+        let after = list(&dir.path().join("42")).unwrap();
+        assert_eq!(after.len(), KEEP);
+        assert_eq!(after.last(), Some(&p));
+        assert!(!after.contains(&before[0]));
+        assert!(
+            store.discard(Path::new("/etc/passwd")).is_err(),
+            "only its own files"
         );
     }
 }

@@ -53,6 +53,7 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
     // A new process has an empty cache, so this reads Zoho either way;
     // `fresh` says so rather than rely on it.
     let run = Reviewer::new(&session, store.as_ref())
+        .prune_later()
         .run(args.since.clone(), true)
         .await
         .map_err(|e| anyhow::anyhow!("the access review failed: {e}"))?;
@@ -107,6 +108,9 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
             _ => "no snapshot was stored".to_string(),
         };
         return Err(e.context(format!("the review was not delivered; {fate}")));
+    }
+    if let Some(store) = &store {
+        store.prune(&review.evidence.organization_id);
     }
     // Said once the review is delivered: an undelivered one's is removed.
     match (&review.snapshot, not_saved(review)) {
