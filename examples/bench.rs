@@ -63,15 +63,15 @@ const SLOW_CALL: Duration = Duration::from_secs(1);
 // on a busy machine does not fail the run; min and max are still shown.
 const TARGET_COLD_MS: f64 = 10.0;
 const TARGET_RSS_MIB: f64 = 12.0;
-/// "8 KB" read as 8 KiB: the budget is about an agent's context, where the
-/// distinction is noise, and a power of two is the usual reading.
-const TARGET_TOOLS_LIST_BYTES: usize = 8 * 1024;
+/// The default tools/list budget (the brief: up to 10 KiB; KiB, as a power of
+/// two is the usual reading of "KB" for an agent's context).
+const TARGET_TOOLS_LIST_BYTES: usize = 10 * 1024;
 const TARGET_CONCISE_PCT: f64 = 15.0;
 /// Pipelined access reviews in the burst figure, and its memory ceiling.
 const BURST: usize = 1000;
 const TARGET_BURST_MIB: f64 = 64.0;
 /// All tools enabled: tools/list ceiling.
-const TARGET_TOOLS_LIST_ALL_BYTES: usize = 10 * 1024;
+const TARGET_TOOLS_LIST_ALL_BYTES: usize = 12 * 1024;
 /// The review's size in each channel for the 450-user sandbox.
 const TARGET_REVIEW_BYTES: usize = 8 * 1024;
 /// Zoho requests of a first review of the 450-user sandbox.
@@ -1189,7 +1189,7 @@ fn measure(
         Target {
             name: "tools/list result",
             shown: format!("{tools_bytes} B"),
-            limit: format!("<= {TARGET_TOOLS_LIST_BYTES} B (8 KiB)"),
+            limit: format!("<= {TARGET_TOOLS_LIST_BYTES} B (10 KiB)"),
             pass: tools_bytes <= TARGET_TOOLS_LIST_BYTES,
             value: tools_bytes as f64,
         },
@@ -1203,7 +1203,7 @@ fn measure(
         Target {
             name: "tools/list, every tool",
             shown: format!("{tools_all_bytes} B"),
-            limit: format!("<= {TARGET_TOOLS_LIST_ALL_BYTES} B (10 KiB)"),
+            limit: format!("<= {TARGET_TOOLS_LIST_ALL_BYTES} B (12 KiB)"),
             pass: tools_all_bytes <= TARGET_TOOLS_LIST_ALL_BYTES,
             value: tools_all_bytes as f64,
         },

@@ -52,6 +52,11 @@ pub enum Command {
     /// Print the tools this binary serves as JSON (feeds the MCPB bundle's manifest).
     #[command(hide = true)]
     Tools(ToolsArgs),
+    // Evidence commands (audit log checks); see the block at `AuditArgs`.
+    /// Check the audit log's hash chain (`verify`) or print it as a table (`show`).
+    Audit(AuditArgs),
+    /// Carry out the decisions of a review CSV (its `decision` column): prints the plan; changes nothing without --execute.
+    Apply(ApplyArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -410,6 +415,85 @@ pub struct SandboxArgs {
     /// retry-after-in-body, token-throttle, token-throttle-400. Default: as documented.
     #[arg(long, value_name = "NAME", value_parser = clap::value_parser!(crate::sandbox::VariantName))]
     pub variant: Vec<crate::sandbox::VariantName>,
+}
+
+// ---- Evidence commands: `audit verify`, `audit show` --------------------
+
+#[derive(Debug, Args, Clone)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub command: AuditCommand,
+}
+
+#[derive(Debug, Subcommand, Clone)]
+pub enum AuditCommand {
+    /// Check every line's hash chain; exit 0 when intact, 1 naming the first line that does not verify.
+    Verify(AuditFileArgs),
+    /// Print the audit log as a table.
+    Show(AuditShowArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct AuditFileArgs {
+    /// The audit log (default: the one `serve` writes, audit.log in the platform data directory).
+    #[arg(long, env = "BIGIN_AUDIT_LOG", value_name = "PATH")]
+    pub audit_log: Option<PathBuf>,
+}
+
+/// `audit show --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    Md,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct AuditShowArgs {
+    #[command(flatten)]
+    pub file: AuditFileArgs,
+    /// Only lines at or after this date (2026-09-30, UTC) or RFC 3339 time.
+    #[arg(long, value_name = "WHEN", value_parser = after)]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only lines about this user (id or email, case-insensitive).
+    #[arg(long, value_name = "ID_OR_EMAIL")]
+    pub user: Option<String>,
+    /// md, csv or json.
+    #[arg(long, value_enum, default_value = "md", value_name = "FORMAT")]
+    pub format: AuditFormat,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ApplyArgs {
+    /// The review CSV (`bigin-mcp review --format csv`) with its `decision` column filled in: keep, deactivate, delete or profile:<name>.
+    #[arg(value_name = "FILE.csv")]
+    pub file: PathBuf,
+    /// Make the changes (default: only print the plan).
+    #[arg(long)]
+    pub execute: bool,
+    /// With --execute: do not ask for confirmation (needed when stdin is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// The review snapshot the decisions came from, named in each audit line. Default: the organisation's latest.
+    #[arg(long, value_name = "FILE")]
+    pub snapshot: Option<PathBuf>,
+    /// The connection, as `serve` and `review` take it (--demo, --account, --dc, ...).
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+    /// Audit log of the changes. Default: the one `serve` writes.
+    #[arg(long, env = "BIGIN_AUDIT_LOG", value_name = "PATH")]
+    pub audit_log: Option<PathBuf>,
+}
+
+/// `audit show --since`: a date means from the start of that day (UTC).
+fn after(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    let s = s.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
+        .map_err(|_| format!("expected a date (2026-09-30) or an RFC 3339 time; got '{s}'"))
 }
 
 /// Parses `args` (program name first). On an invalid value that came from

@@ -33,6 +33,8 @@ use std::path::{Path, PathBuf};
 pub enum FsxError {
     #[error("{path} is {kind}, not a regular file; nothing was written to it")]
     NotRegular { path: String, kind: &'static str },
+    #[error("{path} already exists; it is written once and never replaced")]
+    Exists { path: String },
     #[error("{path} is larger than {cap} bytes; it was not read")]
     TooLarge { path: String, cap: u64 },
     #[error("cannot {op} {path}: {message}")]
@@ -130,6 +132,47 @@ pub fn replace_with(
     tmp.persisted = true;
     // The rename itself is durable only once the directory is synced;
     // failing that is not worth failing a write that is already visible.
+    #[cfg(unix)]
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Writes a new file at `path` (mode 0600 in a 0700 directory, as
+/// [`Mode::Private`]) and never replaces one: evidence such as a review
+/// snapshot is written once. The content goes to a temp file, is synced,
+/// and is then hard-linked into place, which fails if `path` exists (a
+/// rename would silently replace it). A failure leaves no temp file.
+pub fn create_with(
+    path: &Path,
+    fill: impl FnOnce(&mut File) -> std::io::Result<()>,
+) -> Result<(), FsxError> {
+    let name = path.file_name().ok_or_else(|| FsxError::NotRegular {
+        path: path.display().to_string(),
+        kind: "not a file name",
+    })?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    create_private_dir(dir).map_err(|e| FsxError::io("create the directory", dir, e))?;
+    let mut tmp = Temp::create(dir, name, Mode::Private)?;
+    (|| {
+        fill(&mut tmp.file)?;
+        tmp.file.sync_all()
+    })()
+    .map_err(|e| FsxError::io("write", path, e))?;
+    std::fs::hard_link(&tmp.path, path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            FsxError::Exists {
+                path: path.display().to_string(),
+            }
+        } else {
+            FsxError::io("create", path, e)
+        }
+    })?;
+    // Temp's drop removes the temp name; `path` keeps the content.
     #[cfg(unix)]
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
@@ -469,6 +512,26 @@ mod tests {
         replace(&p, b"{\"a\":1}", Mode::Keep).unwrap();
         assert_eq!(mode(&p), 0o640);
         assert_eq!(std::fs::read(&p).unwrap(), b"{\"a\":1}");
+    }
+
+    #[test]
+    fn create_with_writes_once_and_never_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("snaps/one.json");
+        create_with(&p, |f| f.write_all(b"first")).unwrap();
+        let e = create_with(&p, |f| f.write_all(b"second")).unwrap_err();
+        assert!(matches!(e, FsxError::Exists { .. }), "{e}");
+        assert_eq!(std::fs::read(&p).unwrap(), b"first");
+        // A writer that fails halfway (a full disk) leaves nothing behind.
+        let q = dir.path().join("snaps/two.json");
+        create_with(&q, |f| {
+            f.write_all(b"half")?;
+            Err(std::io::Error::other("No space left on device"))
+        })
+        .unwrap_err();
+        assert_eq!(entries(&dir.path().join("snaps")), vec!["one.json"]);
+        #[cfg(unix)]
+        assert_eq!(mode(&p), 0o600);
     }
 
     #[test]

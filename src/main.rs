@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         Command::Tools(_) => return report(commands::docs::tools()),
         Command::Install(args) => return report(commands::install::install(args)),
         Command::Uninstall(args) => return report(commands::install::uninstall(args)),
+        Command::Audit(args) => return report(commands::audit::run(args)),
         _ => {}
     }
     init_logging(matches!(command, Command::Sandbox(_)));
@@ -57,11 +58,13 @@ fn main() -> ExitCode {
             Command::Review(args) => commands::review::run(args).await,
             Command::Doctor(args) => commands::doctor::run(args).await,
             Command::Sandbox(args) => commands::sandbox::run(args).await,
+            Command::Apply(args) => commands::apply::run(args).await,
             Command::Completions(_)
             | Command::Man
             | Command::Tools(_)
             | Command::Install(_)
-            | Command::Uninstall(_) => unreachable!("handled before the runtime starts"),
+            | Command::Uninstall(_)
+            | Command::Audit(_) => unreachable!("handled before the runtime starts"),
         }
     });
     // stdin is read by a blocking thread that may sit in read(2) forever

@@ -1,5 +1,15 @@
 //! The audit log: one JSON line per write attempt (refused, dry run, failed
-//! or done), appended to a file the admin can keep.
+//! or done), appended to a file the admin can keep, and [`verify`] and
+//! [`read`] for `bigin-mcp audit verify` and `audit show`.
+//!
+//! Tamper-evident: every line starts with `prev_sha256`, the SHA-256 (hex)
+//! of the previous line's bytes (without its newline); the first line of a
+//! file chains from [`GENESIS`]. Editing, inserting or removing a line
+//! breaks the chain at the line after it, which [`verify`] names. (Cutting
+//! lines off the end leaves a shorter valid chain: keep a copy of the last
+//! line's hash, e.g. in the filed review, to detect that.) Appends take a
+//! [`FileLock`] beside the log around "read the last line, append", so
+//! several servers and the CLI writing one log keep one chain.
 //!
 //! Writes fail closed: if the line cannot be written before a change is
 //! sent, the change is refused. Lines never hold a token or secret, but they
@@ -13,6 +23,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use serde::{Serialize, Serializer};
+use sha2::{Digest, Sha256};
+
+use crate::fsx::FileLock;
+
+/// What the first line of a log chains from: 64 zeros.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The field each line's chain link is kept in.
+pub const PREV_FIELD: &str = "prev_sha256";
 
 /// Longest field kept whole; longer ones are cut and marked.
 pub const MAX_FIELD_CHARS: usize = 256;
@@ -134,26 +153,40 @@ impl AuditLog {
         &self.path
     }
 
-    /// Appends one line, with the time filled in.
+    /// Appends one line, with the time filled in and chained to the
+    /// previous line (see the module docs).
     pub fn append(&self, mut entry: AuditEntry<'_>) -> Result<(), AuditError> {
         if entry.time.is_empty() {
             entry.time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         }
-        let mut line = serde_json::to_string(&entry).expect("audit entries serialise");
+        let mut body = serde_json::to_string(&entry).expect("audit entries serialise");
         // JSON allows U+2028/U+2029 raw, but line splitters (JavaScript's,
         // Python's `splitlines`) break a line there; escaped, they cannot.
-        if line.contains(['\u{2028}', '\u{2029}']) {
-            line = line
+        if body.contains(['\u{2028}', '\u{2029}']) {
+            body = body
                 .replace('\u{2028}', "\\u2028")
                 .replace('\u{2029}', "\\u2029");
         }
-        line.push('\n');
         let err = |source| AuditError {
             path: self.path.display().to_string(),
             source,
         };
         let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut f = self.open().map_err(err)?;
+        // Other processes append to the same file: the last line must not
+        // change between reading it and writing after it.
+        let _lock =
+            FileLock::beside(&self.path).map_err(|e| err(std::io::Error::other(e.to_string())))?;
+        let (prev, torn) = last_line_hash(&mut f).map_err(err)?;
+        let mut line = String::with_capacity(body.len() + 100);
+        if torn {
+            // A line cut short (a crash mid-write) stays its own line,
+            // which `verify` then names, rather than swallowing this one.
+            line.push('\n');
+        }
+        line.push_str(&format!("{{\"{PREV_FIELD}\":\"{prev}\","));
+        line.push_str(&body[1..]);
+        line.push('\n');
         // One write call per line keeps lines whole even with other writers.
         f.write_all(line.as_bytes()).map_err(err)?;
         Ok(())
@@ -181,7 +214,8 @@ impl AuditLog {
             b.create(dir)?;
         }
         let mut o = OpenOptions::new();
-        o.create(true).append(true);
+        // Read too: the last line is hashed into the next one.
+        o.create(true).append(true).read(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
         let f = o.open(&self.path)?;
@@ -196,6 +230,136 @@ impl AuditLog {
         }
         Ok(f)
     }
+}
+
+/// SHA-256 (hex) of one line's bytes, without its newline.
+pub fn line_hash(line: &[u8]) -> String {
+    crate::admin::snapshots::hex(&Sha256::digest(line))
+}
+
+/// The hash of the file's last line ([`GENESIS`] for an empty file), and
+/// whether that line lacks its newline (a torn write).
+fn last_line_hash(f: &mut File) -> std::io::Result<(String, bool)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = f.seek(SeekFrom::End(0))?;
+    if len == 0 {
+        return Ok((GENESIS.to_string(), false));
+    }
+    // Lines are capped (every field is), so a few KB usually hold the
+    // last one; read more only if not.
+    let mut chunk: u64 = 8 * 1024;
+    loop {
+        let start = len.saturating_sub(chunk);
+        f.seek(SeekFrom::Start(start))?;
+        let mut buf = Vec::with_capacity((len - start) as usize);
+        Read::by_ref(f).take(len - start).read_to_end(&mut buf)?;
+        let torn = buf.last() != Some(&b'\n');
+        let body = if torn {
+            &buf[..]
+        } else {
+            &buf[..buf.len() - 1]
+        };
+        match body.iter().rposition(|b| *b == b'\n') {
+            Some(nl) => return Ok((line_hash(&body[nl + 1..]), torn)),
+            None if start == 0 => return Ok((line_hash(body), torn)),
+            None => chunk *= 4,
+        }
+    }
+}
+
+/// What [`verify`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// Lines read.
+    pub lines: usize,
+    /// Lines at the start written before the chain existed (no
+    /// `prev_sha256`): they cannot be verified themselves, but the first
+    /// chained line pins them.
+    pub unchained_prefix: usize,
+    /// The first line (1-based) that does not verify, and why.
+    pub broken: Option<(usize, String)>,
+    /// The hash of the last line: note it to detect lines cut off the end.
+    pub head: String,
+}
+
+/// Checks the chain of the log at `path`.
+pub fn verify(path: &Path) -> std::io::Result<Verified> {
+    use std::io::BufRead;
+    let f = open_for_reading(path)?;
+    let mut r = std::io::BufReader::new(f);
+    let mut out = Verified {
+        lines: 0,
+        unchained_prefix: 0,
+        broken: None,
+        head: GENESIS.to_string(),
+    };
+    let mut chained = false;
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        if r.read_until(b'\n', &mut buf)? == 0 {
+            break;
+        }
+        out.lines += 1;
+        let n = out.lines;
+        let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        let bad = |why: String| Some((n, why));
+        let prev = serde_json::from_slice::<serde_json::Value>(line)
+            .ok()
+            .and_then(|v| v.get(PREV_FIELD).and_then(|p| p.as_str()).map(String::from));
+        match prev {
+            Some(p) if p == out.head => chained = true,
+            Some(p) => {
+                out.broken = bad(format!(
+                    "its {PREV_FIELD} is {p}, but the line before it hashes to {}: a line before it was changed, added or removed",
+                    out.head
+                ));
+                break;
+            }
+            None if !chained && serde_json::from_slice::<serde_json::Value>(line).is_ok() => {
+                out.unchained_prefix += 1;
+            }
+            None => {
+                out.broken = bad(
+                    if serde_json::from_slice::<serde_json::Value>(line).is_ok() {
+                        format!("it has no {PREV_FIELD}, but the lines before it are chained")
+                    } else {
+                        "it is not a JSON object (edited, or cut short by a crash)".to_string()
+                    },
+                );
+                break;
+            }
+        }
+        out.head = line_hash(line);
+    }
+    Ok(out)
+}
+
+/// Every line of the log at `path` as JSON (a line that is not JSON is
+/// kept as `{"line": N, "unreadable": "..."}` so `audit show` hides nothing).
+pub fn read(path: &Path) -> std::io::Result<Vec<serde_json::Value>> {
+    use std::io::BufRead;
+    let f = open_for_reading(path)?;
+    let mut out = Vec::new();
+    for (i, line) in std::io::BufReader::new(f).split(b'\n').enumerate() {
+        let line = line?;
+        out.push(serde_json::from_slice(&line).unwrap_or_else(
+            |_| serde_json::json!({"line": i + 1, "unreadable": String::from_utf8_lossy(&line)}),
+        ));
+    }
+    Ok(out)
+}
+
+/// Opens a log to read: a regular file only (a FIFO would block).
+fn open_for_reading(path: &Path) -> std::io::Result<File> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other(format!(
+            "{} is not a regular file",
+            path.display()
+        )));
+    }
+    File::open(path)
 }
 
 #[cfg(test)]
@@ -358,5 +522,112 @@ mod tests {
             detail: "",
         });
         assert!(e.is_err());
+    }
+
+    fn entry(user_id: &str) -> AuditEntry<'_> {
+        AuditEntry {
+            time: String::new(),
+            tool: "bigin_set_user_status",
+            user_id,
+            email: "a@b.c",
+            given_email: "a@b.c",
+            action: "deactivate",
+            outcome: Outcome::Success,
+            confirmed_by: ConfirmedBy::Person,
+            detail: "",
+        }
+    }
+
+    #[test]
+    fn each_line_chains_to_the_one_before_from_genesis() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::new(dir.path().join("audit.log"));
+        for id in ["1", "2", "3"] {
+            log.append(entry(id)).unwrap();
+        }
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let prev = |l: &str| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()[PREV_FIELD]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(prev(lines[0]), GENESIS);
+        assert_eq!(prev(lines[1]), line_hash(lines[0].as_bytes()));
+        assert_eq!(prev(lines[2]), line_hash(lines[1].as_bytes()));
+        let v = verify(log.path()).unwrap();
+        assert_eq!((v.lines, v.broken.clone()), (3, None));
+        assert_eq!(v.head, line_hash(lines[2].as_bytes()));
+    }
+
+    #[test]
+    fn an_edited_inserted_or_removed_line_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.log");
+        let log = AuditLog::new(path.clone());
+        for id in ["1", "2", "3", "4"] {
+            log.append(entry(id)).unwrap();
+        }
+        let good = std::fs::read_to_string(&path).unwrap();
+        let broken_at = |text: String| {
+            std::fs::write(&path, text).unwrap();
+            verify(&path).unwrap().broken.map(|(n, _)| n)
+        };
+        // Line 2 edited: line 3 no longer verifies.
+        assert_eq!(
+            broken_at(good.replacen("\"user_id\":\"2\"", "\"user_id\":\"9\"", 1)),
+            Some(3)
+        );
+        // Line 2 removed.
+        let mut l: Vec<&str> = good.lines().collect();
+        l.remove(1);
+        assert_eq!(broken_at(l.join("\n") + "\n"), Some(2));
+        // The first line removed: line 2 does not chain from genesis.
+        let l: Vec<&str> = good.lines().skip(1).collect();
+        assert_eq!(broken_at(l.join("\n") + "\n"), Some(1));
+        // Garbage inserted.
+        assert_eq!(broken_at(format!("{good}not json\n")), Some(5));
+        assert_eq!(broken_at(good), None);
+    }
+
+    #[test]
+    fn lines_from_before_the_chain_are_counted_and_pinned() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.log");
+        std::fs::write(&path, "{\"tool\":\"old\"}\n{\"tool\":\"old2\"}\n").unwrap();
+        let log = AuditLog::new(path.clone());
+        log.append(entry("1")).unwrap();
+        let v = verify(&path).unwrap();
+        assert_eq!((v.unchained_prefix, v.broken), (2, None));
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("old2", "new2");
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(verify(&path).unwrap().broken.map(|(n, _)| n), Some(3));
+    }
+
+    #[test]
+    fn appends_from_two_writers_keep_one_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.log");
+        // Two logs on one file: each has its own in-process mutex, as two
+        // processes would; only the file lock keeps the chain whole.
+        let threads: Vec<_> = (0..2)
+            .map(|t| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let log = AuditLog::new(path);
+                    for i in 0..50 {
+                        log.append(entry(&format!("{t}-{i}"))).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let v = verify(&path).unwrap();
+        assert_eq!((v.lines, v.broken), (100, None));
     }
 }

@@ -39,6 +39,136 @@ fn squash(x: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// The sensitive permission categories a review lists per profile, in
+/// order: the administrator-level ones, then those that move or destroy
+/// data in bulk or outside the app.
+pub const SENSITIVE: [&str; 9] = [
+    "administration",
+    "user_management",
+    "role_profile_management",
+    "export",
+    "mass_delete",
+    "mass_update",
+    "import",
+    "data_backup",
+    "api_access",
+];
+
+/// Zoho permission names → the category they grant: the one table. A
+/// permission matches when its name or label, lower-cased with everything
+/// but letters and digits removed, contains the needle. Seeded from the
+/// names the sandbox serves (`src/sandbox/seed.rs`, CRM's
+/// `Crm_Implied_Manage_Users`, `Crm_Implied_Export`, `Crm_Implied_Mass_Delete`,
+/// ...) and CRM's documented labels ("Manage Users", "Mass Delete",
+/// "Data Backup", "API Access"); Bigin's own names are unconfirmed, so
+/// labels are matched as well as names.
+pub const PERMISSION_CATEGORIES: [(&str, &str); 19] = [
+    ("manageusers", "user_management"),
+    ("usermanagement", "user_management"),
+    ("manageroles", "role_profile_management"),
+    ("manageprofiles", "role_profile_management"),
+    ("rolesandprofiles", "role_profile_management"),
+    ("setup", "administration"),
+    ("managesettings", "administration"),
+    ("administ", "administration"),
+    ("customiz", "administration"),
+    ("managecompany", "administration"),
+    ("massdelete", "mass_delete"),
+    ("massupdate", "mass_update"),
+    ("masstransfer", "mass_update"),
+    ("export", "export"),
+    ("import", "import"),
+    ("backup", "data_backup"),
+    ("apiaccess", "api_access"),
+    ("impliedapi", "api_access"),
+    ("restapi", "api_access"),
+];
+
+impl PermissionSummary {
+    fn flag_mut(&mut self, category: &str) -> &mut bool {
+        match category {
+            "administration" => &mut self.administration,
+            "user_management" => &mut self.user_management,
+            "role_profile_management" => &mut self.role_profile_management,
+            "export" => &mut self.export,
+            "mass_delete" => &mut self.mass_delete,
+            "mass_update" => &mut self.mass_update,
+            "import" => &mut self.import,
+            "data_backup" => &mut self.data_backup,
+            "api_access" => &mut self.api_access,
+            _ => unreachable!("a category of SENSITIVE: {category}"),
+        }
+    }
+
+    /// Whether the profile grants `category` (one of [`SENSITIVE`]).
+    pub fn grants(&self, category: &str) -> bool {
+        match category {
+            "administration" => self.administration,
+            "user_management" => self.user_management,
+            "role_profile_management" => self.role_profile_management,
+            "export" => self.export,
+            "mass_delete" => self.mass_delete,
+            "mass_update" => self.mass_update,
+            "import" => self.import,
+            "data_backup" => self.data_backup,
+            "api_access" => self.api_access,
+            _ => false,
+        }
+    }
+
+    /// The [`SENSITIVE`] categories this profile grants, in that order.
+    pub fn sensitive(&self) -> Vec<&'static str> {
+        SENSITIVE.into_iter().filter(|c| self.grants(c)).collect()
+    }
+}
+
+/// A profile's sensitive permissions as the review reports them: the list,
+/// or `"unknown"` when its permissions could not be read (never an empty
+/// list, which would say "none").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Sensitive {
+    Known(Vec<&'static str>),
+    Unknown(UnknownMarker),
+}
+
+/// Serialises as the string `"unknown"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+pub enum UnknownMarker {
+    #[serde(rename = "unknown")]
+    Unknown,
+}
+
+impl Sensitive {
+    /// For a profile named `name` with `summary` (None: not read). The
+    /// built-in Administrator holds every permission whatever is read.
+    pub fn of(name: &str, summary: Option<&PermissionSummary>) -> Sensitive {
+        if name.eq_ignore_ascii_case("administrator") {
+            return Sensitive::Known(SENSITIVE.to_vec());
+        }
+        match summary {
+            Some(s) => Sensitive::Known(s.sensitive()),
+            None => Sensitive::Unknown(UnknownMarker::Unknown),
+        }
+    }
+
+    /// Whether it grants `category`: `None` when unknown.
+    pub fn grants(&self, category: &str) -> Option<bool> {
+        match self {
+            Sensitive::Known(v) => Some(v.contains(&category)),
+            Sensitive::Unknown(_) => None,
+        }
+    }
+
+    /// Space-separated, or `unknown` (the CSV column).
+    pub fn label(&self) -> String {
+        match self {
+            Sensitive::Known(v) => v.join(" "),
+            Sensitive::Unknown(_) => "unknown".into(),
+        }
+    }
+}
+
 /// Summarises a profile's `permissions_details` (Zoho's raw dump can be
 /// hundreds of KB), or else what a profile list carries (`permissions`,
 /// `sections`); `None` when it carries none. An empty list is none too: it
@@ -81,33 +211,10 @@ fn summarize_list(perms: &[Permission]) -> PermissionSummary {
             }
             continue;
         }
-        let flags: [(&[&str], &mut bool); 9] = [
-            (&["manageusers", "usermanagement"], &mut out.user_management),
-            (
-                &["manageroles", "manageprofiles", "rolesandprofiles"],
-                &mut out.role_profile_management,
-            ),
-            (
-                &[
-                    "setup",
-                    "managesettings",
-                    "administ",
-                    "customiz",
-                    "managecompany",
-                ],
-                &mut out.administration,
-            ),
-            (&["massdelete"], &mut out.mass_delete),
-            (&["massupdate", "masstransfer"], &mut out.mass_update),
-            (&["export"], &mut out.export),
-            (&["import"], &mut out.import),
-            (&["backup"], &mut out.data_backup),
-            (&["apiaccess", "impliedapi", "restapi"], &mut out.api_access),
-        ];
         let mut matched = false;
-        for (needles, flag) in flags {
-            if needles.iter().any(|n| key.contains(n)) {
-                *flag = true;
+        for (needle, category) in PERMISSION_CATEGORIES {
+            if key.contains(needle) {
+                *out.flag_mut(category) = true;
                 matched = true;
             }
         }

@@ -8,12 +8,21 @@
 
 use std::fmt::Write as _;
 
-use super::review::{AccessReview, Change, Changes, Counts, SnapshotUser};
+use std::collections::HashMap;
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+
+use super::permissions::SENSITIVE;
+use super::review::{AccessReview, Change, Changes, Counts, ProfileGroup, SnapshotUser};
 use crate::zoho::Ref;
 
 /// The CSV columns, in order: the list first, the ids of role and
-/// profile last (names are not unique in Zoho; ids are).
-pub const CSV_COLUMNS: [&str; 10] = [
+/// profile (names are not unique in Zoho; ids are), the profile's sensitive
+/// permissions (space-separated, or `unknown`), and last an empty
+/// `decision` for the reviewer: `keep`, `deactivate`, `delete` or
+/// `profile:<name>`, which `bigin-mcp apply` carries out.
+pub const CSV_COLUMNS: [&str; 12] = [
     "id",
     "name",
     "email",
@@ -24,18 +33,47 @@ pub const CSV_COLUMNS: [&str; 10] = [
     "admin_level",
     "role_id",
     "profile_id",
+    "sensitive",
+    "decision",
 ];
 
-/// One row per user (sorted by name, then id, so two quarters' files diff
-/// line by line), after a header of [`CSV_COLUMNS`]. RFC 4180: CRLF line
-/// ends, fields with a comma, quote or line break quoted, quotes doubled.
-pub fn csv(users: &[SnapshotUser]) -> String {
-    let mut sorted: Vec<&SnapshotUser> = users.iter().collect();
-    sorted.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
+/// A name's sort key: NFKD with combining marks dropped, lower-cased, so
+/// "Émile" sorts beside "Emile" and before "Zoë" (byte order put it after).
+pub fn sort_key(name: &str) -> String {
+    name.nfkd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// One row per user (in name order ignoring accents and case, then id, so
+/// two quarters' files diff line by line), after a header of
+/// [`CSV_COLUMNS`]; `profiles` give the sensitive column. RFC 4180: CRLF
+/// line ends, fields with a comma, quote or line break quoted, quotes
+/// doubled.
+pub fn csv(users: &[SnapshotUser], profiles: &[ProfileGroup]) -> String {
+    let sensitive: HashMap<&str, String> = profiles
+        .iter()
+        .map(|p| (p.id.as_str(), p.sensitive.label()))
+        .collect();
+    let mut sorted: Vec<(String, &SnapshotUser)> =
+        users.iter().map(|u| (sort_key(&u.name), u)).collect();
+    sorted.sort_by(|(ka, a), (kb, b)| {
+        ka.cmp(kb)
+            .then_with(|| a.name.cmp(&b.name))
+            .then_with(|| a.id.cmp(&b.id))
+    });
     let mut out = String::with_capacity(120 * (users.len() + 1));
     push_row(&mut out, CSV_COLUMNS.iter().copied());
-    for u in sorted {
+    for (_, u) in sorted {
         let flag = |b: bool| if b { "true" } else { "false" };
+        // A profile missing from the review's list: nothing is known of it.
+        let sens = u
+            .profile
+            .as_ref()
+            .and_then(|p| sensitive.get(p.id.as_str()))
+            .map(String::as_str)
+            .unwrap_or(if u.profile.is_some() { "unknown" } else { "" });
         push_row(
             &mut out,
             [
@@ -49,6 +87,8 @@ pub fn csv(users: &[SnapshotUser]) -> String {
                 flag(u.admin_level),
                 ref_id(&u.role),
                 ref_id(&u.profile),
+                sens,
+                "",
             ],
         );
     }
@@ -90,9 +130,18 @@ pub fn csv_field(value: &str) -> String {
     }
 }
 
+/// Characters a name must not carry into a document as they are: controls
+/// (C0, DEL, C1), line and paragraph separators, and the bidi controls that
+/// reorder what a reader sees (U+202A-U+202E, U+2066-U+2069, LRM, RLM, ALM).
+pub fn is_invisible(c: char) -> bool {
+    crate::admin::guard::forged_char(c)
+}
+
 /// Text for a Markdown table cell: one line, no `|` that would split the
-/// cell, and no markup (links, HTML, code spans) from a name in Zoho.
-fn cell(s: &str) -> String {
+/// cell, no markup (links, HTML, code spans) from a name in Zoho, and no
+/// control or bidi character ([`is_invisible`]: shown as `U+202E`), so a
+/// name cannot forge a row or reorder the text an auditor reads.
+pub fn cell(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -100,8 +149,8 @@ fn cell(s: &str) -> String {
             // Other controls, separators and bidi marks would end the line
             // in some reader or reorder the row: shown, not obeyed, as the
             // MCP tables do.
-            c if crate::admin::guard::forged_char(c) => {
-                let _ = write!(out, "\\u{{{:04x}}}", c as u32);
+            c if is_invisible(c) => {
+                let _ = write!(out, "U+{:04X}", c as u32);
             }
             '\\' | '|' | '`' | '*' | '[' | ']' | '<' | '>' => {
                 out.push('\\');
@@ -160,6 +209,9 @@ pub fn markdown(r: &AccessReview) -> String {
     if let Some(p) = &r.snapshot {
         fact("Snapshot", cell(p));
     }
+    if let Some(h) = &e.snapshot_sha256 {
+        fact("Snapshot SHA-256", cell(h));
+    }
 
     let _ = writeln!(out, "\n## Users\n");
     let status_columns = ["Active", "Unconfirmed", "Inactive", "Deleted", "Total"];
@@ -179,6 +231,8 @@ pub fn markdown(r: &AccessReview) -> String {
         row.extend(counts_cells(&p.users));
         table_row(&mut out, &row);
     }
+
+    sensitive_section(&mut out, &r.profiles);
 
     let _ = writeln!(out, "\n## Roles\n");
     let mut columns = vec!["Role", "Reports to"];
@@ -242,6 +296,30 @@ pub fn markdown(r: &AccessReview) -> String {
         changes(&mut out, c);
     }
     out
+}
+
+/// Which profile grants which sensitive permission, with its holders.
+fn sensitive_section(out: &mut String, profiles: &[ProfileGroup]) {
+    let _ = writeln!(out, "\n## Sensitive permissions\n");
+    let _ = writeln!(
+        out,
+        "export and mass_delete in a profile held by users in a leaf role (one no role reports to) is a high finding. unknown: the permissions could not be read.\n"
+    );
+    let mut columns = vec!["Profile", "Active holders"];
+    columns.extend(SENSITIVE);
+    table_head(out, &columns);
+    for p in profiles {
+        let mut row = vec![cell(&p.name), p.users.active.to_string()];
+        row.extend(SENSITIVE.iter().map(|c| {
+            match p.sensitive.grants(c) {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "unknown",
+            }
+            .to_string()
+        }));
+        table_row(out, &row);
+    }
 }
 
 fn changes(out: &mut String, c: &Changes) {
@@ -321,15 +399,18 @@ mod tests {
 
     #[test]
     fn csv_has_a_header_and_one_sorted_row_per_user() {
-        let out = csv(&[
-            user("2", "Zed", "z@x.test"),
-            user("1", "=cmd|' /C calc'!A0", "a@x.test"),
-        ]);
+        let out = csv(
+            &[
+                user("2", "Zed", "z@x.test"),
+                user("1", "=cmd|' /C calc'!A0", "a@x.test"),
+            ],
+            &[],
+        );
         let lines: Vec<&str> = out.split("\r\n").collect();
         assert_eq!(lines[0], CSV_COLUMNS.join(","));
         assert_eq!(
             lines[1],
-            "1,'=cmd|' /C calc'!A0,a@x.test,active,true,\"Sales, EMEA\",,false,7,"
+            "1,'=cmd|' /C calc'!A0,a@x.test,active,true,\"Sales, EMEA\",,false,7,,,"
         );
         assert!(lines[2].starts_with("2,Zed,"));
         assert_eq!(lines[3], "", "the last row ends with CRLF too");
@@ -350,8 +431,36 @@ mod tests {
         let c = cell(forged);
         assert_eq!(
             c,
-            "Ann\\u{2028}Lee\\u{202e}rotartsinimdA\\u{001b}\\[2J\\u{007f}\\u{0085}\\u{2066}"
+            "AnnU+2028LeeU+202ErotartsinimdAU+001B\\[2JU+007FU+0085U+2066"
         );
         assert!(!c.chars().any(crate::admin::guard::forged_char), "{c}");
+    }
+
+    #[test]
+    fn names_sort_ignoring_accents_and_case() {
+        let out = csv(
+            &[
+                user("1", "Zoë", "z@x.test"),
+                user("2", "Émile", "e@x.test"),
+                user("3", "adam", "a@x.test"),
+            ],
+            &[],
+        );
+        let firsts: Vec<&str> = out
+            .split("\r\n")
+            .skip(1)
+            .filter(|l| !l.is_empty())
+            .map(|l| l.split(',').nth(1).unwrap())
+            .collect();
+        assert_eq!(firsts, vec!["adam", "Émile", "Zoë"]);
+        assert!(out.starts_with(&CSV_COLUMNS.join(",")));
+        assert!(CSV_COLUMNS.ends_with(&["sensitive", "decision"]));
+    }
+
+    #[test]
+    fn markdown_cells_show_control_and_bidi_characters_as_code_points() {
+        assert_eq!(cell("Ann\u{202E}gnp.exe"), "AnnU+202Egnp.exe");
+        assert_eq!(cell("a\u{1b}[31mb"), "aU+001B\\[31mb");
+        assert_eq!(cell("x\u{2028}y\u{85}z\u{2067}"), "xU+2028yU+0085zU+2067");
     }
 }

@@ -21,6 +21,8 @@ use crate::zoho::{Ref, User, UserType, count_requests};
 pub struct Reviewer<'a> {
     session: &'a Session,
     snapshots: Option<&'a SnapshotStore>,
+    /// Leave pruning to the caller, after it delivered the review.
+    prune_later: bool,
 }
 
 /// A review and the users it judged, one row each (what the snapshot holds).
@@ -45,7 +47,19 @@ impl<'a> Reviewer<'a> {
     /// A reviewer storing snapshots in `snapshots` (`None` keeps none, and
     /// then cannot compare with an earlier review).
     pub fn new(session: &'a Session, snapshots: Option<&'a SnapshotStore>) -> Reviewer<'a> {
-        Reviewer { session, snapshots }
+        Reviewer {
+            session,
+            snapshots,
+            prune_later: false,
+        }
+    }
+
+    /// Stores the snapshot without pruning older ones: the caller prunes
+    /// ([`SnapshotStore::prune`]) once the review is delivered, or discards
+    /// the new snapshot if it is not, and no older one is lost either way.
+    pub fn prune_later(mut self) -> Reviewer<'a> {
+        self.prune_later = true;
+        self
     }
 
     /// The access review, with its evidence header; stores a snapshot and
@@ -107,7 +121,7 @@ impl<'a> Reviewer<'a> {
         .await;
         let (users, roles, facts, org, from_cache) = data?;
         let computed = access_review(&users, &roles, &facts);
-        let evidence = Evidence {
+        let mut evidence = Evidence {
             generated_at: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             organization_id: org.id.clone(),
             organization_name: org.company_name.clone().unwrap_or_default(),
@@ -121,11 +135,13 @@ impl<'a> Reviewer<'a> {
                     Some(format!("'{}' ({}): {why}", p.name, p.id))
                 })
                 .collect(),
+            snapshot_sha256: None,
         };
         let mut findings = computed.findings;
         let mut changes = None;
         let mut snapshot = None;
         if let Some(store) = self.snapshots {
+            let mut no_baseline = None;
             if let Some(since) = &since {
                 match store.find(&org.id, since) {
                     Ok(Some(old)) => changes = Some(diff(&old, &users, &computed.admin_flags)),
@@ -134,17 +150,11 @@ impl<'a> Reviewer<'a> {
                             Since::Last => "last".to_string(),
                             Since::At(t) => t.to_rfc3339(),
                         };
-                        findings.push(Finding::info(
-                            FindingKind::NoBaseline,
-                            format!(
-                                "no earlier review of this organisation matches since={asked}; this review is stored as the first"
-                            ),
+                        no_baseline = Some(format!(
+                            "no earlier review of this organisation matches since={asked}"
                         ));
                     }
-                    Err(e) => findings.push(Finding::info(
-                        FindingKind::NoBaseline,
-                        format!("earlier reviews cannot be read: {e}"),
-                    )),
+                    Err(e) => no_baseline = Some(format!("earlier reviews cannot be read: {e}")),
                 }
             }
             let snap = SnapshotView {
@@ -152,8 +162,28 @@ impl<'a> Reviewer<'a> {
                 users: &users,
                 admin_flags: &computed.admin_flags,
             };
-            match store.save(&evidence, &snap) {
-                Ok(p) => snapshot = Some(p.display().to_string()),
+            let saved = if self.prune_later {
+                store.save_unpruned(&evidence, &snap)
+            } else {
+                store.save(&evidence, &snap)
+            };
+            // One story: "stored as the first" only when it was stored.
+            let first = if saved.is_ok() {
+                "; this review is stored as the first"
+            } else {
+                "; this review could not be stored either"
+            };
+            if let Some(m) = no_baseline {
+                findings.push(Finding::info(
+                    FindingKind::NoBaseline,
+                    format!("{m}{first}"),
+                ));
+            }
+            match saved {
+                Ok((p, sha)) => {
+                    snapshot = Some(p.display().to_string());
+                    evidence.snapshot_sha256 = Some(sha);
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot store the review snapshot");
                     findings.push(Finding::info(
@@ -162,6 +192,7 @@ impl<'a> Reviewer<'a> {
                     ));
                 }
             }
+            super::review::sort_findings(&mut findings);
         } else if since.is_some() {
             return Err(AdminError::Refused(
                 "this server keeps no review snapshots, so it cannot compare with an earlier review".into(),
@@ -202,7 +233,19 @@ mod tests {
         assert_eq!(rows.len(), run.review.users.total);
         let path = run.review.snapshot.as_deref().expect("stored");
         let stored: Snapshot = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-        assert_eq!(stored.evidence, run.review.evidence);
+        // The stored header is the review's, less the hash of the file itself.
+        let sha = run.review.evidence.snapshot_sha256.clone().expect("hashed");
+        assert_eq!(
+            stored.evidence,
+            Evidence {
+                snapshot_sha256: None,
+                ..run.review.evidence.clone()
+            }
+        );
+        assert_eq!(
+            sha,
+            crate::admin::snapshots::sha256_hex(&std::fs::read(path).unwrap())
+        );
         assert_eq!(stored.users, rows);
         // Every admin in the review is an admin row, and no one else is.
         let admins: Vec<&str> = rows
@@ -233,5 +276,38 @@ mod tests {
             .err()
             .expect("refused");
         assert!(e.to_string().contains("keeps no review snapshots"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn an_unstorable_review_does_not_claim_to_be_stored() {
+        let (_sb, session) = crate::admin::testkit::sandbox_session().await;
+        let dir = tempfile::tempdir().unwrap();
+        // A file where the store's folder should be: nothing can be saved.
+        let blocked = dir.path().join("blocked");
+        std::fs::write(&blocked, "").unwrap();
+        let store = SnapshotStore::new(blocked);
+        let run = Reviewer::new(&session, Some(&store))
+            .run(Some(Since::Last), true)
+            .await
+            .expect("review");
+        assert!(run.review.snapshot.is_none());
+        assert!(run.review.evidence.snapshot_sha256.is_none());
+        let said: Vec<&str> = run
+            .review
+            .findings
+            .iter()
+            .filter(|f| {
+                matches!(
+                    f.kind,
+                    FindingKind::NoBaseline | FindingKind::SnapshotNotSaved
+                )
+            })
+            .map(|f| f.message.as_str())
+            .collect();
+        assert_eq!(said.len(), 2, "{said:?}");
+        assert!(
+            said.iter().all(|m| !m.contains("is stored as the first")),
+            "{said:?}"
+        );
     }
 }

@@ -1,6 +1,8 @@
 //! The commands: the only code that uses `anyhow` and wires the library's
 //! layers together.
 
+pub mod apply;
+pub mod audit;
 pub mod docs;
 pub mod doctor;
 pub mod install;

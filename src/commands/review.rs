@@ -16,6 +16,7 @@ use anyhow::Context;
 use bigin_mcp::admin::review::{AccessReview, FindingKind, Severity};
 use bigin_mcp::admin::{Reviewer, Session, SnapshotStore, report};
 use bigin_mcp::cli::{FailOn, ReviewArgs, ReviewFormat};
+use bigin_mcp::fsx;
 use bigin_mcp::zoho::ZohoError;
 
 use super::NotLoggedIn;
@@ -51,17 +52,13 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
     // A new process has an empty cache, so this reads Zoho either way;
     // `fresh` says so rather than rely on it.
     let run = Reviewer::new(&session, store.as_ref())
+        .prune_later()
         .run(args.since.clone(), true)
         .await
         .map_err(|e| anyhow::anyhow!("the access review failed: {e}"))?;
     let review = &run.review;
 
     say(&summary(review));
-    match (&review.snapshot, not_saved(review)) {
-        (Some(p), _) => say(&format!("snapshot stored in {p}")),
-        (None, Some(why)) => say(&format!("snapshot NOT stored: {why}")),
-        (None, None) => say("snapshot NOT stored: no data directory (no home directory)"),
-    }
     if let Some(f) = review
         .findings
         .iter()
@@ -78,20 +75,47 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
             s
         }
         // The rows the snapshot holds, straight from the review.
-        ReviewFormat::Csv => report::csv(&run.rows()),
+        ReviewFormat::Csv => report::csv(&run.rows(), &review.profiles),
     };
-    match &args.output {
-        Some(path) => {
-            write_private(path, body.as_bytes())
-                .with_context(|| format!("cannot write the review to {}", path.display()))?;
-            say(&format!("review written to {}", path.display()));
-        }
+    // `-o -` is stdout, as for most tools, not a file named "-".
+    let to_file = args.output.as_deref().filter(|p| *p != Path::new("-"));
+    let delivered = match to_file {
+        Some(path) => fsx::write_output(path, body.as_bytes())
+            .map(|how| match how {
+                fsx::Delivered::Replaced => say(&format!("review written to {}", path.display())),
+                fsx::Delivered::Into => say(&format!("review written into {}", path.display())),
+            })
+            .with_context(|| format!("cannot write the review to {}", path.display())),
         None => {
             let mut out = std::io::stdout().lock();
             out.write_all(body.as_bytes())
                 .and_then(|()| out.flush())
-                .context("cannot write the review to stdout")?;
+                .context("cannot write the review to stdout")
         }
+    };
+    if let Err(e) = delivered {
+        // A review nobody received must not become the next `--since last`.
+        let fate = match (&review.snapshot, store.as_ref()) {
+            (Some(p), Some(store)) => match store.discard(Path::new(p)) {
+                Ok(()) => format!(
+                    "its snapshot {p} was removed, so the next --since last compares with the review before it"
+                ),
+                Err(re) => format!(
+                    "its snapshot {p} could NOT be removed ({re}); delete it, or the next --since last compares with a review nobody received"
+                ),
+            },
+            _ => "no snapshot was stored".to_string(),
+        };
+        return Err(e.context(format!("the review was not delivered; {fate}")));
+    }
+    if let Some(store) = &store {
+        store.prune(&review.evidence.organization_id);
+    }
+    // Said once the review is delivered: an undelivered one's is removed.
+    match (&review.snapshot, not_saved(review)) {
+        (Some(p), _) => say(&format!("snapshot stored in {p}")),
+        (None, Some(why)) => say(&format!("snapshot NOT stored: {why}")),
+        (None, None) => say("snapshot NOT stored: no data directory (no home directory)"),
     }
     Ok(exit_code(review, args.fail_on))
 }
@@ -157,38 +181,4 @@ fn exit_code(r: &AccessReview, fail_on: FailOn) -> ExitCode {
         "exit code {EXIT_FINDINGS}: {n} finding(s) at or above --fail-on {flag}"
     ));
     ExitCode::from(EXIT_FINDINGS)
-}
-
-/// Writes `bytes` to `path` with mode 0600 (the review names people and
-/// their emails). Through a temporary file in the same directory and a
-/// rename, so a reader never sees half a review and an existing file's
-/// looser mode is not kept.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::other("not a file name"))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let mut o = std::fs::OpenOptions::new();
-    o.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-    // A crash of an earlier run with the same pid could have left it.
-    let _ = std::fs::remove_file(&tmp);
-    let written = o.open(&tmp).and_then(|mut f| {
-        f.write_all(bytes)?;
-        f.sync_all()
-    });
-    let done = written.and_then(|()| std::fs::rename(&tmp, path));
-    if done.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    done
 }

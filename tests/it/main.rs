@@ -33,6 +33,7 @@ mod common;
 mod completions;
 mod contract;
 mod doctor;
+mod evidence;
 mod login;
 mod props;
 mod remediation;

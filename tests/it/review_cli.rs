@@ -129,7 +129,8 @@ async fn deactivate_unconfirmed_admins(sb: &Sandbox, review: &Value) -> usize {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|f| f["severity"] == "high")
+        // The other high findings (leaf roles with export) name no user.
+        .filter(|f| f["severity"] == "high" && f["kind"] != "low_role_sensitive")
         .map(|f| {
             assert_eq!(f["kind"], "unconfirmed_admin", "{f}");
             f["user_id"].as_str().unwrap().to_string()
@@ -221,7 +222,9 @@ async fn demo_csv_has_one_row_per_user_and_parses_back() {
             "profile",
             "admin_level",
             "role_id",
-            "profile_id"
+            "profile_id",
+            "sensitive",
+            "decision"
         ]
     );
     let users = &rows[1..];
@@ -233,7 +236,8 @@ async fn demo_csv_has_one_row_per_user_and_parses_back() {
     let ids: std::collections::BTreeSet<&str> = users.iter().map(|r| r[0].as_str()).collect();
     assert_eq!(ids.len(), 450, "each user once");
     for r in users {
-        assert_eq!(r.len(), 10, "{r:?}");
+        assert_eq!(r.len(), 12, "{r:?}");
+        assert_eq!(r[11], "", "decision is for the reviewer: {r:?}");
         assert!(["true", "false"].contains(&r[4].as_str()), "{r:?}");
         assert!(["true", "false"].contains(&r[7].as_str()), "{r:?}");
         assert!(
@@ -276,7 +280,8 @@ async fn json_is_the_tools_structured_result() {
             .as_object()
             .unwrap()
             .keys()
-            .filter(|k| *k != "snapshot") // the harness keeps no snapshots
+            // The harness keeps no snapshots, so has no path or hash.
+            .filter(|k| *k != "snapshot" && *k != "snapshot_sha256")
             .cloned()
             .collect();
         k.sort();
@@ -291,6 +296,39 @@ async fn json_is_the_tools_structured_result() {
         cli["evidence"]["organization_name"],
         "Northwind Trading Co."
     );
+    // The evidence names the stored file by its hash.
+    assert_eq!(
+        cli["evidence"]["snapshot_sha256"],
+        bigin_mcp::admin::snapshots::sha256_hex(&std::fs::read(&snap).unwrap())
+    );
+}
+
+/// Gives the demo organisation's leaf-role users whose profile can export
+/// (Accountants with Finance Auditor: its other high finding) the Read
+/// Only profile.
+async fn lower_leaf_exporters(sb: &Sandbox, review: &Value) -> usize {
+    let (c, _) = client(sb);
+    let read_only = review["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Read Only")
+        .map(|p| ZohoId::parse(p["id"].as_str().unwrap(), "profile").unwrap())
+        .expect("a Read Only profile");
+    let mut n = 0;
+    for u in all_users(sb).await {
+        if u["status"] == "active"
+            && u["role"]["name"] == "Accountant"
+            && u["profile"]["name"] == "Finance Auditor"
+        {
+            let id = ZohoId::parse(u["id"].as_str().unwrap(), "user_id").unwrap();
+            c.update_user(&id, None, Some(&read_only))
+                .await
+                .expect("lower the profile");
+            n += 1;
+        }
+    }
+    n
 }
 
 #[tokio::test]
@@ -301,6 +339,7 @@ async fn exit_code_follows_the_worst_finding_and_fail_on() {
     assert_eq!(code(&first), 4, "{}", stderr(&first));
     let fixed = deactivate_unconfirmed_admins(&sb, &json_of(&first)).await;
     assert!(fixed > 0);
+    assert!(lower_leaf_exporters(&sb, &json_of(&first)).await > 0);
 
     // No high-severity finding left: the gate passes...
     let o = run(home.path(), Some(&sb), &["review", "--format", "json"]).await;
@@ -444,4 +483,67 @@ async fn without_credentials_it_is_not_logged_in() {
     assert_eq!(code(&o), 3, "{}", stderr(&o));
     assert!(stderr(&o).contains("bigin-mcp login"), "{}", stderr(&o));
     assert!(o.stdout.is_empty());
+}
+
+/// The snapshots stored under `home` for the demo organisation.
+fn snapshots_in(home: &Path) -> Vec<PathBuf> {
+    let root = home.join("data/bigin-mcp/reviews");
+    let mut v = Vec::new();
+    let Ok(accounts) = std::fs::read_dir(&root) else {
+        return v;
+    };
+    for a in accounts {
+        for org in std::fs::read_dir(a.unwrap().path()).unwrap() {
+            for f in std::fs::read_dir(org.unwrap().path()).unwrap() {
+                v.push(f.unwrap().path());
+            }
+        }
+    }
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn dash_is_stdout_and_devices_are_written_into_never_replaced() {
+    let home = tempfile::tempdir().unwrap();
+    let o = run(home.path(), None, &["review", "--demo", "-o", "-"]).await;
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("# Access review: "), "stdout");
+    assert!(!home.path().join("-").exists(), "no file named -");
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let o = run(home.path(), None, &["review", "--demo", "-o", "/dev/null"]).await;
+        assert_eq!(code(&o), 4, "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("review written into /dev/null"),
+            "{}",
+            stderr(&o)
+        );
+        let ft = std::fs::metadata("/dev/null").unwrap().file_type();
+        assert!(ft.is_char_device(), "still a device");
+    }
+}
+
+#[tokio::test]
+async fn an_undelivered_review_leaves_no_snapshot_to_compare_with() {
+    let home = tempfile::tempdir().unwrap();
+    let o = run(home.path(), None, &["review", "--demo", "--format", "json"]).await;
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    let first = snapshots_in(home.path());
+    assert_eq!(first.len(), 1);
+    // A directory where the file should go: the review cannot be written.
+    let dir = home.path().join("out.md");
+    std::fs::create_dir(&dir).unwrap();
+    let o = run(home.path(), None, &["review", "--demo", "-o", "out.md"]).await;
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("the review was not delivered"), "{err}");
+    assert!(err.contains("was removed"), "{err}");
+    assert!(
+        !err.contains("snapshot stored in"),
+        "no contradicting message: {err}"
+    );
+    assert_eq!(snapshots_in(home.path()), first, "only the delivered one");
 }

@@ -797,15 +797,19 @@ async fn tools_list_stays_small_enough_for_every_turn() {
     let h = harness(&sb, all_tools()).await;
     let listed = h.client.list_tools(None).await.unwrap();
     let bytes = serde_json::to_string(&listed).unwrap().len();
+    // Every tool, delete included: the default budget plus room for the
+    // opt-in tools.
     assert!(
-        bytes <= 10 * 1024,
+        bytes <= 12 * 1024,
         "tools/list with every tool is {bytes} bytes"
     );
     let default = harness(&sb, filter()).await;
     let d = serde_json::to_string(&default.client.list_tools(None).await.unwrap())
         .unwrap()
         .len();
-    assert!(d <= 8 * 1024, "the default tools/list is {d} bytes");
+    // The brief's budget: Claude Code loads tools on demand, so clear names,
+    // descriptions and annotations come before bytes, up to 10 KiB.
+    assert!(d <= 10 * 1024, "the default tools/list is {d} bytes");
     // Compaction must not lose what callers need: enums and descriptions.
     let users = listed
         .tools

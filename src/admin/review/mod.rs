@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::permissions::{PermissionSummary, admin_reasons};
+use super::permissions::{PermissionSummary, Sensitive, admin_reasons};
 
 mod snapshot;
 #[cfg(test)]
@@ -77,6 +77,11 @@ pub struct ProfileGroup {
     pub admin_level: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub admin_reasons: Vec<String>,
+    /// Sensitive permissions it grants (administration, user_management,
+    /// role_profile_management, export, mass_delete, mass_update, import,
+    /// data_backup, api_access); "unknown" when they could not be read.
+    /// Its holders are counted in `users`.
+    pub sensitive: Sensitive,
     pub users: Counts,
 }
 
@@ -133,6 +138,10 @@ pub enum FindingKind {
     UnconfirmedUsers,
     PermissionsUnknown,
     UnusedProfile,
+    /// A profile in use that can export or mass-delete.
+    SensitiveProfile,
+    /// Users in the lowest roles (leaves) hold a profile that can export or mass-delete.
+    LowRoleSensitive,
     /// `since` found no earlier review to compare with.
     NoBaseline,
     /// The review could not be stored as a snapshot.
@@ -153,6 +162,8 @@ impl FindingKind {
             FindingKind::UnconfirmedUsers => "unconfirmed_users",
             FindingKind::PermissionsUnknown => "permissions_unknown",
             FindingKind::UnusedProfile => "unused_profile",
+            FindingKind::SensitiveProfile => "sensitive_profile",
+            FindingKind::LowRoleSensitive => "low_role_sensitive",
             FindingKind::NoBaseline => "no_baseline",
             FindingKind::SnapshotNotSaved => "snapshot_not_saved",
         }
@@ -319,10 +330,19 @@ pub fn access_review(users: &[User], roles: &[Role], profiles: &[ProfileFacts]) 
     let role_ids: HashMap<&str, &Role> = roles.iter().map(|r| (r.id.as_str(), r)).collect();
     let mut admin_rows = Vec::new();
     let mut admin_flags = Vec::with_capacity(users.len());
+    // Active holders per (profile id, role id): the role/profile mismatch.
+    let mut active_by_pair: HashMap<(&str, &str), usize> = HashMap::new();
 
     for u in users {
         totals.add(u);
         let live = u.status != UserStatus::Deleted;
+        if u.status == UserStatus::Active
+            && let (Some(p), Some(r)) = (u.profile.as_deref(), u.role.as_deref())
+        {
+            *active_by_pair
+                .entry((p.id.as_str(), r.id.as_str()))
+                .or_default() += 1;
+        }
         let who = format!("{} <{}>", u.full_name, u.email);
         match u.profile.as_deref() {
             Some(p) => {
@@ -387,7 +407,7 @@ pub fn access_review(users: &[User], roles: &[Role], profiles: &[ProfileFacts]) 
                         Severity::High,
                         FindingKind::UnconfirmedAdmin,
                         format!(
-                            "{who} never accepted the invitation but holds the administrator-level profile '{profile}'; give a lower profile (bigin_update_user), or withdraw the invitation by deleting the user (bigin_delete_user)"
+                            "{who} never accepted the invitation but holds admin-level profile '{profile}'; give a lower profile (bigin_update_user) or withdraw the invitation (bigin_delete_user)"
                         ),
                         Some(u),
                     );
@@ -405,7 +425,7 @@ pub fn access_review(users: &[User], roles: &[Role], profiles: &[ProfileFacts]) 
                 Severity::Medium,
                 FindingKind::InactiveAdmin,
                 format!(
-                    "{who} is deactivated but still holds the administrator-level profile '{profile}' and regains it if re-activated; Zoho does not change a deactivated user's profile, so reactivate them (bigin_set_user_status active), lower the profile (bigin_update_user) and deactivate them again, or delete the user (bigin_delete_user)"
+                    "{who} is deactivated but keeps admin-level profile '{profile}' if reactivated; Zoho will not change it while deactivated: delete the user (bigin_delete_user), or reactivate, lower and deactivate again (bigin_set_user_status, bigin_update_user)"
                 ),
                 Some(u),
             ),
@@ -483,16 +503,18 @@ pub fn access_review(users: &[User], roles: &[Role], profiles: &[ProfileFacts]) 
         depth
     };
 
-    let profiles_out = profiles
+    let profiles_out: Vec<ProfileGroup> = profiles
         .iter()
         .map(|p| ProfileGroup {
             id: p.id.clone(),
             name: p.name.clone(),
             admin_level: admin.get(p.id.as_str()).is_some_and(|r| !r.is_empty()),
             admin_reasons: admin.get(p.id.as_str()).cloned().unwrap_or_default(),
+            sensitive: Sensitive::of(&p.name, p.summary.as_ref()),
             users: by_profile.get(p.id.as_str()).cloned().unwrap_or_default(),
         })
         .collect();
+    sensitive_findings(&profiles_out, roles, &active_by_pair, &mut finding);
     let mut roles_out: Vec<RoleGroup> = roles
         .iter()
         .map(|r| RoleGroup {
@@ -504,8 +526,7 @@ pub fn access_review(users: &[User], roles: &[Role], profiles: &[ProfileFacts]) 
         })
         .collect();
     roles_out.sort_by(|a, b| a.depth.cmp(&b.depth).then_with(|| a.name.cmp(&b.name)));
-    // Stable: within a severity, findings keep the order they were made in.
-    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    sort_findings(&mut findings);
     admin_rows.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
     Computed {
         users: totals,
@@ -517,5 +538,90 @@ pub fn access_review(users: &[User], roles: &[Role], profiles: &[ProfileFacts]) 
         },
         findings,
         admin_flags,
+    }
+}
+
+/// Most severe first; within a severity, findings about one user by name
+/// (their message starts with it), then the others (about a profile, a
+/// role, the organisation) by message; names compare ignoring accents and
+/// case, as the CSV's rows do.
+pub fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by_cached_key(|f| {
+        (
+            std::cmp::Reverse(f.severity),
+            f.user_id.is_none(),
+            super::report::sort_key(&f.message),
+        )
+    });
+}
+
+/// What can do the most damage in bulk: export (data leaves the org) and
+/// mass delete.
+const BULK_RISK: [&str; 2] = ["export", "mass_delete"];
+
+/// The sensitive-permission findings: a medium one per profile in use that
+/// can export or mass-delete, and a high one per leaf role whose active
+/// users hold such a profile.
+///
+/// "Lowest levels of the hierarchy" means leaf roles: roles no other role
+/// reports to (a Sales Intern, an Accountant). Depth alone would miss a
+/// short branch's bottom and flag a long branch's middle managers. With no
+/// role list there are no leaves, and no high finding is made.
+fn sensitive_findings(
+    profiles: &[ProfileGroup],
+    roles: &[Role],
+    active_by_pair: &HashMap<(&str, &str), usize>,
+    finding: &mut impl FnMut(Severity, FindingKind, String, Option<&User>),
+) {
+    let is_leaf = |id: &str| {
+        !roles
+            .iter()
+            .any(|r| r.reporting_to.as_ref().is_some_and(|t| t.id == id))
+    };
+    for p in profiles {
+        let risky: Vec<&str> = BULK_RISK
+            .into_iter()
+            .filter(|c| p.sensitive.grants(c) == Some(true))
+            .collect();
+        if risky.is_empty() || p.users.active == 0 {
+            continue;
+        }
+        let can = risky
+            .iter()
+            .map(|c| c.replace('_', "-"))
+            .collect::<Vec<_>>()
+            .join(" and ");
+        finding(
+            Severity::Medium,
+            FindingKind::SensitiveProfile,
+            format!(
+                "profile '{}' can {can}; {} {} it: check each needs it (bigin_update_user)",
+                p.name,
+                super::user::plural_users(p.users.active).replacen("user", "active user", 1),
+                if p.users.active == 1 { "holds" } else { "hold" }
+            ),
+            None,
+        );
+        for r in roles.iter().filter(|r| is_leaf(&r.id)) {
+            let n = active_by_pair
+                .get(&(p.id.as_str(), r.id.as_str()))
+                .copied()
+                .unwrap_or(0);
+            if n == 0 {
+                continue;
+            }
+            finding(
+                Severity::High,
+                FindingKind::LowRoleSensitive,
+                format!(
+                    "{} in leaf role '{}' {} '{}', which can {can}; give a lower profile (bigin_update_user) or record why",
+                    super::user::plural_users(n).replacen("user", "active user", 1),
+                    r.name,
+                    if n == 1 { "holds" } else { "hold" },
+                    p.name
+                ),
+                None,
+            );
+        }
     }
 }

@@ -25,6 +25,11 @@ pub struct Evidence {
     /// be read), each with why; their holders are in a high finding.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unjudged_profiles: Vec<String>,
+    /// SHA-256 (hex) of the stored snapshot file, when one was stored: a
+    /// filed report is checked against the snapshot with `sha256sum`. The
+    /// snapshot's own header leaves it out (a file cannot hold its hash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_sha256: Option<String>,
 }
 
 /// One user as a snapshot keeps them: enough to say what changed.

@@ -115,6 +115,7 @@ fn diff_names_every_kind_of_change() {
             credits_used: 0,
             from_cache: false,
             unjudged_profiles: vec![],
+            snapshot_sha256: None,
         },
         users: users_before
             .iter()
@@ -199,4 +200,125 @@ fn holders_of_a_profile_whose_permissions_are_unknown_are_a_high_finding() {
     let ids: Vec<&str> = r.admins.rows.iter().map(|row| row.0.as_str()).collect();
     assert_eq!(ids, ["91"]);
     assert!(r.findings[0].severity == Severity::High);
+}
+
+fn summary_with(export: bool, mass_delete: bool) -> PermissionSummary {
+    PermissionSummary {
+        export,
+        mass_delete,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn sensitive_permissions_are_listed_and_leaf_roles_holding_them_are_high() {
+    // CEO <- Manager <- Intern (a leaf); 11 = Exporter, 12 = Plain, 13 = unreadable.
+    let roles = vec![
+        role("100", "CEO", None),
+        role("101", "Manager", Some(("100", "CEO"))),
+        role("102", "Intern", Some(("101", "Manager"))),
+    ];
+    let mut users = vec![
+        user("1", "active", true, "10", "100"),
+        user("2", "active", true, "11", "101"),
+        user("3", "active", true, "11", "102"),
+        user("4", "inactive", true, "11", "102"),
+        user("5", "active", true, "12", "102"),
+        user("6", "active", true, "13", "102"),
+    ];
+    for (u, name) in users
+        .iter_mut()
+        .skip(1)
+        .zip(["Exporter", "Exporter", "Exporter", "Plain", "Odd"])
+    {
+        let id = u.profile.as_ref().unwrap().id.clone();
+        u.profile = Some(Arc::new(Ref {
+            id,
+            name: name.into(),
+        }));
+    }
+    let facts = |id: &str, name: &str, s: Option<PermissionSummary>| ProfileFacts {
+        id: id.into(),
+        name: name.into(),
+        summary: s,
+        unknown: None,
+    };
+    let profiles = vec![
+        facts("10", "Administrator", None),
+        facts("11", "Exporter", Some(summary_with(true, false))),
+        facts("12", "Plain", Some(summary_with(false, false))),
+        facts("13", "Odd", None),
+    ];
+    let r = access_review(&users, &roles, &profiles);
+    let json = |p: &str| {
+        let g = r.profiles.iter().find(|g| g.name == p).unwrap();
+        serde_json::to_value(&g.sensitive).unwrap()
+    };
+    assert_eq!(json("Exporter"), serde_json::json!(["export"]));
+    assert_eq!(json("Plain"), serde_json::json!([]));
+    assert_eq!(json("Odd"), "unknown", "never an empty list");
+    assert_eq!(json("Administrator").as_array().unwrap().len(), 9);
+
+    let of =
+        |k: FindingKind| -> Vec<&Finding> { r.findings.iter().filter(|f| f.kind == k).collect() };
+    let medium = of(FindingKind::SensitiveProfile);
+    // Administrator (1 active) and Exporter (2 active); not Plain nor Odd.
+    assert_eq!(medium.len(), 2, "{medium:?}");
+    assert!(medium.iter().all(|f| f.severity == Severity::Medium));
+    assert!(medium.iter().any(|f| {
+        f.message
+            .contains("'Exporter' can export; 2 active users hold it")
+    }));
+    let high = of(FindingKind::LowRoleSensitive);
+    assert_eq!(high.len(), 1, "{high:?}");
+    assert_eq!(high[0].severity, Severity::High);
+    assert!(
+        high[0]
+            .message
+            .contains("1 active user in leaf role 'Intern'"),
+        "{}",
+        high[0].message
+    );
+    assert!(high[0].message.contains("'Exporter'"));
+}
+
+#[test]
+fn findings_go_by_severity_then_name_and_advise_only_what_tools_do() {
+    let mut users = vec![
+        user("1", "inactive", true, "10", "100"),
+        user("2", "inactive", true, "10", "100"),
+        user("3", "inactive", true, "10", "100"),
+    ];
+    for (u, n) in users.iter_mut().zip(["Zoë Z", "Émile E", "adam A"]) {
+        u.full_name = n.into();
+    }
+    let r = access_review(&users, &[], &[]);
+    let names: Vec<&str> = r
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::InactiveAdmin)
+        .map(|f| f.message.split(" <").next().unwrap())
+        .collect();
+    assert_eq!(names, vec!["adam A", "Émile E", "Zoë Z"]);
+    let m = &r
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::InactiveAdmin)
+        .unwrap()
+        .message;
+    // Zoho refuses a profile change for a deactivated user: lowering is
+    // only offered after reactivating.
+    let reactivate = m.find("reactivate").expect("reactivation is offered");
+    assert!(
+        m.find("lower").is_none_or(|lower| reactivate < lower),
+        "lowering offered before reactivating: {m}"
+    );
+    assert!(
+        m.contains("reactivate") && m.contains("bigin_delete_user"),
+        "{m}"
+    );
+    let sevs: Vec<Severity> = r.findings.iter().map(|f| f.severity).collect();
+    let mut sorted = sevs.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(sevs, sorted);
 }
