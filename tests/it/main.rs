@@ -16,6 +16,7 @@
 //! - `clients`: what real clients do (issue 14): dialogs never shown or
 //!   never answered, calls cancelled before their write, several server
 //!   processes at once.
+//! - `tool_writes`: the write tools in-process, refusals, limits, expiry.
 //! - `toolsnaps`: the checked-in `tools/list` schemas.
 //! - `completions`: the completion scripts in real bash, zsh and fish; the
 //!   man page.
@@ -41,6 +42,7 @@ mod review;
 mod review_cli;
 mod sandbox;
 mod stdio;
+mod tool_writes;
 mod tools;
 mod toolsnaps;
 mod trust;
