@@ -20,10 +20,42 @@ use secrecy::SecretString;
 
 use super::UsageError;
 use super::login::{os_store_opener, store_opener};
-use bigin_mcp::auth::{DEFAULT_ACCOUNT, KeychainCredentials, check_account_name};
+use bigin_mcp::auth::connect::{ConnectInClient, FindLogin, InClientLogin};
+use bigin_mcp::auth::{
+    DEFAULT_ACCOUNT, FileStore, KeychainCredentials, SecretStore, SecretsIn, check_account_name,
+    oauth,
+};
 
-/// How to get credentials, said wherever they are missing.
-const LOGIN_HINT: &str = "Not logged in to Zoho. Run `bigin-mcp login` in a terminal, or set BIGIN_CLIENT_ID, BIGIN_CLIENT_SECRET and BIGIN_REFRESH_TOKEN in the MCP server's env; to try the tools without Zoho, start the server with `serve --demo`.";
+/// How to get credentials in a terminal command (`review`, `doctor`).
+fn login_hint(command: &str) -> String {
+    format!(
+        "Not logged in to Zoho. Run `bigin-mcp login`, or set BIGIN_CLIENT_ID, BIGIN_CLIENT_SECRET and BIGIN_REFRESH_TOKEN; to try it without Zoho, run `bigin-mcp {command} --demo`."
+    )
+}
+
+/// What a command does when nobody is logged in.
+pub enum WhenNotLoggedIn {
+    /// A terminal command: say how to log in (the command's name, for its
+    /// `--demo`).
+    Say(&'static str),
+    /// `serve`: connect from inside the client (a consent link in the first
+    /// tool call's error; see [`bigin_mcp::auth::connect`]).
+    ConnectInClient {
+        port: u16,
+        pkce: bool,
+        insecure_storage: bool,
+        read_only: bool,
+    },
+}
+
+impl WhenNotLoggedIn {
+    fn hint(&self) -> String {
+        match self {
+            WhenNotLoggedIn::Say(command) => login_hint(command),
+            WhenNotLoggedIn::ConnectInClient { .. } => "bigin-mcp is not connected to Zoho: the account file cannot be read. Check the server's log, or turn on the demo organisation (BIGIN_DEMO=1) to try the tools without Zoho.".into(),
+        }
+    }
+}
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let filter = args.tool_filter();
@@ -64,7 +96,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         client,
         sandbox: _sandbox,
         ..
-    } = connect(&args.conn, args.demo_users).await?;
+    } = connect(
+        &args.conn,
+        args.demo_users,
+        WhenNotLoggedIn::ConnectInClient {
+            port: args.callback_port,
+            pkce: !args.no_pkce,
+            insecure_storage: args.insecure_storage,
+            read_only: args.read_only,
+        },
+    )
+    .await?;
     let audit = AuditLog::new(audit_path);
     // Writes refuse themselves without an audit record; say so now, not at
     // the first write.
@@ -129,6 +171,7 @@ pub struct Connection {
 pub async fn connect(
     args: &ConnectionArgs,
     demo_users: Option<usize>,
+    missing: WhenNotLoggedIn,
 ) -> anyhow::Result<Connection> {
     let api_domain = match &args.api_domain {
         Some(d) if !args.demo => {
@@ -159,7 +202,7 @@ pub async fn connect(
         demo = Some(sb);
         Arc::new(RefreshTokenSource::new(http.clone(), Arc::new(creds)))
     } else {
-        env_tokens(args, &http)?
+        env_tokens(args, &http, missing)?
     };
 
     let client = BiginClient::new(
@@ -257,8 +300,12 @@ fn first_run_hint(demo: bool) -> String {
 /// Credentials from BIGIN_CLIENT_ID / BIGIN_CLIENT_SECRET / BIGIN_REFRESH_TOKEN
 /// when a refresh token is set; otherwise the keychain login.
 /// Missing ones do not stop the server: tools/list works and a call says how
-/// to log in.
-fn env_tokens(args: &ConnectionArgs, http: &Http) -> anyhow::Result<Arc<dyn TokenSource>> {
+/// to log in (or, in `serve`, gives the consent link).
+fn env_tokens(
+    args: &ConnectionArgs,
+    http: &Http,
+    missing: WhenNotLoggedIn,
+) -> anyhow::Result<Arc<dyn TokenSource>> {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
     let (id, secret, refresh) = (
         var("BIGIN_CLIENT_ID"),
@@ -269,7 +316,8 @@ fn env_tokens(args: &ConnectionArgs, http: &Http) -> anyhow::Result<Arc<dyn Toke
         (id.clone(), secret.clone(), refresh.clone())
     else {
         // A refresh token is what makes env credentials: a lone
-        // BIGIN_CLIENT_ID (handy for `login`) must not hide a keychain login.
+        // BIGIN_CLIENT_ID (handy for `login` and the in-client link) must
+        // not hide a keychain login.
         if refresh.is_some() {
             let missing: Vec<&str> = [
                 ("BIGIN_CLIENT_ID", &id),
@@ -281,23 +329,13 @@ fn env_tokens(args: &ConnectionArgs, http: &Http) -> anyhow::Result<Arc<dyn Toke
             .map(|(k, _)| k)
             .collect();
             return Ok(Arc::new(MissingCredentials(format!(
-                "Incomplete env credentials: {} not set. Set all three, or run `bigin-mcp login`.",
+                "Incomplete env credentials: {} not set. Set all three in the server's env, or remove BIGIN_REFRESH_TOKEN to use a stored login.",
                 missing.join(", ")
             ))));
         }
-        return keychain_tokens(args, http);
+        return keychain_tokens(args, http, missing, id, secret);
     };
-    let accounts_url = match (&args.accounts_url, &args.dc) {
-        (Some(u), _) => {
-            check_base_url(u).map_err(|e| UsageError(format!("--accounts-url: {e}")))?
-        }
-        (None, Some(dc)) => dc
-            .parse::<DataCentre>()
-            .map_err(UsageError)?
-            .accounts
-            .to_string(),
-        (None, None) => "https://accounts.zoho.com".to_string(),
-    };
+    let accounts_url = accounts_url(args)?;
     let creds = RefreshCredentials {
         client_id,
         client_secret: SecretString::from(secret),
@@ -311,38 +349,115 @@ fn env_tokens(args: &ConnectionArgs, http: &Http) -> anyhow::Result<Arc<dyn Toke
     )))
 }
 
-/// Credentials of a logged-in account: metadata now (a file read), the
-/// keychain only when the first tool call needs a token.
-fn keychain_tokens(args: &ConnectionArgs, http: &Http) -> anyhow::Result<Arc<dyn TokenSource>> {
-    check_account_name(&args.account).map_err(|e| UsageError(e.to_string()))?;
-    let meta = match super::accounts_file()
-        .and_then(|a| a.get(&args.account).map_err(anyhow::Error::new))
-    {
-        Ok(Some(meta)) => meta,
-        Ok(None) if args.account == DEFAULT_ACCOUNT => {
-            return Ok(Arc::new(MissingCredentials(LOGIN_HINT.into())));
+/// The accounts server the flags name: `--accounts-url`, else `--dc`'s, else US.
+fn accounts_url(args: &ConnectionArgs) -> anyhow::Result<String> {
+    Ok(match (&args.accounts_url, &args.dc) {
+        (Some(u), _) => {
+            check_base_url(u).map_err(|e| UsageError(format!("--accounts-url: {e}")))?
         }
-        Ok(None) => {
+        (None, Some(dc)) => dc
+            .parse::<DataCentre>()
+            .map_err(UsageError)?
+            .accounts
+            .to_string(),
+        (None, None) => "https://accounts.zoho.com".to_string(),
+    })
+}
+
+/// The logged-in account, or what to do without one: `review` and
+/// `doctor` say how to log in; `serve` connects from inside the client.
+fn keychain_tokens(
+    args: &ConnectionArgs,
+    http: &Http,
+    missing: WhenNotLoggedIn,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+) -> anyhow::Result<Arc<dyn TokenSource>> {
+    check_account_name(&args.account).map_err(|e| UsageError(e.to_string()))?;
+    match stored_login(args, http) {
+        Ok(Some(t)) => return Ok(t),
+        Ok(None) => {}
+        Err(e) => {
             return Ok(Arc::new(MissingCredentials(format!(
-                "No login named '{0}'. Run `bigin-mcp login --account {0}` in a terminal, or check the --account / BIGIN_ACCOUNT given to the server.",
-                args.account
+                "{e:#}; {}",
+                missing.hint()
             ))));
         }
-        Err(e) => return Ok(Arc::new(MissingCredentials(format!("{e:#}; {LOGIN_HINT}")))),
+    }
+    let WhenNotLoggedIn::ConnectInClient {
+        port,
+        pkce,
+        insecure_storage,
+        read_only,
+    } = missing
+    else {
+        let hint = missing.hint();
+        return Ok(Arc::new(MissingCredentials(
+            if args.account == DEFAULT_ACCOUNT {
+                hint
+            } else {
+                format!(
+                    "No login named '{0}'. Run `bigin-mcp login --account {0}`, or check --account / BIGIN_ACCOUNT. {hint}",
+                    args.account
+                )
+            },
+        )));
     };
-    let mut meta = meta;
+    let accounts = super::accounts_file()?;
+    let (secrets, store) = if insecure_storage {
+        let path = accounts.path().to_path_buf();
+        let opener: bigin_mcp::auth::StoreOpener =
+            Arc::new(move || Ok(Arc::new(FileStore::beside(&path)) as Arc<dyn SecretStore>));
+        (SecretsIn::File, opener)
+    } else {
+        (SecretsIn::Keychain, os_store_opener())
+    };
+    let dc: DataCentre = args.dc.as_deref().unwrap_or("us").parse().map_err(UsageError)?;
+    let scopes = if read_only {
+        oauth::READ_ONLY_SCOPES
+    } else {
+        oauth::DEFAULT_SCOPES
+    };
+    let login = InClientLogin {
+        account: args.account.clone(),
+        client_id,
+        client_secret: client_secret.map(SecretString::from),
+        dc,
+        start_accounts: accounts_url(args)?,
+        accounts_override: args.accounts_url.clone(),
+        scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        port,
+        pkce,
+        timeout: Duration::from_secs(300),
+        secrets,
+        store,
+        accounts,
+        http: http.clone(),
+    };
+    let (args, http) = (args.clone(), http.clone());
+    let find: FindLogin = Arc::new(move || stored_login(&args, &http).ok().flatten());
+    Ok(Arc::new(ConnectInClient::new(login, find)))
+}
+
+/// Credentials of a logged-in account: metadata now (a file read), the
+/// keychain only when the first tool call needs a token. `None`: no login.
+fn stored_login(
+    args: &ConnectionArgs,
+    http: &Http,
+) -> anyhow::Result<Option<Arc<dyn TokenSource>>> {
+    let accounts = super::accounts_file()?;
+    let Some(mut meta) = accounts.get(&args.account).map_err(anyhow::Error::new)? else {
+        return Ok(None);
+    };
     // An explicit accounts server (a proxy) wins over the one login recorded.
     if let Some(u) = &args.accounts_url {
         meta.accounts_server =
             check_base_url(u).map_err(|e| UsageError(format!("--accounts-url: {e}")))?;
     }
-    let opener = match super::accounts_file() {
-        Ok(accounts) => store_opener(&meta, &accounts),
-        Err(_) => os_store_opener(),
-    };
+    let opener = store_opener(&meta, &accounts);
     let creds = KeychainCredentials::new(&args.account, meta, opener);
-    Ok(Arc::new(RefreshTokenSource::new(
+    Ok(Some(Arc::new(RefreshTokenSource::new(
         http.clone(),
         Arc::new(creds),
-    )))
+    ))))
 }
