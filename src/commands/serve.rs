@@ -412,7 +412,12 @@ fn keychain_tokens(
     } else {
         (SecretsIn::Keychain, os_store_opener())
     };
-    let dc: DataCentre = args.dc.as_deref().unwrap_or("us").parse().map_err(UsageError)?;
+    let dc: DataCentre = args
+        .dc
+        .as_deref()
+        .unwrap_or("us")
+        .parse()
+        .map_err(UsageError)?;
     let scopes = if read_only {
         oauth::READ_ONLY_SCOPES
     } else {

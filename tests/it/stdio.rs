@@ -215,10 +215,15 @@ async fn without_credentials_it_starts_and_calls_explain_how_to_connect() {
     // Issue 18: inside a client there is no terminal, so the way in is the
     // server's settings (here the secret is missing), never `bigin-mcp login`.
     assert!(
-        t.contains("client secret") && t.contains("BIGIN_CLIENT_SECRET") && t.contains("BIGIN_DEMO"),
+        t.contains("client secret")
+            && t.contains("BIGIN_CLIENT_SECRET")
+            && t.contains("BIGIN_DEMO"),
         "{t}"
     );
-    assert!(!t.contains("bigin-mcp login") && !t.contains("terminal"), "{t}");
+    assert!(
+        !t.contains("bigin-mcp login") && !t.contains("terminal"),
+        "{t}"
+    );
     assert!(sb.requests().is_empty());
     c.cancel().await.unwrap();
 }
