@@ -16,6 +16,7 @@ use bigin_mcp::zoho::{
     RefreshTokenSource, TokenSource, check_base_url,
 };
 use rmcp::ServiceExt;
+use rmcp::service::ServerInitializeError;
 use secrecy::SecretString;
 
 use super::UsageError;
@@ -67,7 +68,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // is and how to use it. Only when stdin is a terminal (a client always
     // pipes it), and only on stderr (stdout is the protocol's).
     if std::io::stdin().is_terminal() {
-        eprintln!("{}", first_run_hint(args.conn.demo));
+        eprintln!(
+            "{}",
+            first_run_hint(&started_with(), nobody_logged_in(&args.conn))
+        );
     }
     let expires_at = match &args.expires_at {
         Some(s) => Some(
@@ -144,10 +148,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             ..Default::default()
         },
     );
-    let service = server
-        .serve((t.sink, t.stream))
-        .await
-        .context("MCP initialisation failed")?;
+    let service = match server.serve((t.sink, t.stream)).await {
+        Ok(service) => service,
+        // Nobody asked for anything: stdin ended (Ctrl-D, a client's probe
+        // that hung up) or Ctrl-C came before `initialize`. Not a failure.
+        Err(ServerInitializeError::ConnectionClosed(_) | ServerInitializeError::Cancelled) => {
+            tracing::debug!("the input ended before initialize");
+            let _ = t.writer.await;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context("MCP initialisation failed")),
+    };
     let reason = service.waiting().await;
     tracing::debug!(?reason, "MCP session ended");
     // Every reply must reach stdout before the process exits.
@@ -269,24 +280,49 @@ async fn flip_on_signal(shutdown: Shutdown) {
     }
 }
 
+/// The arguments this server was started with, as `serve ...` (a bare
+/// `bigin-mcp --demo` serves too), for the config line of the banner.
+fn started_with() -> Vec<String> {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) != Some("serve") {
+        args.insert(0, "serve".into());
+    }
+    args
+}
+
+/// No demo, no env credentials and no stored login of the account: what a
+/// person who runs `serve` by hand should hear first.
+fn nobody_logged_in(conn: &ConnectionArgs) -> Option<String> {
+    if conn.demo || std::env::var("BIGIN_REFRESH_TOKEN").is_ok_and(|v| !v.trim().is_empty()) {
+        return None;
+    }
+    match super::accounts_file().and_then(|a| a.get(&conn.account).map_err(anyhow::Error::new)) {
+        Ok(None) => Some(conn.account.clone()),
+        _ => None,
+    }
+}
+
 /// What `serve` says when started from a terminal.
-fn first_run_hint(demo: bool) -> String {
+fn first_run_hint(args: &[String], not_logged_in: Option<String>) -> String {
     let exe = super::this_binary()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "bigin-mcp".into());
-    let args = if demo {
-        r#"["serve", "--demo"]"#
-    } else {
-        r#"["serve"]"#
-    };
     let quoted = serde_json::Value::from(exe.clone());
+    let json_args = serde_json::Value::from(args.to_vec());
+    let login = match not_logged_in {
+        Some(account) => format!(
+            "\nNobody is logged in to Zoho (account '{account}'): run `{exe} login` first, or add --demo to try the sandbox organisation. (Inside a client, the first tool call gives a link to connect instead.)\n"
+        ),
+        None => String::new(),
+    };
     format!(
         "bigin-mcp {version}: an MCP server for Zoho Bigin, waiting for JSON-RPC on stdin.\n\
          An MCP client (Claude Desktop, Claude Code, Cursor, VS Code) starts it for you; you do not run it by hand.\n\
+         {login}\
          \n\
          Add it to a client with `{exe} install claude-desktop` (or claude-code, cursor, vscode), or put this in the client's config:\n\
          \n\
-         \x20 \"mcpServers\": {{ \"bigin\": {{ \"command\": {quoted}, \"args\": {args} }} }}\n\
+         \x20 \"mcpServers\": {{ \"bigin\": {{ \"command\": {quoted}, \"args\": {json_args} }} }}\n\
          \n\
          Try the tools in a browser with the MCP Inspector and the demo organisation:\n\
          \n\
