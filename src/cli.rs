@@ -74,7 +74,7 @@ pub struct LoginArgs {
     /// Print the authorization URL but do not open a browser.
     #[arg(long)]
     pub no_browser: bool,
-    /// Comma-separated Bigin scopes (default: read scopes plus ZohoBigin.users.ALL).
+    /// Comma-separated Bigin scopes (default: what the tools need, read scopes plus ZohoBigin.users.ALL).
     #[arg(long, value_name = "LIST")]
     pub scopes: Option<String>,
     /// Ask for read scopes only.
@@ -161,14 +161,18 @@ pub struct ServeArgs {
     /// Expose bigin_delete_user (irreversible). Off by default.
     #[arg(long, env = "BIGIN_ALLOW_DELETE", action = ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     pub allow_delete: bool,
-    /// Never ask the person to confirm writes by MCP elicitation (confirm_email still applies).
+    /// Never ask the person to confirm writes by MCP elicitation (confirm_email still applies); the same as --elicitation never.
     #[arg(long, env = "BIGIN_NO_ELICITATION", action = ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     pub no_elicitation: bool,
+    /// When to ask the person to confirm a write by MCP elicitation: auto (clients that declare it, except those known not to show the form: Claude Desktop's claude-ai and local-agent-mode-*), always, or never.
+    #[arg(long, env = "BIGIN_ELICITATION", default_value = "auto", value_name = "WHEN", value_parser = str::parse::<crate::mcp::ElicitationPolicy>)]
+    pub elicitation: crate::mcp::ElicitationPolicy,
     /// Only tools of these methods: list, get, create, update, delete, read (= list,get), write (= create,update,delete).
     #[arg(long, env = "BIGIN_METHODS", value_delimiter = ',', value_parser = method_name, value_name = "LIST")]
     pub methods: Vec<String>,
-    /// Only tools of these toolsets: users, roles, profiles, org, audit.
-    #[arg(long, env = "BIGIN_TOOLSETS", value_delimiter = ',', value_parser = toolset_name, value_name = "LIST")]
+    // The help names the toolsets as the tools declare them.
+    #[arg(long, env = "BIGIN_TOOLSETS", value_delimiter = ',', value_parser = toolset_name, value_name = "LIST",
+          help = format!("Only tools of these toolsets: {}.", crate::mcp::toolset_names().join(", ")))]
     pub toolsets: Vec<String>,
     /// Only these tools.
     #[arg(long, env = "BIGIN_TOOLS", value_delimiter = ',', value_parser = tool_name, value_name = "LIST")]

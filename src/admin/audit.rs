@@ -33,7 +33,8 @@ fn ser_capped<S: Serializer>(s: &str, ser: S) -> Result<S::Ok, S::Error> {
 }
 
 /// What became of one write attempt (one audit line each; a sent write
-/// has two: `pending`, then `success` or `error`).
+/// has two: `pending`, then `success`, `unverified` or `error`; a resend in
+/// the other role/profile body form adds a second `pending`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
@@ -45,9 +46,28 @@ pub enum Outcome {
     DryRun,
     /// About to be sent.
     Pending,
+    /// Sent, accepted, and read back as asked.
     Success,
+    /// Sent and answered SUCCESS, but reading the user back did not show
+    /// the change (or could not be done).
+    Unverified,
     /// Sent, and Zoho refused or failed.
     Error,
+    /// The caller cancelled the call before it was sent: nothing was.
+    Cancelled,
+}
+
+/// How a write was confirmed, on every audit line (`confirmed_by`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfirmedBy {
+    /// The person accepted the confirmation dialog.
+    Person,
+    /// No dialog (the client cannot show one, or asking is off): the
+    /// caller's confirm_email is the confirmation.
+    ConfirmEmail,
+    /// Not confirmed: a dry run, a refusal, a decline or a cancel.
+    None,
 }
 
 /// One audit record.
@@ -68,8 +88,11 @@ pub struct AuditEntry<'a> {
     /// What was asked: `deactivate`, `activate`, `delete`.
     #[serde(serialize_with = "ser_capped")]
     pub action: &'a str,
-    /// `refused`, `declined`, `dry_run`, `pending`, `success`, `error`.
+    /// `refused`, `declined`, `dry_run`, `pending`, `success`, `unverified`,
+    /// `error`, `cancelled`.
     pub outcome: Outcome,
+    /// `person`, `confirm_email` or `none`.
+    pub confirmed_by: ConfirmedBy,
     /// Why, in one sentence.
     #[serde(serialize_with = "ser_capped")]
     pub detail: &'a str,
@@ -117,6 +140,13 @@ impl AuditLog {
             entry.time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         }
         let mut line = serde_json::to_string(&entry).expect("audit entries serialise");
+        // JSON allows U+2028/U+2029 raw, but line splitters (JavaScript's,
+        // Python's `splitlines`) break a line there; escaped, they cannot.
+        if line.contains(['\u{2028}', '\u{2029}']) {
+            line = line
+                .replace('\u{2028}', "\\u2028")
+                .replace('\u{2029}', "\\u2029");
+        }
         line.push('\n');
         let err = |source| AuditError {
             path: self.path.display().to_string(),
@@ -185,6 +215,7 @@ mod tests {
                 given_email: "a@b.c",
                 action: "deactivate",
                 outcome,
+                confirmed_by: ConfirmedBy::None,
                 detail: "",
             })
             .unwrap();
@@ -197,6 +228,35 @@ mod tests {
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[1]["outcome"], "success");
         assert!(lines[0]["time"].as_str().unwrap().ends_with('Z'));
+    }
+
+    #[test]
+    fn line_and_paragraph_separators_cannot_split_a_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::new(dir.path().join("audit.log"));
+        let detail = "invite Ann\u{2028}Lee\u{2029}as Administrator";
+        log.append(AuditEntry {
+            time: String::new(),
+            tool: "bigin_invite_user",
+            user_id: "",
+            email: "a@b.c",
+            given_email: "a@b.c",
+            action: "invite",
+            outcome: Outcome::Refused,
+            confirmed_by: ConfirmedBy::None,
+            detail,
+        })
+        .unwrap();
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        assert!(!text.contains(['\u{2028}', '\u{2029}']), "{text:?}");
+        // A splitter that breaks at U+2028/9 (Python's splitlines) sees one line.
+        let split: Vec<&str> = text
+            .split(['\n', '\u{2028}', '\u{2029}'])
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert_eq!(split.len(), 1);
+        let v: serde_json::Value = serde_json::from_str(split[0]).unwrap();
+        assert_eq!(v["detail"], detail, "the text itself is kept");
     }
 
     #[cfg(unix)]
@@ -230,6 +290,7 @@ mod tests {
             given_email: &huge,
             action: "deactivate",
             outcome: Outcome::Refused,
+            confirmed_by: ConfirmedBy::None,
             detail: &huge,
         })
         .unwrap();
@@ -240,6 +301,44 @@ mod tests {
         assert!(given.starts_with(&"x".repeat(MAX_FIELD_CHARS)));
         assert!(given.ends_with("[cut 999744 more chars]"), "{given}");
         assert_eq!(line["email"], "a@b.c");
+    }
+
+    #[test]
+    fn two_writers_at_once_keep_every_line_whole() {
+        // Two logs on one file: two server processes, each with its own lock.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.log");
+        let logs = [AuditLog::new(path.clone()), AuditLog::new(path.clone())];
+        let detail = "d".repeat(MAX_FIELD_CHARS);
+        std::thread::scope(|s| {
+            for (i, log) in logs.iter().enumerate() {
+                for _ in 0..4 {
+                    let detail = &detail;
+                    s.spawn(move || {
+                        for _ in 0..50 {
+                            log.append(AuditEntry {
+                                time: String::new(),
+                                tool: "bigin_set_user_status",
+                                user_id: if i == 0 { "1" } else { "2" },
+                                email: "a@b.c",
+                                given_email: "a@b.c",
+                                action: "deactivate",
+                                outcome: Outcome::Pending,
+                                confirmed_by: ConfirmedBy::Person,
+                                detail,
+                            })
+                            .unwrap();
+                        }
+                    });
+                }
+            }
+        });
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 400);
+        for l in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(l).expect("a whole line");
+            assert_eq!(v["confirmed_by"], "person");
+        }
     }
 
     #[test]
@@ -255,6 +354,7 @@ mod tests {
             given_email: "",
             action: "delete",
             outcome: Outcome::Refused,
+            confirmed_by: ConfirmedBy::None,
             detail: "",
         });
         assert!(e.is_err());

@@ -24,7 +24,7 @@ mod testkit;
 pub mod text;
 pub mod user;
 
-pub use audit::AuditLog;
+pub use audit::{AuditLog, ConfirmedBy};
 pub use error::AdminError;
 pub use guard::{Answer, Confirm, WriteGuard};
 pub use reviewer::{ReviewRun, Reviewer};

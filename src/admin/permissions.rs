@@ -40,9 +40,14 @@ fn squash(x: &str) -> String {
 }
 
 /// Summarises a profile's `permissions_details` (Zoho's raw dump can be
-/// hundreds of KB); `None` when the profile carries none.
+/// hundreds of KB), or else what a profile list carries (`permissions`,
+/// `sections`); `None` when it carries none. An empty list is none too: it
+/// says nothing about what the profile grants.
 pub fn summarize(profile: &Profile) -> Option<PermissionSummary> {
-    profile.permissions_details.as_deref().map(summarize_list)
+    match profile.permissions_details.as_deref() {
+        Some(list) if !list.is_empty() => Some(summarize_list(list)),
+        _ => profile.listed_permissions().as_deref().map(summarize_list),
+    }
 }
 
 fn summarize_list(perms: &[Permission]) -> PermissionSummary {
@@ -177,5 +182,41 @@ mod tests {
         assert_eq!(admin_reasons("Helpdesk", Some(&p)).len(), 2);
         let bare: Profile = serde_json::from_value(json!({"id": "1", "name": "x"})).unwrap();
         assert!(summarize(&bare).is_none());
+        let empty: Profile =
+            serde_json::from_value(json!({"id": "1", "name": "x", "permissions_details": []}))
+                .unwrap();
+        assert!(
+            summarize(&empty).is_none(),
+            "an empty list grants nothing known"
+        );
+    }
+
+    #[test]
+    fn a_profile_list_entry_is_read_for_permissions_in_either_field() {
+        let flat: Profile = serde_json::from_value(json!({"id": "1", "name": "Ops", "permissions": [
+            {"name": "Crm_Implied_Manage_Users", "display_label": "Manage Users", "enabled": true},
+            {"name": "Crm_Implied_Export", "enabled": false}
+        ]}))
+        .unwrap();
+        let p = summarize(&flat).expect("read from `permissions`");
+        assert!(p.user_management && !p.export);
+        assert_eq!(admin_reasons("Ops", Some(&p)), ["can manage users"]);
+        let nested: Profile =
+            serde_json::from_value(json!({"id": "1", "name": "Ops", "sections": [
+                {"name": "setup", "categories": [{"name": "general", "permissions": [
+                    {"name": "Crm_Implied_Setup", "enabled": true}
+                ]}]}
+            ]}))
+            .unwrap();
+        assert!(
+            summarize(&nested)
+                .expect("read from `sections`")
+                .administration
+        );
+        let shapeless: Profile = serde_json::from_value(
+            json!({"id": "1", "name": "x", "sections": [{"name": "setup"}], "permissions": {}}),
+        )
+        .unwrap();
+        assert!(summarize(&shapeless).is_none());
     }
 }

@@ -97,6 +97,12 @@ fn cell(s: &str) -> String {
     for c in s.chars() {
         match c {
             '\r' | '\n' => out.push(' '),
+            // Other controls, separators and bidi marks would end the line
+            // in some reader or reorder the row: shown, not obeyed, as the
+            // MCP tables do.
+            c if crate::admin::guard::forged_char(c) => {
+                let _ = write!(out, "\\u{{{:04x}}}", c as u32);
+            }
             '\\' | '|' | '`' | '*' | '[' | ']' | '<' | '>' => {
                 out.push('\\');
                 out.push(c);
@@ -148,6 +154,9 @@ pub fn markdown(r: &AccessReview) -> String {
     fact("Generated at (UTC)", cell(&e.generated_at));
     fact("Zoho API credits used", e.credits_used.to_string());
     fact("From cache", yes_no(e.from_cache).into());
+    for p in &e.unjudged_profiles {
+        fact("Profile not judged", cell(p));
+    }
     if let Some(p) = &r.snapshot {
         fact("Snapshot", cell(p));
     }
@@ -333,5 +342,16 @@ mod tests {
             cell("[x](javascript:1) <img>"),
             "\\[x\\](javascript:1) \\<img\\>"
         );
+    }
+
+    #[test]
+    fn markdown_cells_show_controls_separators_and_bidi_marks_as_escapes() {
+        let forged = "Ann\u{2028}Lee\u{202e}rotartsinimdA\u{1b}[2J\u{7f}\u{85}\u{2066}";
+        let c = cell(forged);
+        assert_eq!(
+            c,
+            "Ann\\u{2028}Lee\\u{202e}rotartsinimdA\\u{001b}\\[2J\\u{007f}\\u{0085}\\u{2066}"
+        );
+        assert!(!c.chars().any(crate::admin::guard::forged_char), "{c}");
     }
 }

@@ -75,16 +75,18 @@ impl<'a> Reviewer<'a> {
                 .into_iter()
                 .partition(|p| p.name.eq_ignore_ascii_case("administrator"));
             let (facts, c3) = s.profile_facts(others.iter().copied(), fresh).await;
-            // A profile whose permissions cannot be read could be
-            // administrator-level: a review without them could leave an
-            // admin out, so there is no review.
+            // A profile whose permissions Zoho does not give (no endpoint,
+            // none in the list) could be administrator-level: the review
+            // still runs, and its holders are reported as such (never
+            // counted as non-admins). A failed read is another matter: it
+            // may work on a retry, so there is no review.
             let mut facts = others
                 .iter()
                 .zip(facts)
                 .map(|(p, f)| match f {
-                    Ok(f) if f.summary.is_some() => Ok(f),
+                    Ok(f) if f.summary.is_some() || f.unknown.is_some() => Ok(f),
                     Ok(_) => Err(AdminError::Refused(format!(
-                        "users hold profile '{}' ({}) but Zoho gives no permissions for it, so this review cannot tell whether its holders are administrators; no review was made. Retry, or check the profile in Bigin.",
+                        "users hold profile '{}' ({}) but Zoho answers that there is no such profile, so this review cannot tell whether its holders are administrators; no review was made. Retry, or check the profile in Bigin.",
                         p.name, p.id
                     ))),
                     Err(e) => Err(AdminError::Refused(format!(
@@ -97,6 +99,7 @@ impl<'a> Reviewer<'a> {
                 id: p.id.clone(),
                 name: p.name.clone(),
                 summary: None,
+                unknown: None,
             }));
             facts.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
             Ok::<_, AdminError>((users, roles, facts, org, c1 && c2 && c3 && c4))
@@ -111,6 +114,13 @@ impl<'a> Reviewer<'a> {
             data_centre: s.data_centre(),
             credits_used: credits,
             from_cache,
+            unjudged_profiles: facts
+                .iter()
+                .filter_map(|p| {
+                    let why = p.unknown.as_deref()?;
+                    Some(format!("'{}' ({}): {why}", p.name, p.id))
+                })
+                .collect(),
         };
         let mut findings = computed.findings;
         let mut changes = None;

@@ -4,6 +4,7 @@
 //! and the profile tools judge administrators by.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt;
 
@@ -12,12 +13,24 @@ use super::error::AdminError;
 use super::permissions::summarize;
 use super::review::ProfileFacts;
 use super::user::Named;
-use crate::zoho::{BiginClient, DataCentre, Org, Profile, Role, User, UserType, ZohoError, ZohoId};
+
+/// Whether `e` says the endpoint does not exist here (as Bigin may lack
+/// `GET /settings/profiles/{id}`), rather than that the call failed.
+fn endpoint_absent(e: &ZohoError) -> bool {
+    matches!(e, ZohoError::Api { status: 404, .. }) || e.code() == Some("INVALID_URL_PATTERN")
+}
+use crate::zoho::{
+    BiginClient, DataCentre, Org, Profile, RefForm, Role, User, UserType, ZohoError, ZohoId,
+};
 
 /// The client and its cache; share it behind an `Arc`.
 pub struct Session {
     client: BiginClient,
     cache: Cache,
+    /// Whether role/profile writes go as `{"id":…}` objects: set once a
+    /// write read back as taken only in that form, so later writes start
+    /// with the form that worked (Bigin documents neither).
+    object_refs: AtomicBool,
 }
 
 /// A read: the value, and whether it came from the cache.
@@ -29,7 +42,23 @@ impl Session {
         Session {
             client,
             cache: Cache::new(DEFAULT_TTL),
+            object_refs: AtomicBool::new(false),
         }
+    }
+
+    /// The role/profile body form to try first.
+    pub fn ref_form(&self) -> RefForm {
+        if self.object_refs.load(Ordering::Relaxed) {
+            RefForm::Object
+        } else {
+            RefForm::IdString
+        }
+    }
+
+    /// Remembers the form a write was read back as taken in.
+    pub fn ref_form_worked(&self, form: RefForm) {
+        self.object_refs
+            .store(form == RefForm::Object, Ordering::Relaxed);
     }
 
     pub fn client(&self) -> &BiginClient {
@@ -76,24 +105,68 @@ impl Session {
     /// Every profile's permissions, at most four requests at a time (Zoho's
     /// concurrency limits are per organisation); the flag says whether all
     /// came from the cache.
+    ///
+    /// `GET /settings/profiles/{id}` is documented for CRM only: when it
+    /// answers 404 (`INVALID_URL_PATTERN`) or carries no permissions,
+    /// the profile list's entry is read instead (one more credit, once per
+    /// cache lifetime); when that carries none either, the facts say why in
+    /// `unknown`. Other errors are returned.
     pub async fn profile_facts<'p, P: Named + 'p>(
         &self,
         profiles: impl IntoIterator<Item = &'p P>,
         fresh: bool,
     ) -> (Vec<Result<ProfileFacts, AdminError>>, bool) {
+        // The list is read once for all of them, even when `fresh`.
+        let list = tokio::sync::OnceCell::new();
+        let list = &list;
         let reads: Vec<_> = profiles
             .into_iter()
             .map(|p| async move {
                 let id = ZohoId::parse(p.id(), "profile id")?;
-                let (detail, cached) = self.profile_detail(&id, fresh).await?;
-                Ok::<_, AdminError>((
-                    ProfileFacts {
-                        id: p.id().to_string(),
-                        name: p.name().to_string(),
-                        summary: detail.as_ref().as_ref().and_then(summarize),
+                let path = format!("GET /settings/profiles/{id}");
+                let (summary, missing, cached) = match self.profile_detail(&id, fresh).await {
+                    Ok((detail, cached)) => match detail.as_ref() {
+                        Some(d) => match summarize(d) {
+                            Some(s) => (Some(s), None, cached),
+                            None => (None, Some(format!("{path} carries no permissions")), cached),
+                        },
+                        // "No such profile" for one users hold contradicts
+                        // the user records: not a missing endpoint, so no
+                        // fallback (the review refuses).
+                        None => (None, None, cached),
                     },
-                    cached,
-                ))
+                    Err(e) if endpoint_absent(&e) => {
+                        (None, Some(format!("{path} is not available ({e})")), false)
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                let mut facts = ProfileFacts {
+                    id: p.id().to_string(),
+                    name: p.name().to_string(),
+                    summary,
+                    unknown: None,
+                };
+                let Some(missing) = missing else {
+                    return Ok((facts, cached));
+                };
+                match list.get_or_init(|| self.profiles(fresh)).await {
+                    Ok((list, c)) => {
+                        let listed = list.iter().find(|x| x.id == facts.id).and_then(summarize);
+                        if listed.is_none() {
+                            facts.unknown = Some(format!(
+                                "{missing}, and the profile list carries none for it"
+                            ));
+                        }
+                        facts.summary = listed;
+                        Ok((facts, cached && *c))
+                    }
+                    Err(e) => {
+                        facts.unknown = Some(format!(
+                            "{missing}, and the profile list cannot be read: {e}"
+                        ));
+                        Ok((facts, false))
+                    }
+                }
             })
             .collect();
         let results: Vec<_> = futures::stream::iter(reads).buffered(4).collect().await;

@@ -77,31 +77,22 @@ impl SnapshotStore {
         snap: &impl serde::Serialize,
     ) -> std::io::Result<PathBuf> {
         let dir = self.org_dir(&evidence.organization_id);
-        let mut b = std::fs::DirBuilder::new();
-        b.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-        b.create(&dir)?;
         let stamp = DateTime::parse_from_rfc3339(&evidence.generated_at)
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or_else(|_| Utc::now());
         let name = format!("review-{}.json", stamp.format("%Y%m%dT%H%M%S%.3fZ"));
         let path = dir.join(name);
-        let tmp = dir.join(format!(".{}.tmp", std::process::id()));
-        let mut o = std::fs::OpenOptions::new();
-        o.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-        {
+        // Through fsx: a temp file of its own (two processes or tasks may
+        // save at once), fsynced, then renamed, so every snapshot is whole.
+        crate::fsx::replace_with(&path, crate::fsx::Mode::Private, |f| {
             use std::io::Write;
             // Streamed: a 50,000-user snapshot is ~12 MB of JSON that need
             // not sit in memory at once.
-            let mut w = std::io::BufWriter::new(o.open(&tmp)?);
+            let mut w = std::io::BufWriter::new(f);
             serde_json::to_writer(&mut w, snap).map_err(std::io::Error::other)?;
-            w.flush()?;
-            w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        }
-        std::fs::rename(&tmp, &path)?;
+            w.flush()
+        })
+        .map_err(std::io::Error::other)?;
         let mut all = list(&dir)?;
         while all.len() > KEEP {
             let _ = std::fs::remove_file(all.remove(0));
@@ -163,6 +154,7 @@ mod tests {
                 data_centre: "eu".into(),
                 credits_used: 1,
                 from_cache: false,
+                unjudged_profiles: vec![],
             },
             users: vec![],
         }
@@ -199,5 +191,28 @@ mod tests {
         assert_eq!(found("2026-10-01"), None, "pruned");
         assert!(store.find("7", &Since::Last).unwrap().is_none());
         assert!("yesterday".parse::<Since>().is_err());
+    }
+
+    #[test]
+    fn snapshots_saved_at_once_are_each_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SnapshotStore::new(dir.path().join("acct"));
+        std::thread::scope(|s| {
+            for i in 0..8 {
+                let store = &store;
+                s.spawn(move || {
+                    let mut snap = snap(&format!("2026-10-01T12:00:0{i}.000Z"));
+                    snap.evidence.organization_name = "Acme ".repeat(20_000 * (i + 1));
+                    store.save(&snap.evidence, &snap).unwrap();
+                });
+            }
+        });
+        let files = list(&dir.path().join("acct/42")).unwrap();
+        assert_eq!(files.len(), 8);
+        for f in files {
+            let back: Snapshot = serde_json::from_slice(&std::fs::read(&f).unwrap())
+                .unwrap_or_else(|e| panic!("{} is not whole: {e}", f.display()));
+            assert!(back.evidence.organization_name.starts_with("Acme"));
+        }
     }
 }

@@ -284,6 +284,16 @@ impl Credentials for KeychainCredentials {
         })
     }
 
+    /// `locks/token-<account>.lock` in the data directory: every server
+    /// process of this login refreshes under it.
+    fn refresh_lock(&self) -> Option<std::path::PathBuf> {
+        directories::ProjectDirs::from("", "", "bigin-mcp").map(|d| {
+            d.data_dir()
+                .join("locks")
+                .join(format!("token-{}.lock", self.account))
+        })
+    }
+
     fn store_access_token<'a>(&'a self, token: &'a AccessToken) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             let Ok(store) = self.store().await else {

@@ -27,23 +27,6 @@ use crate::zoho::{AccessToken, DataCentre, ZohoError, check_base_url};
 /// `http://127.0.0.1:53682/callback` in the API console.
 pub const DEFAULT_PORT: u16 = 53682;
 
-/// Least privilege for the full tool set: read scopes plus `users.ALL`
-/// (Zoho's docs disagree on UPDATE vs WRITE for status changes).
-pub const DEFAULT_SCOPES: &[&str] = &[
-    "ZohoBigin.users.ALL",
-    "ZohoBigin.settings.roles.READ",
-    "ZohoBigin.settings.profiles.READ",
-    "ZohoBigin.org.READ",
-];
-
-/// What a `--read-only` login asks for.
-pub const READ_ONLY_SCOPES: &[&str] = &[
-    "ZohoBigin.users.READ",
-    "ZohoBigin.settings.roles.READ",
-    "ZohoBigin.settings.profiles.READ",
-    "ZohoBigin.org.READ",
-];
-
 /// The redirect URI for a port.
 pub fn redirect_uri(port: u16) -> String {
     format!("http://127.0.0.1:{port}/callback")
@@ -400,13 +383,16 @@ mod tests {
 
     #[test]
     fn the_url_carries_state_pkce_offline_consent_and_comma_scopes() {
-        let scopes: Vec<String> = DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect();
+        let scopes: Vec<String> = ["ZohoBigin.users.ALL", "ZohoBigin.org.READ"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let a = authorization("https://accounts.zoho.eu", "1000.ID", &scopes, 53682, true).unwrap();
         let url = reqwest::Url::parse(&a.url).unwrap();
         assert_eq!(url.host_str(), Some("accounts.zoho.eu"));
         assert_eq!(url.path(), "/oauth/v2/auth");
         let q: HashMap<_, _> = url.query_pairs().into_owned().collect();
-        assert_eq!(q["scope"], DEFAULT_SCOPES.join(","));
+        assert_eq!(q["scope"], "ZohoBigin.users.ALL,ZohoBigin.org.READ");
         assert_eq!(q["access_type"], "offline");
         assert_eq!(q["prompt"], "consent");
         assert_eq!(q["response_type"], "code");

@@ -13,7 +13,7 @@ use anyhow::Context;
 use bigin_mcp::auth::flow::{self, LoginParams};
 use bigin_mcp::auth::{
     AccountMeta, Accounts, AuthError, FileStore, KeychainCredentials, OsStore, SecretStore,
-    SecretsIn, StoreOpener, blocking, check_account_name, oauth,
+    SecretsIn, StoreOpener, blocking, check_account_name,
 };
 use bigin_mcp::cli::{LoginArgs, LogoutArgs, StatusArgs};
 use bigin_mcp::zoho::{DataCentre, check_base_url, http_client};
@@ -69,13 +69,10 @@ pub async fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
             .map(|x| x.trim().to_string())
             .filter(|x| !x.is_empty())
             .collect(),
-        None if args.read_only => oauth::READ_ONLY_SCOPES
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-        None => oauth::DEFAULT_SCOPES
-            .iter()
-            .map(|s| s.to_string())
+        // What the tools declare they need (`bigin_mcp::mcp::login_scopes`).
+        None => bigin_mcp::mcp::login_scopes(args.read_only)
+            .into_iter()
+            .map(str::to_string)
             .collect(),
     };
     if scopes.is_empty() {

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use bigin_mcp::cli::{ConnectionArgs, ServeArgs};
-use bigin_mcp::mcp::{AuditLog, BiginServer, ServerOptions, Shutdown, SnapshotStore};
+use bigin_mcp::mcp::{
+    AuditLog, BiginServer, ElicitationPolicy, ServerOptions, Shutdown, SnapshotStore,
+};
 use bigin_mcp::sandbox::{self, Sandbox, SandboxOptions};
 use bigin_mcp::transport::{TransportOptions, line_transport_with};
 use bigin_mcp::zoho::{
@@ -24,7 +26,6 @@ use super::login::{os_store_opener, store_opener};
 use bigin_mcp::auth::connect::{ConnectInClient, FindLogin, InClientLogin};
 use bigin_mcp::auth::{
     DEFAULT_ACCOUNT, FileStore, KeychainCredentials, SecretStore, SecretsIn, check_account_name,
-    oauth,
 };
 
 /// How to get credentials in a terminal command (`review`, `doctor`).
@@ -131,7 +132,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             audit,
             shutdown: shutdown.clone(),
             snapshots: SnapshotStore::default_for(&snapshot_account(&args.conn)),
-            elicitation: !args.no_elicitation,
+            // --no-elicitation (the older flag) wins: it can only mean never.
+            elicitation: if args.no_elicitation {
+                ElicitationPolicy::Never
+            } else {
+                args.elicitation
+            },
+            locks: bigin_mcp::admin::WriteGuard::default_lock_dir(),
         },
     )
     .map_err(|e| UsageError(e.0))?;
@@ -454,11 +461,8 @@ fn keychain_tokens(
         .unwrap_or("us")
         .parse()
         .map_err(UsageError)?;
-    let scopes = if read_only {
-        oauth::READ_ONLY_SCOPES
-    } else {
-        oauth::DEFAULT_SCOPES
-    };
+    // What the tools declare they need, as `login` asks.
+    let scopes = bigin_mcp::mcp::login_scopes(read_only);
     let login = InClientLogin {
         account: args.account.clone(),
         client_id,

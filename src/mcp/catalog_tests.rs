@@ -143,7 +143,20 @@ fn every_tool_has_a_known_verb_and_declares_its_scopes() {
 
 #[test]
 fn login_asks_for_exactly_the_scopes_the_tools_need() {
-    use crate::auth::oauth::{DEFAULT_SCOPES, READ_ONLY_SCOPES};
+    // The least-privilege sets the README documents; login asks for what
+    // `login_scopes` derives from the tools, so this pins the derivation.
+    const DEFAULT_SCOPES: &[&str] = &[
+        "ZohoBigin.users.ALL",
+        "ZohoBigin.settings.roles.READ",
+        "ZohoBigin.settings.profiles.READ",
+        "ZohoBigin.org.READ",
+    ];
+    const READ_ONLY_SCOPES: &[&str] = &[
+        "ZohoBigin.users.READ",
+        "ZohoBigin.settings.roles.READ",
+        "ZohoBigin.settings.profiles.READ",
+        "ZohoBigin.org.READ",
+    ];
     fn sorted(v: &[&'static str]) -> Vec<&'static str> {
         let mut v = v.to_vec();
         v.sort();
@@ -155,6 +168,14 @@ fn login_asks_for_exactly_the_scopes_the_tools_need() {
     };
     let need = required_scopes(&all).unwrap();
     assert_eq!(sorted(&need), sorted(DEFAULT_SCOPES));
+    assert_eq!(
+        sorted(&super::handler::login_scopes(false)),
+        sorted(DEFAULT_SCOPES)
+    );
+    assert_eq!(
+        sorted(&super::handler::login_scopes(true)),
+        sorted(READ_ONLY_SCOPES)
+    );
     let read_only = ToolFilter {
         read_only: true,
         ..Default::default()

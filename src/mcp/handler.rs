@@ -24,7 +24,7 @@ use rmcp::{RoleServer, ServerHandler};
 
 use super::catalog::{FilterError, ToolFilter};
 use super::catalog::{Method, ToolInfo, method_of};
-use super::confirm::Elicit;
+use super::confirm::{Elicit, ElicitationPolicy};
 use super::error::ToolError;
 use super::{prompts, schema};
 use crate::admin::review::AccessReview;
@@ -43,9 +43,12 @@ pub struct ServerOptions {
     pub shutdown: Shutdown,
     /// Where access reviews are stored; `None` keeps none.
     pub snapshots: Option<SnapshotStore>,
-    /// Ask the person to confirm each real write by MCP elicitation, when
-    /// the client can (`--no-elicitation` turns it off).
-    pub elicitation: bool,
+    /// When to ask the person to confirm each real write by MCP
+    /// elicitation (`--elicitation`; `--no-elicitation` is `never`).
+    pub elicitation: ElicitationPolicy,
+    /// Where writes to one user take their cross-process lock; `None`
+    /// serialises them within this process only.
+    pub locks: Option<std::path::PathBuf>,
 }
 
 /// Every domain router with its toolset name and its tools' scopes, in
@@ -143,6 +146,30 @@ pub fn required_scopes(filter: &ToolFilter) -> Result<Vec<&'static str>, FilterE
     filter.scopes_in(catalogue())
 }
 
+/// The scopes `login` asks for by default: what every tool needs
+/// (`bigin_delete_user` included, so a later `--allow-delete` works without a
+/// new login), or only what the read tools need for `login --read-only`.
+pub fn login_scopes(read_only: bool) -> Vec<&'static str> {
+    let filter = ToolFilter {
+        read_only,
+        allow_delete: !read_only,
+        ..Default::default()
+    };
+    // The unfiltered catalogue cannot fail to select: no list names a tool.
+    filter.scopes_in(catalogue()).unwrap_or_default()
+}
+
+/// The toolsets in catalogue order, for `--toolsets`' help text.
+pub fn toolset_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for t in catalogue() {
+        if !names.contains(&t.toolset) {
+            names.push(t.toolset);
+        }
+    }
+    names
+}
+
 /// The filter rules of `catalog`, over this server's catalogue.
 impl ToolFilter {
     /// The names of the tools to expose, or an error naming the unknown
@@ -162,19 +189,47 @@ impl ToolFilter {
     }
 }
 
-/// Tool calls running at once; the rest wait their turn. Zoho limits
-/// concurrency per organisation anyway, and this bounds memory.
+/// Claude Code cuts a tool result above about 25,000 tokens unless the
+/// result raises its own cap under this `_meta` key (up to 500,000 chars).
+const MAX_RESULT_SIZE_KEY: &str = "anthropic/maxResultSizeChars";
+
+/// The cap a read that can be large declares: one full user record (Zoho's
+/// record is a few KB; this leaves room for custom fields), or a page of up
+/// to 100 of them with `detail: "full"`.
+fn max_result_chars(request: &CallToolRequestParams) -> Option<u64> {
+    let detail = request
+        .arguments
+        .as_ref()
+        .and_then(|a| a.get("detail"))
+        .and_then(serde_json::Value::as_str);
+    match (request.name.as_ref(), detail) {
+        ("bigin_get_user", _) => Some(50_000),
+        ("bigin_list_users", Some("full")) => Some(500_000),
+        _ => None,
+    }
+}
+
+/// Read-only tool calls running at once; the rest wait their turn. Zoho
+/// limits concurrency per organisation anyway, and this bounds memory.
 const MAX_CONCURRENT_CALLS: usize = 8;
+
+/// Write calls running at once, counted apart from reads: a write may wait
+/// up to the guard's confirmation timeout for a person, and writes waiting
+/// on dialogs must never hold a slot a read needs.
+const MAX_CONCURRENT_WRITES: usize = 4;
 
 struct Inner {
     session: Arc<Session>,
     /// Every write passes it.
     guard: WriteGuard,
     expires_at: Option<DateTime<Utc>>,
+    /// Slots of read-only calls.
     calls: tokio::sync::Semaphore,
+    /// Slots of write calls (see [`MAX_CONCURRENT_WRITES`]).
+    writes: tokio::sync::Semaphore,
     filter: ToolFilter,
     snapshots: Option<SnapshotStore>,
-    elicitation: bool,
+    elicitation: ElicitationPolicy,
 }
 
 /// The MCP server: clone-cheap, one per session.
@@ -196,10 +251,17 @@ impl BiginServer {
         let session = Arc::new(Session::new(client));
         Ok(BiginServer {
             inner: Arc::new(Inner {
-                guard: WriteGuard::new(Arc::clone(&session), options.audit, options.shutdown),
+                guard: {
+                    let g = WriteGuard::new(Arc::clone(&session), options.audit, options.shutdown);
+                    match options.locks {
+                        Some(dir) => g.with_lock_dir(dir),
+                        None => g,
+                    }
+                },
                 session,
                 expires_at: options.expires_at,
                 calls: tokio::sync::Semaphore::new(MAX_CONCURRENT_CALLS),
+                writes: tokio::sync::Semaphore::new(MAX_CONCURRENT_WRITES),
                 filter: options.filter,
                 snapshots: options.snapshots,
                 elicitation: options.elicitation,
@@ -221,6 +283,11 @@ impl BiginServer {
     }
 
     /// Whether the start-up filters expose the tool `name` (its verdict).
+    pub(crate) fn exposes_tool(&self, name: &str) -> bool {
+        self.exposes(name)
+    }
+
+    /// Whether the start-up filters expose the tool `name` (its verdict).
     fn exposes(&self, name: &str) -> bool {
         tool_info(name).is_some_and(|t| self.inner.filter.verdict(t).is_ok())
     }
@@ -234,7 +301,7 @@ impl BiginServer {
     pub(crate) fn confirm<'a>(&self, ctx: &'a RequestContext<RoleServer>) -> Elicit<'a> {
         Elicit {
             ctx,
-            enabled: self.inner.elicitation,
+            policy: self.inner.elicitation,
         }
     }
 
@@ -400,7 +467,7 @@ impl ServerHandler for BiginServer {
                 None,
             ));
         }
-        prompts::get(&request).map(Into::into)
+        prompts::get(&request, |t| self.exposes(t)).map(Into::into)
     }
 
     async fn call_tool(
@@ -427,13 +494,33 @@ impl ServerHandler for BiginServer {
             let msg = format!("{why}. Nothing was sent to Zoho.");
             return Ok(CallToolResult::error(vec![ContentBlock::text(msg)]).into());
         }
-        let Ok(_permit) = self.inner.calls.acquire().await else {
+        let read_only = tool_info(&request.name).is_some_and(|t| t.read_only);
+        let slots = if read_only {
+            &self.inner.calls
+        } else {
+            &self.inner.writes
+        };
+        let Ok(_permit) = slots.acquire().await else {
             return Err(rmcp::ErrorData::internal_error(
                 "the server is stopping",
                 None,
             ));
         };
+        let watch = super::progress::TOOLS
+            .contains(&request.name.as_ref())
+            .then(|| super::progress::Watch::of(&context))
+            .flatten();
+        let max_chars = max_result_chars(&request);
         let tcc = ToolCallContext::new(self, request, context);
-        self.tool_router.call(tcc).await
+        let mut response = super::progress::reporting(watch, self.tool_router.call(tcc)).await?;
+        if let (Some(n), CallToolResponse::Complete(r)) = (max_chars, &mut response)
+            && r.is_error != Some(true)
+        {
+            r.meta
+                .get_or_insert_with(rmcp::model::MetaObject::new)
+                .0
+                .insert(MAX_RESULT_SIZE_KEY.into(), n.into());
+        }
+        Ok(response)
     }
 }

@@ -9,17 +9,22 @@
 pub mod catalog;
 #[cfg(test)]
 mod catalog_tests;
-mod confirm;
+pub mod confirm;
 mod error;
 mod handler;
+mod progress;
 mod prompts;
 mod schema;
 mod tools;
 pub mod view;
 
 pub use catalog::{FilterError, ToolFilter};
+pub use confirm::ElicitationPolicy;
 pub use error::ToolError;
-pub use handler::{BiginServer, ServerOptions, catalogue, definitions, required_scopes, tool_info};
+pub use handler::{
+    BiginServer, ServerOptions, catalogue, definitions, login_scopes, required_scopes, tool_info,
+    toolset_names,
+};
 
 // Re-exported for the CLI's flag types, which name them here.
 pub use crate::admin::{AuditLog, Shutdown, Since, SnapshotStore};

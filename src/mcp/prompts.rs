@@ -2,7 +2,8 @@
 //! their menus (Claude Desktop's "+", Claude Code's slash commands): the
 //! quarterly access review and offboarding one person safely. A prompt is
 //! offered only when the start-up filters expose every tool it tells the
-//! model to call (the handler asks the catalogue's verdict).
+//! model to call (the handler asks the catalogue's verdict), and its text
+//! names no other tool: optional steps appear only with their tools.
 
 use rmcp::model::{
     GetPromptRequestParams, GetPromptResult, Prompt, PromptArgument, PromptMessage, Role,
@@ -68,8 +69,30 @@ fn arg(req: &GetPromptRequestParams, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// One prompt with its arguments filled in.
-pub fn get(req: &GetPromptRequestParams) -> Result<GetPromptResult, rmcp::ErrorData> {
+/// The remediations the exposed tools can make, for the review prompt.
+fn remedies(exposed: &impl Fn(&str) -> bool) -> String {
+    let mut r = Vec::new();
+    if exposed("bigin_set_user_status") {
+        r.push("deactivating (bigin_set_user_status)");
+    }
+    if exposed("bigin_update_user") {
+        r.push("lowering the profile (bigin_update_user)");
+    }
+    if exposed("bigin_delete_user") {
+        r.push("deleting a user who never accepted the invitation (bigin_delete_user)");
+    }
+    if r.is_empty() {
+        return "say what an administrator would change in Bigin (this server's write tools are off)".into();
+    }
+    format!("propose the remediation, for example {}", r.join(", "))
+}
+
+/// One prompt with its arguments filled in; `exposed` says which tools
+/// the text may name.
+pub fn get(
+    req: &GetPromptRequestParams,
+    exposed: impl Fn(&str) -> bool,
+) -> Result<GetPromptResult, rmcp::ErrorData> {
     let text = match req.name.as_str() {
         "access_review" => {
             let since = arg(req, "since");
@@ -84,7 +107,8 @@ pub fn get(req: &GetPromptRequestParams) -> Result<GetPromptResult, rmcp::ErrorD
                 "Run the quarterly access review of our Zoho Bigin organisation.\n\
                  1. Call {call}.\n\
                  2. Report, in this order: the evidence header (generated_at, organisation, data centre, credits used, whether it came from cache, where the snapshot was stored); user counts; the table of active administrator-level users, marking anyone who never confirmed; every finding, high severity first, with the user it concerns{changes}.\n\
-                 3. For each high or medium finding, propose the remediation (for example deactivating, lowering the profile, or cancelling an invitation), but change nothing: this is a review.",
+                 3. For each high or medium finding, {remedies}, but change nothing: this is a review.",
+                remedies = remedies(&exposed),
                 changes = if since.is_some() {
                     "; then what changed since the earlier review (added, removed, status, profile and role changes, who gained or lost administrator-level access)"
                 } else {
@@ -99,13 +123,34 @@ pub fn get(req: &GetPromptRequestParams) -> Result<GetPromptResult, rmcp::ErrorD
                     None,
                 ));
             };
+            // Zoho does not change a deactivated user's profile: an
+            // administrator is lowered first, or the review keeps an
+            // inactive_admin finding nobody can clear.
+            let lower = if exposed("bigin_update_user") {
+                "3. If their profile is administrator-level, lower it first: bigin_update_user with a non-administrator profile (by name), their email as confirm_email, dry_run true to preview, then again without dry_run once I agree. Zoho does not change the profile of a deactivated user, so this comes before deactivation.\n"
+            } else {
+                "3. If their profile is administrator-level, stop and tell me: it must be lowered before deactivation (Zoho does not change a deactivated user's profile), and this server does not expose the tool that lowers it.\n"
+            };
+            let delete = if exposed("bigin_delete_user") {
+                " Never use bigin_delete_user for offboarding unless I ask for deletion explicitly."
+            } else {
+                ""
+            };
+            let record = if exposed("bigin_access_review") {
+                "6. End with the compliance record: call bigin_access_review and give its evidence header's organization_id and generated_at, with the user's new status."
+            } else if exposed("bigin_get_organization") {
+                "6. End with the compliance record: the organisation's id from bigin_get_organization and the time of the change (UTC), with the user's new status."
+            } else {
+                "6. End with the compliance record: the time of the change (UTC) and the user's new status."
+            };
             format!(
                 "Offboard {user} from our Zoho Bigin organisation, safely.\n\
                  1. Find them: bigin_list_users with search set to {q}. If no user or more than one user matches, stop and ask me which one.\n\
                  2. Verify: bigin_get_user with their id; tell me their name, email, status, role and profile, and whether they hold an administrator-level profile.\n\
-                 3. Preview: bigin_set_user_status with status inactive, their email as confirm_email, and dry_run true. Show me what it would do.\n\
-                 4. Deactivate (do not delete): once I agree, call bigin_set_user_status again without dry_run. Never use bigin_delete_user for offboarding unless I ask for deletion explicitly.\n\
-                 5. Report what the server recorded: the outcome and message the tool returned (it is also in the audit log).",
+                 {lower}\
+                 4. Preview: bigin_set_user_status with status inactive, their email as confirm_email, and dry_run true. Show me what it would do.\n\
+                 5. Deactivate (do not delete): once I agree, call bigin_set_user_status again without dry_run.{delete} Report what the server recorded: the outcome and message the tool returned (it is also in the audit log).\n\
+                 {record}",
                 q = serde_json::Value::from(user.as_str()),
             )
         }
@@ -136,5 +181,70 @@ mod tests {
         assert_eq!(names(&|t| t != "bigin_set_user_status"), ["access_review"]);
         assert!(names(&|_| false).is_empty());
         assert!(!offered("no_such_prompt", |_| true));
+    }
+
+    /// Every `bigin_*` name in `text`.
+    fn tools_named(text: &str) -> Vec<String> {
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| w.starts_with("bigin_"))
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn prompt_texts_name_only_exposed_tools_and_lower_before_deactivating() {
+        let all = [
+            "bigin_list_users",
+            "bigin_get_user",
+            "bigin_set_user_status",
+            "bigin_update_user",
+            "bigin_delete_user",
+            "bigin_access_review",
+            "bigin_get_organization",
+        ];
+        let sets: Vec<Vec<&str>> = vec![
+            all.to_vec(),
+            all.iter()
+                .copied()
+                .filter(|t| *t != "bigin_delete_user")
+                .collect(),
+            all.iter()
+                .copied()
+                .filter(|t| !["bigin_update_user", "bigin_access_review"].contains(t))
+                .collect(),
+            vec!["bigin_access_review"],
+        ];
+        for set in sets {
+            let exposed = |t: &str| set.contains(&t);
+            for p in list(exposed) {
+                let mut req = GetPromptRequestParams::new(p.name.clone());
+                req.arguments = Some(
+                    serde_json::json!({"user": "Ann Lee", "since": "last"})
+                        .as_object()
+                        .unwrap()
+                        .clone(),
+                );
+                let r = get(&req, exposed).unwrap();
+                let text = format!("{:?}", r.messages);
+                for t in tools_named(&text) {
+                    assert!(
+                        set.contains(&t.as_str()),
+                        "{} names {t} under {set:?}",
+                        p.name
+                    );
+                }
+                if p.name == "offboard_user" {
+                    let lower = text.find("bigin_update_user");
+                    let deactivate = text.find("status inactive").unwrap();
+                    if set.contains(&"bigin_update_user") {
+                        assert!(lower.unwrap() < deactivate, "{text}");
+                    }
+                    assert!(text.contains("compliance record"));
+                    if set.contains(&"bigin_access_review") {
+                        assert!(text.contains("organization_id and generated_at"));
+                    }
+                }
+            }
+        }
     }
 }

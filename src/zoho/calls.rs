@@ -10,8 +10,8 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::answers::{decode_users, id_str, record_outcome, records, the_one, typed};
-use super::client::BiginClient;
-use super::models::{Interner, Org, Profile, Role, User};
+use super::client::{BiginClient, page_read};
+use super::models::{Interner, Org, Profile, Role, User, UserStatus};
 use super::{ZohoError, ZohoId};
 
 /// Largest page Zoho serves.
@@ -70,6 +70,45 @@ fn too_many_pages() -> ZohoError {
 pub struct RecordOutcome {
     pub code: String,
     pub message: String,
+}
+
+/// How a role or profile travels in a write body. Bigin documents neither:
+/// CRM v2 sends the id as a string, CRM v8 as an object, and a Zoho that
+/// expects one may silently ignore the other while answering SUCCESS, so
+/// writes are read back and the other form tried once (see `admin::guard`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RefForm {
+    /// `"role": "<id>"` (CRM v2).
+    #[default]
+    IdString,
+    /// `"role": {"id": "<id>"}` (CRM v8).
+    Object,
+}
+
+impl RefForm {
+    /// The form to try when this one did not take.
+    pub fn other(self) -> RefForm {
+        match self {
+            RefForm::IdString => RefForm::Object,
+            RefForm::Object => RefForm::IdString,
+        }
+    }
+
+    /// The JSON for `id` in this form.
+    pub fn value(self, id: &ZohoId) -> Value {
+        match self {
+            RefForm::IdString => id.as_str().into(),
+            RefForm::Object => json!({ "id": id.as_str() }),
+        }
+    }
+
+    /// How a message names the form.
+    pub fn describe(self) -> &'static str {
+        match self {
+            RefForm::IdString => "id strings",
+            RefForm::Object => "{\"id\":…} objects",
+        }
+    }
 }
 
 /// A user to add (`POST /users`): role and profile are ids.
@@ -163,6 +202,7 @@ impl BiginClient {
             for raw in p.users {
                 all.push(User::from_json(raw.get(), &mut interner).map_err(|e| decode_users(&e))?);
             }
+            page_read(page, all.len());
             if done {
                 return Ok(all);
             }
@@ -178,9 +218,12 @@ impl BiginClient {
         ty: UserType,
         mut f: impl FnMut(Vec<Box<RawValue>>) -> Result<bool, ZohoError>,
     ) -> Result<(), ZohoError> {
+        let mut read = 0;
         for page in 1..=MAX_PAGES {
             let p = self.list_users_page_raw(ty, page, PER_PAGE).await?;
             let done = !p.more_records || p.users.is_empty();
+            read += p.users.len();
+            page_read(page, read);
             if !f(p.users)? || done {
                 return Ok(());
             }
@@ -254,32 +297,54 @@ impl BiginClient {
         }
     }
 
-    /// `PUT /users/{id}` with `{"status": status}` (`active` / `inactive`).
+    /// `PUT /users/{id}` with `{"status": status}`: only `Active` or
+    /// `Inactive` can be set this way (deletion is [`Self::delete_user`]).
     pub async fn set_user_status(
         &self,
         id: &ZohoId,
-        status: &str,
+        status: UserStatus,
     ) -> Result<RecordOutcome, ZohoError> {
-        let body = json!({ "users": [ { "id": id.as_str(), "status": status } ] });
+        if !matches!(status, UserStatus::Active | UserStatus::Inactive) {
+            return Err(ZohoError::Decode {
+                what: "the status change".into(),
+                message: format!(
+                    "status '{status}' cannot be set; only active or inactive (nothing was sent)"
+                ),
+            });
+        }
+        let body = json!({ "users": [ { "id": id.as_str(), "status": status.as_str() } ] });
         let path = format!("/users/{id}");
         let answer = self.send(Method::PUT, &path, &[], Some(&body)).await?;
         record_outcome(answer, "users", id, "the status change")
     }
 
-    /// `PUT /users/{id}` with a new role and/or profile id (shared notes 4.3).
+    /// `PUT /users/{id}` with a new role and/or profile id as strings
+    /// (shared notes 4.3).
     pub async fn update_user(
         &self,
         id: &ZohoId,
         role: Option<&ZohoId>,
         profile: Option<&ZohoId>,
     ) -> Result<RecordOutcome, ZohoError> {
+        self.update_user_as(id, role, profile, RefForm::IdString)
+            .await
+    }
+
+    /// `PUT /users/{id}` with a new role and/or profile in `form`.
+    pub async fn update_user_as(
+        &self,
+        id: &ZohoId,
+        role: Option<&ZohoId>,
+        profile: Option<&ZohoId>,
+        form: RefForm,
+    ) -> Result<RecordOutcome, ZohoError> {
         let mut user = serde_json::Map::new();
         user.insert("id".into(), id.as_str().into());
         if let Some(r) = role {
-            user.insert("role".into(), r.as_str().into());
+            user.insert("role".into(), form.value(r));
         }
         if let Some(p) = profile {
-            user.insert("profile".into(), p.as_str().into());
+            user.insert("profile".into(), form.value(p));
         }
         let body = json!({ "users": [ user ] });
         let path = format!("/users/{id}");
@@ -294,14 +359,23 @@ impl BiginClient {
         &self,
         user: &NewUser<'_>,
     ) -> Result<(ZohoId, RecordOutcome), ZohoError> {
+        self.create_user_as(user, RefForm::IdString).await
+    }
+
+    /// `POST /users` with the role and profile in `form`.
+    pub async fn create_user_as(
+        &self,
+        user: &NewUser<'_>,
+        form: RefForm,
+    ) -> Result<(ZohoId, RecordOutcome), ZohoError> {
         let mut u = serde_json::Map::new();
         if let Some(f) = user.first_name {
             u.insert("first_name".into(), f.into());
         }
         u.insert("last_name".into(), user.last_name.into());
         u.insert("email".into(), user.email.into());
-        u.insert("role".into(), user.role.as_str().into());
-        u.insert("profile".into(), user.profile.as_str().into());
+        u.insert("role".into(), form.value(&user.role));
+        u.insert("profile".into(), form.value(&user.profile));
         let body = json!({ "users": [ u ] });
         let what = "the new user";
         let answer = self.send(Method::POST, "/users", &[], Some(&body)).await?;

@@ -26,6 +26,22 @@ use super::{AccessToken, TokenSource, ZohoError};
 tokio::task_local! {
     /// Zoho API requests sent by the current task, when it counts them.
     static REQUESTS: std::cell::Cell<u32>;
+    /// Told of each page of users the current task reads, when it watches.
+    static ON_PAGE: PageHook;
+}
+
+/// Told after each page of users: pages read so far, users read so far.
+pub type PageHook = Arc<dyn Fn(u32, usize) + Send + Sync>;
+
+/// Runs `f`, telling `hook` of every page of users it reads. A task-local
+/// rather than a parameter: the reads sit below the session cache and the
+/// review, which need not know that someone is watching (MCP progress).
+pub async fn observe_pages<F: std::future::Future>(hook: PageHook, f: F) -> F::Output {
+    ON_PAGE.scope(hook, f).await
+}
+
+pub(super) fn page_read(pages: u32, users: usize) {
+    let _ = ON_PAGE.try_with(|h| h(pages, users));
 }
 
 /// Runs `f` and counts the Zoho API requests it sends, retries included:

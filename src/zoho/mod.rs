@@ -19,8 +19,8 @@ mod probe;
 mod token;
 
 pub(crate) use answers::decode_users;
-pub use calls::{NewUser, RawUsersPage, RecordOutcome, UserType};
-pub use client::{BiginClient, ClientOptions, count_requests};
+pub use calls::{NewUser, RawUsersPage, RecordOutcome, RefForm, UserType};
+pub use client::{BiginClient, ClientOptions, PageHook, count_requests, observe_pages};
 pub use dc::{DataCentre, api_domain_for_accounts, check_base_url};
 pub use error::ZohoError;
 pub(crate) use http::without_url as describe_transport_error;

@@ -77,7 +77,8 @@ impl From<&str> for UserStatus {
     fn from(s: &str) -> Self {
         match s {
             "active" => UserStatus::Active,
-            "inactive" => UserStatus::Inactive,
+            // CRM's OAS also has `disabled` for a deactivated user.
+            "inactive" | "disabled" => UserStatus::Inactive,
             "deleted" => UserStatus::Deleted,
             "" => UserStatus::Unknown,
             other => UserStatus::Other(other.to_string()),
@@ -250,6 +251,45 @@ pub struct Profile {
     pub custom: Option<bool>,
     /// Only in a single profile's answer.
     pub permissions_details: Option<Vec<Permission>>,
+    /// What a profile *list* may carry instead (Bigin's v1 SDK reads
+    /// `permissions` and `sections` from it); kept raw, as their shape is
+    /// undocumented. See [`Profile::listed_permissions`].
+    #[serde(default)]
+    pub permissions: Option<Value>,
+    #[serde(default)]
+    pub sections: Option<Value>,
+}
+
+impl Profile {
+    /// Every permission-like object (a `name` and a boolean `enabled`)
+    /// found anywhere in `permissions` and `sections`; `None` when there is
+    /// none, so "carries nothing" is never read as "grants nothing".
+    pub fn listed_permissions(&self) -> Option<Vec<Permission>> {
+        fn walk(v: &Value, out: &mut Vec<Permission>, depth: usize) {
+            if depth > 8 {
+                return;
+            }
+            match v {
+                Value::Array(items) => items.iter().for_each(|i| walk(i, out, depth + 1)),
+                Value::Object(m) => {
+                    let named = m.get("name").is_some_and(Value::is_string);
+                    if named && m.get("enabled").is_some_and(Value::is_boolean) {
+                        if let Ok(p) = Permission::deserialize(v) {
+                            out.push(p);
+                        }
+                    } else {
+                        m.values().for_each(|x| walk(x, out, depth + 1));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        for v in [&self.permissions, &self.sections].into_iter().flatten() {
+            walk(v, &mut out, 0);
+        }
+        (!out.is_empty()).then_some(out)
+    }
 }
 
 /// One entry of a profile's `permissions_details`.
@@ -297,6 +337,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_disabled_user_is_inactive() {
+        // CRM's OAS has `disabled` where Bigin's pages say `inactive`.
+        let u = User::from_value(&serde_json::json!({"id": "1", "status": "disabled"})).unwrap();
+        assert_eq!(u.status, UserStatus::Inactive);
+        assert_eq!(UserStatus::from("inactive"), UserStatus::Inactive);
+        assert_eq!(
+            UserStatus::from("paused"),
+            UserStatus::Other("paused".into())
+        );
+    }
+
+    #[test]
     fn users_read_what_zoho_may_send() {
         let mut i = Interner::default();
         let u = User::from_json(
@@ -308,7 +360,8 @@ mod tests {
         assert_eq!(u.id, "4876543000000012345");
         assert_eq!(u.full_name, "Ada L");
         assert_eq!(u.email, "");
-        assert_eq!(u.status, UserStatus::Other("disabled".into()));
+        // CRM's `disabled` is a deactivated user (issue 13 item 4).
+        assert_eq!(u.status, UserStatus::Inactive);
         assert!(
             u.is_confirmed(),
             "unknown confirmation is not an open invitation"

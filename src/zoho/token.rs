@@ -3,7 +3,11 @@
 //! Zoho allows about 10 access tokens per refresh token per 10 minutes, so a
 //! token is cached until shortly before it expires and refreshes are
 //! single-flight: the cache sits behind one async mutex that is held across
-//! the refresh, so twenty parallel calls cause at most one refresh.
+//! the refresh, so twenty parallel calls cause at most one refresh. Across
+//! processes (Claude Desktop runs several copies of one login), credentials
+//! that keep the token where other processes see it name a lock file
+//! ([`Credentials::refresh_lock`]): the refresh takes it, re-reads the kept
+//! token, and refreshes only if that is still needed.
 //!
 //! Where the refresh credentials live is not this module's business: the
 //! [`Credentials`] trait is implemented by plain values (env credentials,
@@ -122,6 +126,12 @@ pub trait Credentials: Send + Sync {
     fn store_access_token<'a>(&'a self, _token: &'a AccessToken) -> BoxFuture<'a, ()> {
         Box::pin(async {})
     }
+    /// The lock file that makes refreshes of these credentials single-flight
+    /// across processes, for credentials whose kept token other processes
+    /// read ([`Credentials::cached_access_token`]); `None`: this process only.
+    fn refresh_lock(&self) -> Option<std::path::PathBuf> {
+        None
+    }
 }
 
 impl Credentials for RefreshCredentials {
@@ -213,6 +223,39 @@ impl RefreshTokenSource {
         if st.throttled_until.is_some_and(|t| Instant::now() < t) {
             return Err(ZohoError::auth("access_denied"));
         }
+        // Other processes of this login: wait for any refresh they run, then
+        // take the token it kept unless it is the one being replaced.
+        let _shared = match self.creds.refresh_lock() {
+            Some(path) => {
+                let lock =
+                    tokio::task::spawn_blocking(move || crate::fsx::FileLock::acquire(&path))
+                        .await
+                        .ok()
+                        .and_then(|r| {
+                            r.map_err(
+                        |e| tracing::warn!(error = %e, "refreshing without the cross-process lock"),
+                    )
+                    .ok()
+                        });
+                if !force
+                    && let Some(mut t) = self.creds.cached_access_token().await
+                    && t.fresh_enough()
+                {
+                    let replaced = st
+                        .current
+                        .as_ref()
+                        .is_none_or(|c| c.secret.expose_secret() != t.secret.expose_secret());
+                    if stale.is_none() || replaced {
+                        st.generation += 1;
+                        t.generation = st.generation;
+                        st.current = Some(t.clone());
+                        return Ok(t);
+                    }
+                }
+                lock
+            }
+            None => None,
+        };
         let creds = match &st.creds {
             Some(c) => c.clone(),
             None => {

@@ -1,10 +1,11 @@
 //! The Zoho client against the sandbox: what it sends, how it retries, and
 //! how Zoho's odd answers become values or errors.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bigin_mcp::sandbox::{Fault, FaultKind, VariantName};
-use bigin_mcp::zoho::{UserType, ZohoError, ZohoId};
+use bigin_mcp::zoho::{UserStatus, UserType, ZohoError, ZohoId};
 
 use crate::common::*;
 
@@ -221,14 +222,17 @@ async fn writes_are_never_retried_blindly() {
     let id = ZohoId::parse(&s(target, "id"), "user_id").unwrap();
     sb.clear_requests();
     sb.inject(Fault::new(FaultKind::ServerError { status: 503 }).on_method("PUT"));
-    let e = c.set_user_status(&id, "inactive").await.unwrap_err();
+    let e = c
+        .set_user_status(&id, UserStatus::Inactive)
+        .await
+        .unwrap_err();
     assert!(
         e.to_string().contains("may or may not have happened"),
         "{e}"
     );
     assert_eq!(writes(&sb.requests()).len(), 1);
     sb.inject(Fault::new(FaultKind::DropConnection).on_method("PUT"));
-    assert!(c.set_user_status(&id, "inactive").await.is_err());
+    assert!(c.set_user_status(&id, UserStatus::Inactive).await.is_err());
     assert_eq!(writes(&sb.requests()).len(), 2);
 }
 
@@ -282,12 +286,13 @@ async fn refusals_in_400_or_200_name_zohos_code_and_message() {
         let primary = ZohoId::parse(&sb.primary_user_id(), "id").unwrap();
         for (result, code, message) in [
             (
-                c.set_user_status(&primary, "inactive").await,
+                c.set_user_status(&primary, UserStatus::Inactive).await,
                 "INVALID_REQUEST",
                 "Primary Contact cannot be deactivated",
             ),
             (
-                c.set_user_status(&of("inactive"), "inactive").await,
+                c.set_user_status(&of("inactive"), UserStatus::Inactive)
+                    .await,
                 "ID_ALREADY_DEACTIVATED",
                 "the user is already deactivated",
             ),
@@ -406,4 +411,95 @@ async fn an_oversized_token_answer_is_not_read() {
     let e = c.get_org().await.unwrap_err();
     assert!(matches!(e, ZohoError::TooLarge { .. }), "{e:?}");
     assert!(e.to_string().contains("token"), "{e}");
+}
+
+/// Credentials that keep the access token in a file other "processes"
+/// read, as the keychain does, with a lock file beside it.
+struct SharedFile {
+    creds: bigin_mcp::zoho::RefreshCredentials,
+    path: std::path::PathBuf,
+}
+
+impl bigin_mcp::zoho::Credentials for SharedFile {
+    fn load(
+        &self,
+    ) -> bigin_mcp::zoho::BoxFuture<'_, Result<bigin_mcp::zoho::RefreshCredentials, ZohoError>>
+    {
+        Box::pin(async move { Ok(self.creds.clone()) })
+    }
+
+    fn cached_access_token(
+        &self,
+    ) -> bigin_mcp::zoho::BoxFuture<'_, Option<bigin_mcp::zoho::AccessToken>> {
+        Box::pin(async move {
+            let text = std::fs::read_to_string(&self.path).ok()?;
+            let mut parts = text.split(' ');
+            let (secret, secs) = (parts.next()?, parts.next()?);
+            Some(bigin_mcp::zoho::AccessToken {
+                secret: secret.to_string().into(),
+                api_domain: parts.next().map(str::to_string),
+                expires_at: std::time::UNIX_EPOCH + Duration::from_secs(secs.parse().ok()?),
+                generation: 0,
+            })
+        })
+    }
+
+    fn store_access_token<'a>(
+        &'a self,
+        t: &'a bigin_mcp::zoho::AccessToken,
+    ) -> bigin_mcp::zoho::BoxFuture<'a, ()> {
+        use secrecy::ExposeSecret;
+        Box::pin(async move {
+            let secs = t
+                .expires_at
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            let domain = t.api_domain.as_deref().unwrap_or_default();
+            let line = format!("{} {secs} {domain}", t.secret.expose_secret());
+            std::fs::write(&self.path, line).unwrap();
+        })
+    }
+
+    fn refresh_lock(&self) -> Option<std::path::PathBuf> {
+        Some(self.path.with_extension("lock"))
+    }
+}
+
+#[tokio::test]
+async fn four_processes_starting_together_refresh_once() {
+    use bigin_mcp::zoho::{BiginClient, RefreshTokenSource};
+    let sb = sandbox().await;
+    let dir = tempfile::tempdir().unwrap();
+    // Four token sources with nothing shared in memory: one per process.
+    let clients: Vec<(BiginClient, Arc<RefreshTokenSource>)> = (0..4)
+        .map(|_| {
+            let shared = Arc::new(SharedFile {
+                creds: creds(&sb),
+                path: dir.path().join("token"),
+            });
+            let http = bigin_mcp::zoho::http_client(Duration::from_secs(5));
+            let tokens = Arc::new(RefreshTokenSource::new(http.clone(), shared));
+            let c = BiginClient::new(http, tokens.clone(), fast_options());
+            (c, tokens)
+        })
+        .collect();
+    for r in futures::future::join_all(clients.iter().map(|(c, _)| c.get_org())).await {
+        r.unwrap();
+    }
+    let refreshes: u64 = clients.iter().map(|(_, t)| t.refresh_count()).sum();
+    assert_eq!(refreshes, 1);
+    let token_calls = sb
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/oauth/v2/token")
+        .count();
+    assert_eq!(token_calls, 1);
+    // A token Zoho rejects is replaced once, and the others take the new one.
+    sb.expire_access_tokens();
+    for r in futures::future::join_all(clients.iter().map(|(c, _)| c.get_org())).await {
+        r.unwrap();
+    }
+    let refreshes: u64 = clients.iter().map(|(_, t)| t.refresh_count()).sum();
+    assert_eq!(refreshes, 2);
 }

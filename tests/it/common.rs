@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bigin_mcp::mcp::{AuditLog, BiginServer, ServerOptions, ToolFilter};
+use bigin_mcp::mcp::{AuditLog, BiginServer, ElicitationPolicy, ServerOptions, ToolFilter};
 use bigin_mcp::sandbox::{self, RecordedRequest, Sandbox, SandboxOptions, VariantName};
 use bigin_mcp::transport::line_transport;
 use bigin_mcp::zoho::{
@@ -112,7 +112,8 @@ pub fn options(filter: ToolFilter, audit: std::path::PathBuf) -> ServerOptions {
         audit: AuditLog::new(audit),
         shutdown: Default::default(),
         snapshots: None,
-        elicitation: true,
+        elicitation: ElicitationPolicy::Always,
+        locks: None,
     }
 }
 

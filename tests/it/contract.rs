@@ -122,7 +122,10 @@ async fn documented_write_answers_decode() {
         r#"{"users":[{"code":"SUCCESS","details":{"id":"111113000000071587"},"message":"User updated","status":"success"}]}"#,
     );
     assert_eq!(
-        c.set_user_status(&user, "inactive").await.unwrap().code,
+        c.set_user_status(&user, UserStatus::Inactive)
+            .await
+            .unwrap()
+            .code,
         "SUCCESS"
     );
     sb.clear_faults();
@@ -187,7 +190,10 @@ async fn documented_refusals_decode_with_zohos_code_and_message() {
         ),
     ] {
         answer(&sb, "/bigin/v2/users/111113000000071587", 400, body);
-        let e = c.set_user_status(&user, "inactive").await.unwrap_err();
+        let e = c
+            .set_user_status(&user, UserStatus::Inactive)
+            .await
+            .unwrap_err();
         assert!(matches!(e, ZohoError::Record { .. }), "{e:?}");
         assert_eq!(e.code(), Some(code));
         assert!(e.to_string().contains(message), "{e}");

@@ -13,6 +13,9 @@
 //! - `props`: property tests of framing and tool arguments.
 //! - `review`, `remediation`: the access review as evidence; update, invite,
 //!   elicitation and disabled tools.
+//! - `clients`: what real clients do (issue 14): dialogs never shown or
+//!   never answered, calls cancelled before their write, several server
+//!   processes at once.
 //! - `toolsnaps`: the checked-in `tools/list` schemas.
 //! - `completions`: the completion scripts in real bash, zsh and fish; the
 //!   man page.
@@ -20,10 +23,12 @@
 //!   codes, snapshots, `--since`, the output file.
 //! - `contract`: the shared API file's example bodies, read by the client.
 //! - `doctor`: `bigin-mcp doctor` against the sandbox and its variants.
+//! - `variants`: the review and every write against each Zoho the sandbox plays.
 
 mod auth;
 mod cli;
 mod client;
+mod clients;
 mod common;
 mod completions;
 mod contract;
@@ -38,3 +43,4 @@ mod stdio;
 mod tools;
 mod toolsnaps;
 mod trust;
+mod variants;

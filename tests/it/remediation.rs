@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use bigin_mcp::mcp::{ServerOptions, ToolFilter};
+use bigin_mcp::mcp::{ElicitationPolicy, ServerOptions, ToolFilter};
 use bigin_mcp::sandbox::Sandbox;
 use rmcp::model::{
     CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, ElicitRequestParams,
@@ -65,7 +65,11 @@ async fn session<C: ClientHandler>(
     let end = serve_in_process(
         c,
         ServerOptions {
-            elicitation,
+            elicitation: if elicitation {
+                ElicitationPolicy::Auto
+            } else {
+                ElicitationPolicy::Never
+            },
             ..options(filter, audit.clone())
         },
     );
@@ -307,7 +311,7 @@ async fn invite_user_refuses_an_email_in_use_and_returns_the_new_id() {
     let e = h
         .err(
             "bigin_invite_user",
-            json!({"last_name": "Dup", "email": taken["email"].as_str().unwrap().to_uppercase(), "role": "CEO", "profile": "Standard"}),
+            json!({"first_name": "Ann", "last_name": "Dup", "email": taken["email"].as_str().unwrap().to_uppercase(), "role": "CEO", "profile": "Standard"}),
         )
         .await;
     assert!(
@@ -318,7 +322,7 @@ async fn invite_user_refuses_an_email_in_use_and_returns_the_new_id() {
         let e = h
             .err(
                 "bigin_invite_user",
-                json!({"last_name": "X", "email": bad, "role": "CEO", "profile": "Standard"}),
+                json!({"first_name": "Ann", "last_name": "X", "email": bad, "role": "CEO", "profile": "Standard"}),
             )
             .await;
         assert!(e.contains("email"), "{bad}: {e}");
@@ -326,7 +330,7 @@ async fn invite_user_refuses_an_email_in_use_and_returns_the_new_id() {
     let e = h
         .err(
             "bigin_invite_user",
-            json!({"last_name": "X", "email": "new@x.com", "role": "CEO", "profile": "Nope"}),
+            json!({"first_name": "Ann", "last_name": "X", "email": "new@x.com", "role": "CEO", "profile": "Nope"}),
         )
         .await;
     assert!(e.contains("Valid profiles"), "{e}");
@@ -363,7 +367,7 @@ async fn invite_user_refuses_an_email_in_use_and_returns_the_new_id() {
     let e = h
         .err(
             "bigin_invite_user",
-            json!({"last_name": "Hopper", "email": "grace@northwind.example", "role": "CEO", "profile": "Standard"}),
+            json!({"first_name": "Ann", "last_name": "Hopper", "email": "grace@northwind.example", "role": "CEO", "profile": "Standard"}),
         )
         .await;
     assert!(e.contains("already belongs"), "{e}");
@@ -423,4 +427,45 @@ async fn a_tool_the_flags_removed_says_what_would_enable_it() {
     let h = harness(&sb, filter()).await;
     let p = CallToolRequestParams::new("bigin_no_such_tool");
     assert!(h.client.call_tool(p).await.is_err());
+}
+
+#[tokio::test]
+async fn invite_refuses_forged_names_and_look_alike_emails_before_sending() {
+    let sb = sandbox().await;
+    let h = harness(&sb, filter()).await;
+    let padded = format!(
+        "Lee <ann.lee@northwind.example> as profile Standard{}",
+        "\n".repeat(25)
+    );
+    let long = "x".repeat(51);
+    let cases = [
+        json!({"first_name": "Ann", "last_name": padded, "email": "ann.lee@northwind.example", "role": "CEO", "profile": "Administrator"}),
+        json!({"first_name": "Ann\u{1b}[2J", "last_name": "Lee", "email": "ann.lee@northwind.example", "role": "CEO", "profile": "Standard"}),
+        json!({"first_name": "Ann", "last_name": "Lee\u{202e}", "email": "ann.lee@northwind.example", "role": "CEO", "profile": "Standard"}),
+        json!({"first_name": "Ann", "last_name": "Lee\u{2028}", "email": "ann.lee@northwind.example", "role": "CEO", "profile": "Standard"}),
+        json!({"first_name": " ", "last_name": "Lee", "email": "ann.lee@northwind.example", "role": "CEO", "profile": "Standard"}),
+        json!({"first_name": long, "last_name": "Lee", "email": "ann.lee@northwind.example", "role": "CEO", "profile": "Standard"}),
+        json!({"first_name": "Ann", "last_name": "Lee", "email": "\u{430}nn.lee@northwind.example", "role": "CEO", "profile": "Standard"}),
+        json!({"first_name": "Ann", "last_name": "Lee", "email": "ann.lee\u{200b}@northwind.example", "role": "CEO", "profile": "Standard"}),
+    ];
+    for args in cases {
+        let e = h.err("bigin_invite_user", args.clone()).await;
+        assert!(e.contains("Nothing was sent to Zoho"), "{args}: {e}");
+    }
+    // first_name is required by the schema itself.
+    let listed = h.client.list_all_tools().await.unwrap();
+    let invite = listed
+        .iter()
+        .find(|t| t.name == "bigin_invite_user")
+        .unwrap();
+    let required = &invite.input_schema["required"];
+    assert!(
+        required
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "first_name"),
+        "{required}"
+    );
+    assert!(writes(&sb.requests()).is_empty());
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use bigin_mcp::sandbox::{self, Sandbox};
-use bigin_mcp::zoho::ZohoId;
+use bigin_mcp::zoho::{UserStatus, ZohoId};
 use serde_json::{Value, json};
 use tokio::process::Command;
 
@@ -136,7 +136,7 @@ async fn deactivate_unconfirmed_admins(sb: &Sandbox, review: &Value) -> usize {
         })
         .collect();
     for id in &ids {
-        c.set_user_status(&ZohoId::parse(id, "user_id").unwrap(), "inactive")
+        c.set_user_status(&ZohoId::parse(id, "user_id").unwrap(), UserStatus::Inactive)
             .await
             .expect("deactivate");
     }

@@ -675,3 +675,148 @@ async fn an_audit_log_that_cannot_be_opened_is_reported_at_start_up() {
     .unwrap();
     assert!(!String::from_utf8_lossy(&out.stderr).contains("audit log"));
 }
+
+#[tokio::test]
+async fn a_server_discover_probe_before_initialize_is_answered_and_serving_goes_on() {
+    let sb = sandbox().await;
+    let home = tempfile::tempdir().unwrap();
+    // Claude Desktop's era probe, as raw lines.
+    let mut s = Raw::start(home.path(), &sb, &["serve"]);
+    s.send(r#"{"jsonrpc":"2.0","id":"probe","method":"server/discover","params":{}}"#)
+        .await;
+    let r = s.until(json!("probe")).await;
+    // A correlated error that is not a modern-era rejection tells the client
+    // to fall back to initialize on the same pipe.
+    let code = r["error"]["code"].as_i64().expect("an error reply");
+    assert!(code == -32600 || code == -32601, "{r}");
+    s.initialize().await;
+    s.send(r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#)
+        .await;
+    assert_eq!(
+        s.until(json!(2)).await["result"]["tools"]
+            .as_array()
+            .unwrap()
+            .len(),
+        10
+    );
+    let (status, _) = s.finish().await;
+    assert!(status.success(), "{status}");
+
+    // rmcp's client in auto mode probes, falls back and is served.
+    use rmcp::model::ProtocolVersion;
+    use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
+    let (transport, _) = TokioChildProcess::builder(command(home.path(), Some(&sb), &["serve"]))
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let c = ()
+        .serve_with_lifecycle(
+            transport,
+            ClientLifecycleMode::Auto {
+                preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+                legacy_version: None,
+            },
+        )
+        .await
+        .expect("the probe falls back to initialize");
+    assert_eq!(c.list_all_tools().await.unwrap().len(), 10);
+    c.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_cancel_while_the_user_is_verified_stops_the_write() {
+    let sb = sandbox().await;
+    let home = tempfile::tempdir().unwrap();
+    let u = all_users(&sb)
+        .await
+        .into_iter()
+        .find(|u| u["status"] == "active" && s(u, "id") != sb.primary_user_id())
+        .unwrap();
+    let mut raw = Raw::start(home.path(), &sb, &["serve"]);
+    raw.initialize().await;
+    // Zoho is slow to answer the verification read.
+    sb.inject(
+        bigin_mcp::sandbox::Fault::new(bigin_mcp::sandbox::FaultKind::Delay { ms: 500 })
+            .on_method("GET")
+            .on_path(&format!("/users/{}", s(&u, "id")))
+            .times(1),
+    );
+    let call = json!({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"bigin_set_user_status","arguments":{"user_id":u["id"],"status":"inactive","confirm_email":u["email"]}}});
+    raw.send(&call.to_string()).await;
+    raw.send(r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":7,"reason":"stop"}}"#)
+        .await;
+    let audit = home.path().join("data/bigin-mcp/audit.log");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&audit)
+        .unwrap_or_default()
+        .contains("cancelled")
+    {
+        assert!(tokio::time::Instant::now() < deadline, "no cancelled line");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Anything the cancelled call could still do happens before this answer.
+    raw.send(r#"{"jsonrpc":"2.0","id":8,"method":"ping"}"#)
+        .await;
+    raw.until(json!(8)).await;
+    let (status, _) = raw.finish().await;
+    assert!(status.success(), "{status}");
+    let lines: Vec<Value> = std::fs::read_to_string(&audit)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["outcome"], "cancelled");
+    assert!(writes(&sb.requests()).is_empty(), "nothing was sent");
+    assert_eq!(sb.user(&s(&u, "id")).unwrap()["status"], "active");
+}
+
+#[tokio::test]
+async fn two_server_processes_deactivating_one_user_send_one_put() {
+    let sb = sandbox().await;
+    // One login, one data directory: Claude Desktop's chat and Cowork copies.
+    let home = tempfile::tempdir().unwrap();
+    let u = all_users(&sb)
+        .await
+        .into_iter()
+        .find(|u| {
+            u["status"] == "active"
+                && s(u, "id") != sb.primary_user_id()
+                && u["profile"]["name"] != "Administrator"
+        })
+        .unwrap();
+    let a = connect(command(home.path(), Some(&sb), &["serve"])).await;
+    let b = connect(command(home.path(), Some(&sb), &["serve"])).await;
+    // Both verifications would overlap: each read of the user is slow.
+    sb.inject(
+        bigin_mcp::sandbox::Fault::new(bigin_mcp::sandbox::FaultKind::Delay { ms: 400 })
+            .on_method("GET")
+            .on_path(&format!("/users/{}", s(&u, "id")))
+            .times(2),
+    );
+    let args = json!({"user_id": u["id"], "status": "inactive", "confirm_email": u["email"]});
+    let (ra, rb) = tokio::join!(
+        call(&a, "bigin_set_user_status", args.clone()),
+        call(&b, "bigin_set_user_status", args.clone()),
+    );
+    let ok = [&ra, &rb]
+        .iter()
+        .filter(|r| r.is_error != Some(true))
+        .count();
+    assert_eq!(ok, 1, "{} / {}", text(&ra), text(&rb));
+    let refused = if ra.is_error == Some(true) { &ra } else { &rb };
+    assert!(
+        text(refused).contains("already inactive"),
+        "{}",
+        text(refused)
+    );
+    assert_eq!(writes(&sb.requests()).len(), 1, "one PUT");
+    let audit = std::fs::read_to_string(home.path().join("data/bigin-mcp/audit.log")).unwrap();
+    let outcomes: Vec<String> = audit
+        .lines()
+        .map(|l| s(&serde_json::from_str(l).unwrap(), "outcome"))
+        .collect();
+    assert_eq!(outcomes.len(), 3, "{outcomes:?}");
+    a.cancel().await.unwrap();
+    b.cancel().await.unwrap();
+}

@@ -373,7 +373,7 @@ async fn tool_calls(sb: &Sandbox) -> Vec<(&'static str, Value)> {
         ),
         (
             "bigin_invite_user",
-            json!({"last_name": "New", "email": "new.person@northwind.example", "role": "CEO", "profile": "Standard"}),
+            json!({"first_name": "Ann", "last_name": "New", "email": "new.person@northwind.example", "role": "CEO", "profile": "Standard"}),
         ),
     ]
 }

@@ -5,9 +5,18 @@
 //! stops, and leaves an audit line for every attempt (two for a sent write:
 //! pending, then its outcome). A change that cannot be audited is not made.
 //!
+//! Zoho's SUCCESS is not taken as proof: every sent write is read back
+//! (`GET /users/{id}`) and compared with what was asked; a change that did
+//! not take is an error audited `unverified`. A role or profile whose body
+//! form Zoho did not read is resent once in the other form (see
+//! [`crate::zoho::RefForm`]), and the session remembers the form that worked.
+//!
 //! How the person is asked is the caller's business: `mcp` asks by MCP
-//! elicitation, a test answers itself. Silence (past the guard's timeout),
-//! a decline or a cancel all mean no.
+//! elicitation, a test answers itself. Silence (past the guard's timeout,
+//! [`CONFIRM_TIMEOUT`]), a decline or a cancel all mean no. A call the
+//! caller withdrew ([`Confirm::is_cancelled`]) before its write was sent
+//! sends nothing, whatever the person answers afterwards; every audit line
+//! says how the write was confirmed (`confirmed_by`).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -21,17 +30,21 @@ mod action;
 #[cfg(test)]
 mod tests;
 
-pub use action::{Action, Audited, Invitation};
+pub use action::{Action, Audited, Invitation, NAME_MAX, forged_char, invitee_problem};
 
-use super::audit::{AuditEntry, AuditError, AuditLog, Outcome};
+use super::audit::{AuditEntry, AuditError, AuditLog, ConfirmedBy, Outcome};
 use super::error::AdminError;
 use super::session::Session;
 use super::shutdown::Shutdown;
 use super::user::ConciseUser;
-use crate::zoho::{User, UserStatus, UserType, ZohoError, ZohoId};
+use crate::fsx::FileLock;
+use crate::zoho::{RecordOutcome, User, UserStatus, UserType, ZohoError, ZohoId};
 
-/// How long a person has to answer a confirmation.
-pub const CONFIRM_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long a person has to answer a confirmation: below the clients' own
+/// call timeouts (Claude Desktop's Cowork and Code tab give up after about
+/// 60 s), so an unanswered dialog ends as "nothing sent", not as a call
+/// the client abandoned.
+pub const CONFIRM_TIMEOUT: Duration = Duration::from_secs(45);
 
 /// The result of a write.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -41,9 +54,26 @@ pub struct WriteResult {
     pub dry_run: bool,
     /// dry_run or success.
     pub outcome: String,
+    /// True when the user was read back after the write and showed the
+    /// change (a write that did not read back as asked is an error).
+    pub verified: bool,
     pub user: ConciseUser,
     pub message: String,
 }
+
+/// What reading a user back after a write showed.
+enum ReadBack {
+    /// The change is there.
+    Taken,
+    /// It is not: what was seen instead, and whether the role/profile
+    /// body form may be why (so the other form is worth one more try).
+    NotTaken(String, bool),
+    /// The user could not be read back: why.
+    Unreadable(String),
+}
+
+/// The sentence ending every verified write's message.
+const VERIFIED: &str = "Verified by reading the user back from Zoho.";
 
 /// What the person said to one confirmation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +93,17 @@ pub enum Answer {
 /// that can pass it on to its peer should.
 pub trait Confirm: Send + Sync {
     fn ask(&self, summary: &str, timeout: Duration) -> impl Future<Output = Answer> + Send;
+
+    /// Whether the caller has withdrawn the call (MCP
+    /// `notifications/cancelled`); checked at the last gate before sending.
+    fn is_cancelled(&self) -> bool {
+        false
+    }
+
+    /// Resolves once the caller withdraws the call; never, by default.
+    fn cancelled(&self) -> impl Future<Output = ()> + Send {
+        std::future::pending()
+    }
 }
 
 /// Asks nobody: the CLI and read-only callers.
@@ -82,10 +123,14 @@ struct UserLock<'a> {
     locks: &'a UserLocks,
     id: String,
     guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// The same user's lock across processes, when the guard has a lock
+    /// directory.
+    file: Option<FileLock>,
 }
 
 impl Drop for UserLock<'_> {
     fn drop(&mut self) {
+        self.file.take();
         self.guard.take();
         let mut map = self.locks.lock().unwrap_or_else(|p| p.into_inner());
         if map.get(&self.id).is_some_and(|l| Arc::strong_count(l) == 1) {
@@ -112,6 +157,10 @@ pub struct WriteGuard {
     /// One lock per user being written, so two writes to the same user run
     /// one after the other and the second sees the first one's result.
     locks: UserLocks,
+    /// Where the per-organisation, per-user lock files live, shared by
+    /// every server process of this login: Claude Desktop runs several
+    /// copies at once, and two of them must not both write one user.
+    lock_dir: Option<std::path::PathBuf>,
     confirm_timeout: Duration,
 }
 
@@ -124,8 +173,22 @@ impl WriteGuard {
             audit,
             shutdown,
             locks: Default::default(),
+            lock_dir: None,
             confirm_timeout: CONFIRM_TIMEOUT,
         }
+    }
+
+    /// `locks` in the platform data directory (`~/.local/share/bigin-mcp`
+    /// on Linux), beside the audit log and the review snapshots.
+    pub fn default_lock_dir() -> Option<std::path::PathBuf> {
+        directories::ProjectDirs::from("", "", "bigin-mcp").map(|d| d.data_dir().join("locks"))
+    }
+
+    /// Serialises writes to one user across processes too, with lock
+    /// files under `dir` (`<org id>/<user>.lock`).
+    pub fn with_lock_dir(mut self, dir: std::path::PathBuf) -> WriteGuard {
+        self.lock_dir = Some(dir);
+        self
     }
 
     /// How long a person has to answer (default [`CONFIRM_TIMEOUT`]).
@@ -138,9 +201,22 @@ impl WriteGuard {
         &self.audit
     }
 
-    /// One audit line; a failure is logged (the caller goes on).
+    /// One audit line of a write that was not sent (`confirmed_by: none`);
+    /// a failure is logged (the caller goes on).
     fn audit_write(&self, w: &dyn Audited, target: &Target<'_>, outcome: Outcome, detail: &str) {
-        if let Err(e) = self.try_audit(w, target, outcome, detail) {
+        self.audit_as(w, target, outcome, ConfirmedBy::None, detail);
+    }
+
+    /// One audit line; a failure is logged (the caller goes on).
+    fn audit_as(
+        &self,
+        w: &dyn Audited,
+        target: &Target<'_>,
+        outcome: Outcome,
+        by: ConfirmedBy,
+        detail: &str,
+    ) {
+        if let Err(e) = self.try_audit(w, target, outcome, by, detail) {
             tracing::error!(error = %e, "audit log write failed");
         }
     }
@@ -151,6 +227,7 @@ impl WriteGuard {
         w: &dyn Audited,
         target: &Target<'_>,
         outcome: Outcome,
+        confirmed_by: ConfirmedBy,
         detail: &str,
     ) -> Result<(), AuditError> {
         self.audit.append(AuditEntry {
@@ -161,6 +238,7 @@ impl WriteGuard {
             given_email: target.given,
             action: w.verb(),
             outcome,
+            confirmed_by,
             detail,
         })
     }
@@ -171,49 +249,94 @@ impl WriteGuard {
         AdminError::Refused(why)
     }
 
-    /// Waits for any other write to the same user to finish.
-    async fn lock_user(&self, id: &str) -> UserLock<'_> {
+    /// Waits for any other write to the same user to finish, in this
+    /// process and (with a lock directory) in every other one. `Err` says
+    /// why the lock cannot be taken; the write is then refused.
+    async fn lock_user(&self, key: &str) -> Result<UserLock<'_>, String> {
         let lock = {
             let mut map = self.locks.lock().unwrap_or_else(|p| p.into_inner());
-            Arc::clone(map.entry(id.to_string()).or_default())
+            Arc::clone(map.entry(key.to_string()).or_default())
         };
-        UserLock {
+        let mut held = UserLock {
             locks: &self.locks,
-            id: id.to_string(),
+            id: key.to_string(),
             guard: Some(lock.lock_owned().await),
+            file: None,
+        };
+        // Tasks of this process queue on the mutex above, so at most one
+        // blocking thread per user waits for another process.
+        if let Some(dir) = &self.lock_dir {
+            let org = match self.session.org(false).await {
+                Ok((o, _)) => o.id.clone(),
+                Err(e) => {
+                    return Err(format!(
+                        "cannot read the organisation to lock the user, so nothing was changed: {e}"
+                    ));
+                }
+            };
+            let path = dir
+                .join(file_part(&org))
+                .join(format!("{}.lock", file_part(key)));
+            let file = tokio::task::spawn_blocking(move || FileLock::acquire(&path))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()))
+                .map_err(|e| {
+                    format!(
+                        "cannot take the lock that keeps other bigin-mcp processes from writing this user at the same time ({e}), so nothing was changed"
+                    )
+                })?;
+            held.file = Some(file);
         }
+        Ok(held)
     }
 
-    /// Asks the person to confirm `summary`. `Ok(())` to go ahead; `Err`
-    /// with the reason (already audited as `declined`) otherwise.
+    /// Asks the person to confirm `summary`. `Ok` with who confirmed to go
+    /// ahead; `Err` with the reason (already audited as `declined` or
+    /// `cancelled`) otherwise. A cancel of the call ends the wait at once.
     async fn confirm_with_person(
         &self,
         confirm: &impl Confirm,
         w: &dyn Audited,
         target: &Target<'_>,
         summary: &str,
-    ) -> Result<(), AdminError> {
-        let asked = tokio::time::timeout(
-            self.confirm_timeout,
-            confirm.ask(summary, self.confirm_timeout),
-        )
-        .await;
+    ) -> Result<ConfirmedBy, AdminError> {
+        let asked = tokio::select! {
+            a = tokio::time::timeout(
+                self.confirm_timeout,
+                confirm.ask(summary, self.confirm_timeout),
+            ) => Some(a),
+            () = confirm.cancelled() => None,
+        };
         let said = match asked {
-            Ok(Answer::Yes | Answer::NotAsked) => return Ok(()),
-            Ok(Answer::No(said)) => said,
-            Err(_) => {
-                "could not be asked (the confirmation request failed or timed out)".to_string()
-            }
+            None => return Err(self.cancelled(w, target, summary)),
+            Some(Ok(Answer::Yes)) => return Ok(ConfirmedBy::Person),
+            Some(Ok(Answer::NotAsked)) => return Ok(ConfirmedBy::ConfirmEmail),
+            Some(Ok(Answer::No(said))) => said,
+            Some(Err(_)) => format!(
+                "did not answer: the question timed out after {:?} (the client may not have shown the confirmation dialog)",
+                self.confirm_timeout
+            ),
         };
         let why = format!("The person {said}, so nothing was changed: {summary}.");
         self.audit_write(w, target, Outcome::Declined, &why);
         Err(AdminError::Refused(why))
     }
 
+    /// A call withdrawn before its write was sent: audited `cancelled`.
+    fn cancelled(&self, w: &dyn Audited, target: &Target<'_>, summary: &str) -> AdminError {
+        let why = format!(
+            "the call was cancelled before the change was sent, so nothing was changed: {summary}."
+        );
+        self.audit_write(w, target, Outcome::Cancelled, &why);
+        AdminError::Refused(why)
+    }
+
     /// The last gate before a write is sent: the person confirms (where one
-    /// can be asked), a stopping process starts nothing new, and the
-    /// `pending` line is written. Fails closed: a change that cannot be
-    /// recorded is not made.
+    /// can be asked), a cancelled call or a stopping process starts nothing
+    /// new, and the `pending` line is written. Fails closed: a change that
+    /// cannot be recorded is not made. Returns who confirmed, for the
+    /// outcome's line.
     async fn clear_to_send(
         &self,
         confirm: &impl Confirm,
@@ -221,9 +344,15 @@ impl WriteGuard {
         target: &Target<'_>,
         summary: &str,
         pending: &str,
-    ) -> Result<(), AdminError> {
-        self.confirm_with_person(confirm, w, target, summary)
+    ) -> Result<ConfirmedBy, AdminError> {
+        let by = self
+            .confirm_with_person(confirm, w, target, summary)
             .await?;
+        // A confirmation answered after its call was withdrawn changes
+        // nothing: the caller has stopped waiting for this write.
+        if confirm.is_cancelled() {
+            return Err(self.cancelled(w, target, summary));
+        }
         // A stopping process finishes the writes already sent, and starts none.
         if self.shutdown.is_triggered() {
             let why = format!(
@@ -231,12 +360,13 @@ impl WriteGuard {
             );
             return Err(self.refuse(w, target, why));
         }
-        self.try_audit(w, target, Outcome::Pending, pending)
+        self.try_audit(w, target, Outcome::Pending, by, pending)
             .map_err(|e| {
                 AdminError::Refused(format!(
                     "{e}; refusing to change anything without an audit record. Fix --audit-log / BIGIN_AUDIT_LOG."
                 ))
-            })
+            })?;
+        Ok(by)
     }
 
     /// A dry run's answer, audited.
@@ -252,6 +382,7 @@ impl WriteGuard {
             action: w.verb().into(),
             dry_run: true,
             outcome: "dry_run".into(),
+            verified: false,
             user,
             message,
         }
@@ -286,7 +417,10 @@ impl WriteGuard {
             let why = "confirm_email must be the user's email address (as shown by bigin_get_user). Nothing was sent to Zoho.".to_string();
             return Err(self.refuse(&action, &target, why));
         }
-        let _lock = self.lock_user(id.as_str()).await;
+        let _lock = match self.lock_user(id.as_str()).await {
+            Ok(l) => l,
+            Err(why) => return Err(self.refuse(&action, &target, why)),
+        };
         let client = self.session.client();
         let user = match client.get_user(&id).await {
             Ok(Some(u)) => u,
@@ -333,33 +467,123 @@ impl WriteGuard {
             return Ok(self.dry_run(&action, &target, who, message));
         }
         let pending = format!("sending the change to Zoho: {change}");
-        self.clear_to_send(confirm, &action, &target, &summary, &pending)
+        let by = self
+            .clear_to_send(confirm, &action, &target, &summary, &pending)
             .await?;
-        let result = action.send(client, &id).await;
+        let mut form = self.session.ref_form();
+        let result = action.send(client, &id, form).await;
         // Sent: whatever Zoho answered, cached user lists may now be wrong.
         self.session.cache().users_changed();
-        match result {
-            Ok(outcome) => {
-                let message = format!(
-                    "{} ({email}) was {}. Zoho: {} {}",
-                    who.full_name,
-                    action.done(&change),
-                    outcome.code,
-                    outcome.message
-                );
-                self.audit_write(&action, &target, Outcome::Success, &message);
-                let mut user = who;
-                action.apply(&mut user);
-                Ok(WriteResult {
-                    action: action.verb().into(),
-                    dry_run: false,
-                    outcome: "success".into(),
-                    user,
-                    message,
-                })
-            }
-            Err(e) => Err(self.failed(&action, &target, e, &format!("user {id}, {email}"))),
+        let about = format!("user {id}, {email}");
+        let mut outcome = match result {
+            Ok(o) => o,
+            Err(e) => return Err(self.failed(&action, &target, by, e, &about)),
+        };
+        // Zoho's SUCCESS is not proof: a body form it does not read is
+        // answered SUCCESS too. Read the user back (one more credit).
+        let mut seen = self.read_back(&id, |u| action.not_taken(u)).await;
+        let mut forms = vec![form];
+        if let ReadBack::NotTaken(what, true) = &seen {
+            // Bigin documents neither form: try the other one, once.
+            form = form.other();
+            forms.push(form);
+            let pending = format!(
+                "resending in the other form ({}): Zoho answered SUCCESS to {} but {what}",
+                form.describe(),
+                forms[0].describe()
+            );
+            self.audit_as(&action, &target, Outcome::Pending, by, &pending);
+            let again = action.send(client, &id, form).await;
+            self.session.cache().users_changed();
+            outcome = match again {
+                Ok(o) => o,
+                Err(e) => return Err(self.failed(&action, &target, by, e, &about)),
+            };
+            seen = self.read_back(&id, |u| action.not_taken(u)).await;
         }
+        let sent: Vec<&str> = forms.iter().map(|f| f.describe()).collect();
+        let done = action.done(&change);
+        let not_done = format!("{} ({email}) was not {done}", who.full_name);
+        let ok = self.verified((&action, &target, by), &seen, &outcome, &sent, &not_done)?;
+        if action.sends_references() {
+            self.session.ref_form_worked(form);
+        }
+        let message = format!(
+            "{} ({email}) was {done}. Zoho: {} {}. {ok}",
+            who.full_name, outcome.code, outcome.message
+        );
+        self.audit_as(&action, &target, Outcome::Success, by, &message);
+        let mut user = who;
+        action.apply(&mut user);
+        Ok(WriteResult {
+            action: action.verb().into(),
+            dry_run: false,
+            outcome: "success".into(),
+            verified: true,
+            user,
+            message,
+        })
+    }
+
+    /// Reads user `id` back and judges it with `not_taken`.
+    async fn read_back(
+        &self,
+        id: &ZohoId,
+        not_taken: impl FnOnce(Option<&User>) -> Option<(String, bool)>,
+    ) -> ReadBack {
+        let user = match self.session.client().get_user(id).await {
+            Ok(None) => None,
+            Ok(Some(v)) => match User::from_value(&v) {
+                Ok(u) => Some(u),
+                Err(e) => {
+                    return ReadBack::Unreadable(format!("Zoho's record cannot be read: {e}"));
+                }
+            },
+            Err(e) => return ReadBack::Unreadable(e.to_string()),
+        };
+        match not_taken(user.as_ref()) {
+            None => ReadBack::Taken,
+            Some((what, retry)) => ReadBack::NotTaken(what, retry),
+        }
+    }
+
+    /// The words a verified write ends with, or the error (audited as
+    /// `unverified`, with how it was confirmed) for one that did not read
+    /// back as asked. `sent` names the body forms sent, in order;
+    /// `not_done` says what is not so.
+    fn verified(
+        &self,
+        (w, target, by): (&dyn Audited, &Target<'_>, ConfirmedBy),
+        seen: &ReadBack,
+        outcome: &RecordOutcome,
+        sent: &[&str],
+        not_done: &str,
+    ) -> Result<String, AdminError> {
+        let answered = match sent {
+            [first, second, ..] => format!(
+                "Zoho answered {} twice (the role/profile sent as {first}, then as {second})",
+                outcome.code
+            ),
+            _ => format!("Zoho answered {}", outcome.code),
+        };
+        let why = match seen {
+            ReadBack::Taken if sent.len() > 1 => {
+                return Ok(format!(
+                    "{VERIFIED} (The role/profile sent as {} did not take; resent as {}, which did, and which this session now sends first.)",
+                    sent[0],
+                    sent[sent.len() - 1]
+                ));
+            }
+            ReadBack::Taken => return Ok(VERIFIED.to_string()),
+            ReadBack::NotTaken(what, _) => format!(
+                "{answered} but {what}: {not_done}. Nothing more was sent; check the user with bigin_get_user."
+            ),
+            ReadBack::Unreadable(e) => format!(
+                "{answered} but the user could not be read back to verify it ({e}), so it is not reported as done; check the user with bigin_get_user before calling again."
+            ),
+        };
+        self.audit_as(w, target, Outcome::Unverified, by, &why);
+        Err(AdminError::Failed(why))
     }
 
     /// Why `user` must not be changed because they own the organisation,
@@ -393,11 +617,12 @@ impl WriteGuard {
         &self,
         w: &dyn Audited,
         target: &Target<'_>,
+        by: ConfirmedBy,
         e: ZohoError,
         about: &str,
     ) -> AdminError {
         let msg = e.to_string();
-        self.audit_write(w, target, Outcome::Error, &msg);
+        self.audit_as(w, target, Outcome::Error, by, &msg);
         AdminError::Failed(match e {
             ZohoError::Record { .. } => msg,
             _ => format!("{msg} ({about})"),
@@ -421,14 +646,22 @@ impl WriteGuard {
             email: &email,
             given: &email,
         };
+        // Checked here too, so no caller can show or send a forged name.
+        if let Some(why) = invitee_problem(new.first_name.unwrap_or(""), new.last_name, new.email) {
+            return Err(self.refuse(inv, &target, why));
+        }
         let full_name = format!("{} {}", new.first_name.unwrap_or(""), new.last_name)
             .trim()
             .to_string();
         // One invitation per address at a time: two concurrent invites of
         // the same person would otherwise both pass the check.
-        let _lock = self
+        let _lock = match self
             .lock_user(&format!("invite:{}", email.to_lowercase()))
-            .await;
+            .await
+        {
+            Ok(l) => l,
+            Err(why) => return Err(self.refuse(inv, &target, why)),
+        };
         let users = match self.session.users(UserType::AllUsers, true).await {
             Ok((u, _)) => u,
             Err(e) => {
@@ -466,34 +699,80 @@ impl WriteGuard {
             return Ok(self.dry_run(inv, &target, user, message));
         }
         let pending = format!("sending to Zoho: {summary}");
-        self.clear_to_send(confirm, inv, &target, &summary, &pending)
+        let by = self
+            .clear_to_send(confirm, inv, &target, &summary, &pending)
             .await?;
-        let result = self.session.client().create_user(new).await;
+        let form = self.session.ref_form();
+        let result = self.session.client().create_user_as(new, form).await;
         self.session.cache().users_changed();
-        match result {
-            Ok((id, outcome)) => {
-                let message = format!(
-                    "{full_name} ({email}) was invited as user {id}. Zoho: {} {}. They stay unconfirmed until they accept the emailed invitation.",
-                    outcome.code, outcome.message
-                );
-                let done = Target {
-                    id: id.as_str(),
-                    email: &email,
-                    given: &email,
-                };
-                self.audit_write(inv, &done, Outcome::Success, &message);
-                Ok(WriteResult {
-                    action: inv.verb().into(),
-                    dry_run: false,
-                    outcome: "success".into(),
-                    user: ConciseUser {
-                        id: id.as_str().to_string(),
-                        ..user
-                    },
-                    message,
-                })
+        let (id, mut outcome) = match result {
+            Ok(r) => r,
+            Err(e) => return Err(self.failed(inv, &target, by, e, &format!("inviting {email}"))),
+        };
+        let done = Target {
+            id: id.as_str(),
+            email: &email,
+            given: &email,
+        };
+        let mut seen = self.read_back(&id, |u| inv.not_taken(u)).await;
+        let mut forms = vec![form.describe()];
+        // The user exists with the asked email but not the asked role or
+        // profile: the body form was not read. Set them once in the other
+        // form, as an update would (the person confirmed exactly this).
+        if let ReadBack::NotTaken(what, true) = &seen {
+            let other = form.other();
+            forms.push(other.describe());
+            let pending = format!(
+                "setting the role and profile in the other form ({}): Zoho answered SUCCESS to {} but {what}",
+                other.describe(),
+                form.describe()
+            );
+            self.audit_as(inv, &done, Outcome::Pending, by, &pending);
+            let fix = Action::Update {
+                role: Some(inv.role.clone()),
+                profile: Some(inv.profile.clone()),
+            };
+            let again = fix.send(self.session.client(), &id, other).await;
+            self.session.cache().users_changed();
+            outcome = match again {
+                Ok(o) => o,
+                Err(e) => {
+                    return Err(self.failed(inv, &done, by, e, &format!("user {id}, {email}")));
+                }
+            };
+            seen = self.read_back(&id, |u| inv.not_taken(u)).await;
+            if matches!(seen, ReadBack::Taken) {
+                self.session.ref_form_worked(other);
             }
-            Err(e) => Err(self.failed(inv, &target, e, &format!("inviting {email}"))),
         }
+        let not_done = format!("{full_name} ({email}) was invited as user {id}, but not as asked");
+        let ok = self.verified((inv, &done, by), &seen, &outcome, &forms, &not_done)?;
+        let message = format!(
+            "{full_name} ({email}) was invited as user {id}. Zoho: {} {}. They stay unconfirmed until they accept the emailed invitation. {ok}",
+            outcome.code, outcome.message
+        );
+        self.audit_as(inv, &done, Outcome::Success, by, &message);
+        Ok(WriteResult {
+            action: inv.verb().into(),
+            dry_run: false,
+            outcome: "success".into(),
+            verified: true,
+            user: ConciseUser {
+                id: id.as_str().to_string(),
+                ..user
+            },
+            message,
+        })
     }
+}
+
+/// `s` as one file-name component: ASCII letters and digits kept, anything
+/// else `_` (ids are digits; an invite's key holds an email).
+fn file_part(s: &str) -> String {
+    let out: String = s
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .take(120)
+        .collect();
+    if out.is_empty() { "_".into() } else { out }
 }

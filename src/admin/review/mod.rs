@@ -25,8 +25,12 @@ pub use snapshot::{Change, Changes, Evidence, Snapshot, SnapshotUser, SnapshotVi
 pub struct ProfileFacts {
     pub id: String,
     pub name: String,
-    /// None when the permissions could not be read.
+    /// None when the permissions could not be read (or, for the built-in
+    /// Administrator, were not needed).
     pub summary: Option<PermissionSummary>,
+    /// Why the permissions could not be read, when they could not: the
+    /// holders of such a profile could be administrators.
+    pub unknown: Option<String>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -235,6 +239,56 @@ pub struct Computed {
     pub admin_flags: Vec<bool>,
 }
 
+/// Most holders a `permissions_unknown` finding names; the rest are counted.
+const HOLDERS_NAMED: usize = 20;
+
+/// The finding for a profile whose permissions could not be read: high
+/// when active users hold it, naming them, since any of them could be an
+/// administrator.
+fn permissions_unknown(
+    p: &ProfileFacts,
+    why: &str,
+    users: &[User],
+    finding: &mut impl FnMut(Severity, FindingKind, String, Option<&User>),
+) {
+    let holders: Vec<&User> = users
+        .iter()
+        .filter(|u| u.status == UserStatus::Active)
+        .filter(|u| u.profile.as_ref().is_some_and(|x| x.id == p.id))
+        .collect();
+    let profile = format!("profile '{}' ({})", p.name, p.id);
+    if holders.is_empty() {
+        finding(
+            Severity::Info,
+            FindingKind::PermissionsUnknown,
+            format!("{profile}: permissions unknown ({why}); no active user holds it"),
+            None,
+        );
+        return;
+    }
+    let mut named: Vec<String> = holders
+        .iter()
+        .take(HOLDERS_NAMED)
+        .map(|u| format!("{} <{}>", u.full_name, u.email))
+        .collect();
+    if holders.len() > HOLDERS_NAMED {
+        named.push(format!(
+            "and {} more (bigin_list_users with this profile lists them)",
+            holders.len() - HOLDERS_NAMED
+        ));
+    }
+    finding(
+        Severity::High,
+        FindingKind::PermissionsUnknown,
+        format!(
+            "{profile}: permissions unknown, could be administrator-level ({why}); check it in Bigin. Its {} active holders: {}",
+            holders.len(),
+            named.join(", ")
+        ),
+        None,
+    );
+}
+
 /// Correlates users, roles and profiles.
 pub fn access_review(users: &[User], roles: &[Role], profiles: &[ProfileFacts]) -> Computed {
     let mut findings = Vec::new();
@@ -333,7 +387,7 @@ pub fn access_review(users: &[User], roles: &[Role], profiles: &[ProfileFacts]) 
                         Severity::High,
                         FindingKind::UnconfirmedAdmin,
                         format!(
-                            "{who} never accepted the invitation but holds the administrator-level profile '{profile}'; cancel the invitation or give a lower profile"
+                            "{who} never accepted the invitation but holds the administrator-level profile '{profile}'; give a lower profile (bigin_update_user), or withdraw the invitation by deleting the user (bigin_delete_user)"
                         ),
                         Some(u),
                     );
@@ -351,7 +405,7 @@ pub fn access_review(users: &[User], roles: &[Role], profiles: &[ProfileFacts]) 
                 Severity::Medium,
                 FindingKind::InactiveAdmin,
                 format!(
-                    "{who} is deactivated but still holds the administrator-level profile '{profile}' and regains it if re-activated; lower the profile or delete the user"
+                    "{who} is deactivated but still holds the administrator-level profile '{profile}' and regains it if re-activated; Zoho does not change a deactivated user's profile, so reactivate them (bigin_set_user_status active), lower the profile (bigin_update_user) and deactivate them again, or delete the user (bigin_delete_user)"
                 ),
                 Some(u),
             ),
@@ -401,16 +455,10 @@ pub fn access_review(users: &[User], roles: &[Role], profiles: &[ProfileFacts]) 
         );
     }
     for p in profiles {
-        if p.summary.is_none() && admin_reasons(&p.name, None).is_empty() {
-            finding(
-                Severity::Info,
-                FindingKind::PermissionsUnknown,
-                format!(
-                    "the permissions of profile '{}' could not be read; it is judged by name only",
-                    p.name
-                ),
-                None,
-            );
+        if let Some(why) = p.unknown.as_deref()
+            && admin_reasons(&p.name, None).is_empty()
+        {
+            permissions_unknown(p, why, users, &mut finding);
         }
         if by_profile.get(p.id.as_str()).is_none_or(|c| c.active == 0) {
             finding(

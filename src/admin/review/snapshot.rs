@@ -21,6 +21,10 @@ pub struct Evidence {
     pub credits_used: u32,
     /// Every record came from this session's cache (younger than its TTL).
     pub from_cache: bool,
+    /// Profiles this review could not judge (their permissions could not
+    /// be read), each with why; their holders are in a high finding.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unjudged_profiles: Vec<String>,
 }
 
 /// One user as a snapshot keeps them: enough to say what changed.

@@ -52,11 +52,13 @@ fn every_active_admin_is_listed_confirmed_or_not_and_counts_agree() {
             id: "10".into(),
             name: "Administrator".into(),
             summary: None,
+            unknown: None,
         },
         ProfileFacts {
             id: "11".into(),
             name: "Standard".into(),
             summary: Some(PermissionSummary::default()),
+            unknown: None,
         },
     ];
     let r = access_review(&users, &roles, &profiles);
@@ -112,6 +114,7 @@ fn diff_names_every_kind_of_change() {
             data_centre: "eu".into(),
             credits_used: 0,
             from_cache: false,
+            unjudged_profiles: vec![],
         },
         users: users_before
             .iter()
@@ -144,4 +147,56 @@ fn diff_names_every_kind_of_change() {
     assert_eq!(ids(&c.gained_admin), ["2"]);
     assert_eq!(ids(&c.lost_admin), ["1"]);
     assert_eq!(c.status[0].to.as_deref(), Some("inactive"));
+}
+
+#[test]
+fn holders_of_a_profile_whose_permissions_are_unknown_are_a_high_finding() {
+    let mut users: Vec<User> = (1..=25)
+        .map(|i| user(&i.to_string(), "active", true, "11", "101"))
+        .collect();
+    users.push(user("90", "inactive", true, "11", "101"));
+    users.push(user("91", "active", true, "10", "101"));
+    let profiles = vec![
+        ProfileFacts {
+            id: "10".into(),
+            name: "Administrator".into(),
+            summary: None,
+            unknown: None,
+        },
+        ProfileFacts {
+            id: "11".into(),
+            name: "Standard".into(),
+            summary: None,
+            unknown: Some("GET /settings/profiles/11 is not available".into()),
+        },
+    ];
+    let r = access_review(&users, &[], &profiles);
+    let unknown: Vec<&Finding> = r
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::PermissionsUnknown)
+        .collect();
+    assert_eq!(unknown.len(), 1, "{:?}", r.findings);
+    let f = unknown[0];
+    assert_eq!(f.severity, Severity::High);
+    assert!(
+        f.message
+            .contains("permissions unknown, could be administrator-level")
+    );
+    assert!(f.message.contains("'Standard' (11)") && f.message.contains("is not available"));
+    assert!(
+        f.message
+            .contains("Its 25 active holders: User 1 <u1@x.test>"),
+        "{}",
+        f.message
+    );
+    assert!(f.message.contains("and 5 more"), "{}", f.message);
+    assert!(
+        !f.message.contains("u90@"),
+        "inactive holders are not active holders"
+    );
+    // The built-in Administrator's holders are listed as always.
+    let ids: Vec<&str> = r.admins.rows.iter().map(|row| row.0.as_str()).collect();
+    assert_eq!(ids, ["91"]);
+    assert!(r.findings[0].severity == Severity::High);
 }

@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::admin::guard::{Action, Invitation, WriteResult};
+use crate::admin::guard::{Action, Invitation, WriteResult, invitee_problem};
 use crate::admin::text::fold_for_match;
 use crate::mcp::catalog::Scope;
 use crate::mcp::error::ToolError;
@@ -108,7 +108,9 @@ pub struct UpdateUserArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteUserArgs {
-    pub first_name: Option<String>,
+    // Names: at most 50 characters of plain text each (the tool error says
+    // so; a description here would cost every turn ~90 bytes of tools/list).
+    pub first_name: String,
     pub last_name: String,
     pub email: String,
     /// Name or id.
@@ -223,6 +225,40 @@ impl BiginServer {
             &[Scope::UsersAll, Scope::RolesRead, Scope::ProfilesRead],
         ),
     ];
+}
+
+impl BiginServer {
+    /// What deactivating `user` leaves behind when their profile is
+    /// administrator-level: Zoho refuses to change a deactivated user's
+    /// profile, so the review keeps an `inactive_admin` finding until they
+    /// are reactivated, lowered and deactivated again (or deleted).
+    async fn admin_profile_note(&self, user: &crate::admin::user::ConciseUser) -> Option<String> {
+        let p = user.profile.as_ref()?;
+        let summary = match ZohoId::parse(&p.id, "profile id") {
+            Ok(id) => self
+                .session()
+                .profile_detail(&id, false)
+                .await
+                .ok()
+                .and_then(|(d, _)| {
+                    d.as_ref()
+                        .as_ref()
+                        .and_then(crate::admin::permissions::summarize)
+                }),
+            Err(_) => None,
+        };
+        if crate::admin::permissions::admin_reasons(&p.name, summary.as_ref()).is_empty() {
+            return None;
+        }
+        let mut fix = "reactivate them (bigin_set_user_status active), lower the profile with bigin_update_user, then deactivate again".to_string();
+        if !self.exposes_tool("bigin_update_user") {
+            fix = "that needs bigin_update_user, which this server does not expose".into();
+        }
+        Some(format!(
+            "Note: {} keeps the administrator-level profile '{}' while deactivated, and Zoho does not change a deactivated user's profile; the access review will list them as inactive_admin. Next time lower the profile first (bigin_update_user), then deactivate. To clear it now: {fix}.",
+            user.full_name, p.name
+        ))
+    }
 }
 
 #[tool_router(router = users_router, vis = "pub(crate)")]
@@ -415,17 +451,23 @@ impl BiginServer {
             NewStatus::Inactive => Action::Deactivate,
             NewStatus::Active => Action::Activate,
         };
-        self.guard()
+        let mut result = self
+            .guard()
             .write(
                 &self.confirm(&ctx),
-                action,
+                action.clone(),
                 &a.user_id,
                 &a.confirm_email,
                 a.dry_run.unwrap_or(false),
             )
-            .await
-            .map(Json)
-            .map_err(ToolError::from)
+            .await?;
+        if action == Action::Deactivate
+            && let Some(note) = self.admin_profile_note(&result.user).await
+        {
+            result.message.push(' ');
+            result.message.push_str(&note);
+        }
+        Ok(Json(result))
     }
 
     /// Permanently delete a user (irreversible; prefer bigin_set_user_status inactive). Needs confirm_email; dry_run previews; never the primary user; audit-logged.
@@ -453,7 +495,7 @@ impl BiginServer {
             .map_err(ToolError::from)
     }
 
-    /// Change a user's profile and/or role (name or id), e.g. lower an admin's profile. Guarded like bigin_set_user_status; Zoho does not update deactivated users.
+    /// Change a user's profile and/or role (name or id), e.g. demote an admin. Guarded like bigin_set_user_status; Zoho does not update deactivated users.
     #[tool(annotations(
         title = "Update user",
         read_only_hint = false,
@@ -512,7 +554,7 @@ impl BiginServer {
             .map_err(ToolError::from)
     }
 
-    /// Invite a user with a role and profile (name or id); refuses an email in use. dry_run previews; audit-logged. Returns the new id; unconfirmed until they accept.
+    /// Invite a user with a role and profile (name or id); refuses a used email. dry_run previews; audit-logged. Returns the new id, unconfirmed until accepted.
     #[tool(annotations(
         title = "Invite user",
         read_only_hint = false,
@@ -526,24 +568,17 @@ impl BiginServer {
     ) -> Result<Json<WriteResult>, ToolError> {
         let email = a.email.trim();
         let last = a.last_name.trim();
-        let first = a
-            .first_name
-            .as_deref()
-            .map(str::trim)
-            .filter(|f| !f.is_empty());
+        let first = a.first_name.trim();
+        // Names and look-alike addresses first: nothing forged is ever
+        // shown to the person or sent.
+        if let Some(why) = invitee_problem(&a.first_name, &a.last_name, email) {
+            return Err(ToolError(why));
+        }
         if !is_email(email) {
             return Err(ToolError(format!(
                 "email must be one address like name@example.com (got '{}'). Nothing was sent to Zoho.",
                 email.chars().take(80).collect::<String>()
             )));
-        }
-        if last.is_empty()
-            || last.chars().count() > 80
-            || first.is_some_and(|f| f.chars().count() > 40)
-        {
-            return Err(ToolError(
-                "last_name is required (at most 80 characters; first_name at most 40). Nothing was sent to Zoho.".into(),
-            ));
         }
         let (profiles, _) = self.session().profiles(false).await?;
         let profile = resolve(&profiles, &a.profile, "profile", "bigin_list_profiles")
@@ -560,7 +595,7 @@ impl BiginServer {
             ));
         };
         let new = NewUser {
-            first_name: first,
+            first_name: Some(first),
             last_name: last,
             email,
             role: role_id,

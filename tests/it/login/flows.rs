@@ -34,7 +34,10 @@ async fn browser_login_then_status_serve_and_logout() {
         param(url, "redirect_uri"),
         Some(format!("http://127.0.0.1:{port}/callback"))
     );
-    assert_eq!(param(url, "scope"), Some(oauth::DEFAULT_SCOPES.join(",")));
+    assert_eq!(
+        param(url, "scope"),
+        Some(bigin_mcp::mcp::login_scopes(false).join(","))
+    );
     let callback = consent(&b, url).await;
     assert_eq!(callback.host_str(), Some("127.0.0.1"));
     assert_eq!(callback.port(), Some(port));
@@ -92,7 +95,10 @@ async fn browser_login_then_status_serve_and_logout() {
     assert_eq!(st["api_domain"], sb.base_url().as_str());
     assert_eq!(st["accounts_server"], sb.base_url().as_str());
     assert_eq!(st["client_id"], sandbox::DEMO_CLIENT_ID);
-    assert_eq!(st["scopes"], serde_json::json!(oauth::DEFAULT_SCOPES));
+    assert_eq!(
+        st["scopes"],
+        serde_json::json!(bigin_mcp::mcp::login_scopes(false))
+    );
     assert_eq!(st["organization"], ORG_NAME);
     assert_eq!(st["refresh_ok"], true, "{out}");
     assert!(st.get("refresh_error").is_none(), "{out}");

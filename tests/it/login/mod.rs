@@ -37,7 +37,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bigin_mcp::auth::{OsStore, SecretKind, SecretStore, oauth};
+use bigin_mcp::auth::{OsStore, SecretKind, SecretStore};
 use bigin_mcp::sandbox::{self, Fault, FaultKind, RecordedRequest, Sandbox};
 use reqwest::Url;
 use rmcp::model::CallToolRequestParams;
