@@ -58,7 +58,7 @@ pub struct ListUsersArgs {
     /// Name or id.
     pub role: Option<String>,
     pub status: Option<StatusFilter>,
-    /// Part of the name (accents and case ignored: "zoe angstrom" finds "Zoë Ångström") or of the email (case ignored).
+    /// Name or email part; any case/accent.
     pub search: Option<String>,
     /// concise (default): a table; full: Zoho's records.
     pub detail: Option<Detail>,
