@@ -792,3 +792,158 @@ fn serve_on_a_pipe_prints_no_hint_and_only_json_rpc() {
         "{err}"
     );
 }
+
+/// `serve` on a terminal, through `script`, with stdout discarded: the
+/// transcript is stderr (the banner) and the exit code is the server's.
+fn serve_on_a_terminal(home: &Home, args: &str) -> (Output, String) {
+    let inner = format!("{BIN} {args} 1>/dev/null");
+    let out = Command::new("timeout")
+        .args(["30", "script", "-qec", &inner, "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join("config"))
+        .env("XDG_DATA_HOME", home.path().join("data"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run script");
+    let transcript = stdout(&out);
+    (out, transcript)
+}
+
+#[test]
+fn the_banner_keeps_the_flags_and_says_when_nobody_is_logged_in() {
+    if !have_script() {
+        eprintln!("skipped: no util-linux `script`");
+        return;
+    }
+    let home = Home::new();
+    // A bare `bigin-mcp FLAGS` serves, and the config line keeps the flags.
+    let (out, t) = serve_on_a_terminal(&home, "--read-only --toolsets users");
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains(r#""args": ["serve","--read-only","--toolsets","users"]"#),
+        "{t}"
+    );
+    assert!(
+        t.contains("Nobody is logged in to Zoho") && t.contains("login"),
+        "{t}"
+    );
+    let (out, t) = serve_on_a_terminal(&home, "serve --demo");
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains(r#""args": ["serve","--demo"]"#), "{t}");
+    assert!(
+        !t.contains("Nobody is logged in"),
+        "the demo needs no login: {t}"
+    );
+}
+
+#[test]
+fn eof_or_ctrl_c_before_initialize_exits_0_quietly() {
+    let home = Home::new();
+    // EOF at once (stdin is /dev/null).
+    let out = home.run(&["serve"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+    assert!(
+        !stderr(&out).contains("failed") && !stderr(&out).contains("bigin-mcp:"),
+        "{}",
+        stderr(&out)
+    );
+    // Ctrl-C while waiting for `initialize` (stdin open).
+    let mut child = home
+        .cmd(&["serve", "--demo"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // SIGINT only once the handler is set: the server reads stdin only
+    // after start-up, so its answer to a ping sent before initialize says
+    // it is ready (no fixed delay).
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(
+        stdin,
+        "{}",
+        json!({"jsonrpc": "2.0", "id": 0, "method": "ping"})
+    )
+    .unwrap();
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    let _ = std::io::BufRead::read_line(&mut reader, &mut first);
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("failed") && !stderr(&out).contains("bigin-mcp:"),
+        "{}",
+        stderr(&out)
+    );
+    drop(stdin);
+}
+
+#[test]
+fn help_help_and_a_bare_demo_flag_work() {
+    let home = Home::new();
+    let out = home.run(&["help", "--help"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Usage: bigin-mcp"),
+        "{}",
+        stdout(&out)
+    );
+    // `bigin-mcp --demo` is `serve --demo`: it answers initialize and serves
+    // the sandbox organisation.
+    let mut child = home
+        .cmd(&["--demo"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for msg in [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+            "name": "bigin_get_organization", "arguments": {}}}),
+    ] {
+        writeln!(stdin, "{msg}").unwrap();
+    }
+    // Wait for both answers before closing stdin (EOF ends the session).
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    while lines.len() < 2 {
+        let mut l = String::new();
+        if std::io::BufRead::read_line(&mut reader, &mut l).unwrap() == 0 {
+            break;
+        }
+        lines.push(l);
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let call: Value = serde_json::from_str(&lines[1]).unwrap();
+    assert_eq!(call["id"], 2, "{call}");
+    assert_ne!(call["result"]["isError"], true, "{call}");
+    assert!(
+        call["result"]["structuredContent"]["org"]["company_name"].is_string(),
+        "{call}"
+    );
+}
+
+#[test]
+fn review_without_a_login_suggests_review_demo() {
+    let home = Home::new();
+    let out = home.run(&["review"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("bigin-mcp review --demo"), "{err}");
+    assert!(!err.contains("serve --demo"), "{err}");
+}

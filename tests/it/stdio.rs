@@ -197,7 +197,7 @@ async fn bad_flags_fail_at_startup_with_a_clear_message() {
 }
 
 #[tokio::test]
-async fn without_credentials_it_starts_and_calls_explain_how_to_log_in() {
+async fn without_credentials_it_starts_and_calls_explain_how_to_connect() {
     let sb = sandbox().await;
     let home = tempfile::tempdir().unwrap();
     // The sandbox is named as accounts server and API domain, and a lone
@@ -212,7 +212,18 @@ async fn without_credentials_it_starts_and_calls_explain_how_to_log_in() {
     let r = call(&c, "bigin_get_organization", json!({})).await;
     assert_eq!(r.is_error, Some(true));
     let t = text(&r);
-    assert!(t.contains("bigin-mcp login") && t.contains("--demo"), "{t}");
+    // Issue 18: inside a client there is no terminal, so the way in is the
+    // server's settings (here the secret is missing), never `bigin-mcp login`.
+    assert!(
+        t.contains("client secret")
+            && t.contains("BIGIN_CLIENT_SECRET")
+            && t.contains("BIGIN_DEMO"),
+        "{t}"
+    );
+    assert!(
+        !t.contains("bigin-mcp login") && !t.contains("terminal"),
+        "{t}"
+    );
     assert!(sb.requests().is_empty());
     c.cancel().await.unwrap();
 }

@@ -547,3 +547,53 @@ async fn access_review_correlates_users_roles_and_profiles() {
     // Three lists and a detail call per profile, all on one access token.
     assert_eq!(h.tokens.refresh_count(), 1);
 }
+
+/// Issue 18: people are found as they are typed, without accents or capitals.
+#[tokio::test]
+async fn list_users_search_ignores_accents_and_case_and_says_how_to_widen() {
+    let sb = sandbox().await;
+    let h = harness(&sb, filter()).await;
+    let all = all_users(&sb).await;
+    // The seeded spellings, compared exactly (no folding in the expectation).
+    for (query, spelled) in [
+        ("omar kovacevic", "Omar Kovačević"),
+        ("Zoe Angstrom", "Zoë Ångström"),
+        ("ZOË ÅNGSTRÖM", "Zoë Ångström"),
+    ] {
+        let mut expected: Vec<&str> = all
+            .iter()
+            .filter(|u| u["full_name"] == spelled)
+            .map(|u| u["id"].as_str().unwrap())
+            .collect();
+        assert!(!expected.is_empty(), "the seed has {spelled}");
+        let r = h
+            .ok("bigin_list_users", json!({"search": query, "limit": 1000}))
+            .await;
+        let mut got: Vec<&str> = r["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| row[0].as_str().unwrap())
+            .collect();
+        expected.sort();
+        got.sort();
+        assert_eq!(got, expected, "{query}: {r}");
+    }
+    // Emails ignore case.
+    let email = all[0]["email"].as_str().unwrap();
+    let r = h
+        .ok("bigin_list_users", json!({"search": email.to_uppercase()}))
+        .await;
+    assert_eq!(r["rows"][0][0], all[0]["id"], "{r}");
+    // Nobody: the reply says how to widen the search.
+    let r = h
+        .call("bigin_list_users", json!({"search": "omar kovacevicz"}))
+        .await;
+    assert_ne!(r.is_error, Some(true));
+    let t = text(&r);
+    assert!(
+        t.contains("0 users match") || t.contains("No user matches"),
+        "{t}"
+    );
+    assert!(t.contains("part of the name") && t.contains("email"), "{t}");
+}
