@@ -17,6 +17,7 @@
 //!   never answered, calls cancelled before their write, several server
 //!   processes at once.
 //! - `tool_writes`: the write tools in-process, refusals, limits, expiry.
+//! - `catalog`: the tool catalogue and its filters, scopes and verbs.
 //! - `toolsnaps`: the checked-in `tools/list` schemas.
 //! - `completions`: the completion scripts in real bash, zsh and fish; the
 //!   man page.
@@ -27,6 +28,7 @@
 //! - `variants`: the review and every write against each Zoho the sandbox plays.
 
 mod auth;
+mod catalog;
 mod cli;
 mod client;
 mod clients;
