@@ -17,6 +17,7 @@
 //!   never answered, calls cancelled before their write, several server
 //!   processes at once.
 //! - `tool_writes`: the write tools in-process, refusals, limits, expiry.
+//! - `terminal`: the binary at a terminal: variables, completions, banner.
 //! - `catalog`: the tool catalogue and its filters, scopes and verbs.
 //! - `toolsnaps`: the checked-in `tools/list` schemas.
 //! - `completions`: the completion scripts in real bash, zsh and fish; the
@@ -44,6 +45,7 @@ mod review;
 mod review_cli;
 mod sandbox;
 mod stdio;
+mod terminal;
 mod tool_writes;
 mod tools;
 mod toolsnaps;
