@@ -17,6 +17,7 @@
 //!   never answered, calls cancelled before their write, several server
 //!   processes at once.
 //! - `tool_writes`: the write tools in-process, refusals, limits, expiry.
+//! - `session`: the session rules over raw pipes; several server processes.
 //! - `terminal`: the binary at a terminal: variables, completions, banner.
 //! - `catalog`: the tool catalogue and its filters, scopes and verbs.
 //! - `toolsnaps`: the checked-in `tools/list` schemas.
@@ -44,6 +45,7 @@ mod remediation;
 mod review;
 mod review_cli;
 mod sandbox;
+mod session;
 mod stdio;
 mod terminal;
 mod tool_writes;
