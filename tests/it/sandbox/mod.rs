@@ -15,6 +15,7 @@ mod api;
 mod cli;
 mod faults;
 mod org;
+mod posts;
 mod variants;
 mod writes;
 
