@@ -350,6 +350,31 @@ pub fn read(path: &Path) -> std::io::Result<Vec<serde_json::Value>> {
     Ok(out)
 }
 
+/// The largest audit log [`recent`] reads (about 200,000 lines).
+pub const MAX_RECENT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The last `n` lines of the log at `path` as JSON, oldest first (an
+/// unreadable line kept as in [`read`]); empty when there is no log yet.
+/// Read through [`crate::fsx::read_regular`], so a FIFO or a link in its
+/// place is refused and a log over [`MAX_RECENT_BYTES`] is an error.
+pub fn recent(path: &Path, n: usize) -> Result<Vec<serde_json::Value>, crate::fsx::FsxError> {
+    let Some(bytes) = crate::fsx::read_regular(path, MAX_RECENT_BYTES)? else {
+        return Ok(Vec::new());
+    };
+    let lines: Vec<&[u8]> = bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    let skip = lines.len().saturating_sub(n);
+    Ok(lines[skip..]
+        .iter()
+        .map(|l| {
+            serde_json::from_slice(l)
+                .unwrap_or_else(|_| serde_json::json!({"unreadable": String::from_utf8_lossy(l)}))
+        })
+        .collect())
+}
+
 /// Opens a log to read: a regular file only (a FIFO would block).
 fn open_for_reading(path: &Path) -> std::io::Result<File> {
     let meta = std::fs::metadata(path)?;
