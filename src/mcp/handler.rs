@@ -345,9 +345,8 @@ impl BiginServer {
     }
 }
 
-/// A result that names a stored snapshot (`"snapshot": path`) also says,
-/// in text, where it is and which resource reads it: some clients drop
-/// structured content and resource links.
+/// A result that names a stored snapshot (`"snapshot": path`) also gives,
+/// in text, the resource that reads it: some clients drop resource links.
 fn name_snapshot(r: &mut CallToolResult) {
     let Some(path) = r
         .structured_content
@@ -357,14 +356,12 @@ fn name_snapshot(r: &mut CallToolResult) {
     else {
         return;
     };
-    let path = std::path::Path::new(path);
-    if let Some(uri) = resources::uri_of(path) {
-        let line = format!(
-            "Review snapshot stored at {} (MCP resource {uri}; the newest is {}).",
-            path.display(),
-            resources::LATEST
-        );
-        r.content.push(ContentBlock::text(line));
+    // The path is already in the text (the JSON names it); the URI is
+    // added in as few bytes as can say it, as the review's text is near
+    // its 8 KiB budget.
+    if let Some(uri) = resources::uri_of(std::path::Path::new(path)) {
+        r.content
+            .push(ContentBlock::text(format!("Snapshot resource: {uri}")));
     }
 }
 

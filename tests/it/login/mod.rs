@@ -26,6 +26,7 @@
 mod failures;
 mod flows;
 mod storage;
+mod two_orgs;
 
 use std::ffi::OsStr;
 use std::fmt;
