@@ -122,6 +122,9 @@ pub struct AuditLog {
     path: PathBuf,
     // Serialises appends from parallel tool calls so lines never interleave.
     lock: Mutex<()>,
+    /// The account whose server writes, put in every line: several
+    /// accounts' servers may share one log.
+    account: Option<String>,
 }
 
 /// The audit file cannot be written.
@@ -139,7 +142,15 @@ impl AuditLog {
         AuditLog {
             path,
             lock: Mutex::new(()),
+            account: None,
         }
+    }
+
+    /// The same log, each line naming `account` (field `account`, after
+    /// `prev_sha256`), so two accounts' servers sharing it stay apart.
+    pub fn with_account(mut self, account: &str) -> Self {
+        self.account = Some(capped(account).into_owned());
+        self
     }
 
     /// The default location: `audit.log` in the platform data directory
@@ -185,6 +196,13 @@ impl AuditLog {
             line.push('\n');
         }
         line.push_str(&format!("{{\"{PREV_FIELD}\":\"{prev}\","));
+        if let Some(a) = &self.account {
+            let a = serde_json::to_string(a)
+                .expect("a string serialises")
+                .replace('\u{2028}', "\\u2028")
+                .replace('\u{2029}', "\\u2029");
+            line.push_str(&format!("\"account\":{a},"));
+        }
         line.push_str(&body[1..]);
         line.push('\n');
         // One write call per line keeps lines whole even with other writers.
@@ -390,6 +408,27 @@ fn open_for_reading(path: &Path) -> std::io::Result<File> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_with_an_account_names_it_in_every_line_and_still_chains() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.log");
+        let a = AuditLog::new(path.clone()).with_account("org-a\u{2028}");
+        let b = AuditLog::new(path.clone()).with_account("org-b");
+        a.append(entry("1")).unwrap();
+        b.append(entry("2")).unwrap();
+        AuditLog::new(path.clone()).append(entry("3")).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 3, "{text}");
+        let lines = read(&path).unwrap();
+        assert_eq!(lines[0]["account"], "org-a\u{2028}");
+        assert_eq!(lines[1]["account"], "org-b");
+        assert!(lines[2].get("account").is_none());
+        assert_eq!(lines[1]["user_id"], "2");
+        let v = verify(&path).unwrap();
+        assert_eq!(v.lines, 3);
+        assert_eq!(v.broken, None, "{v:?}");
+    }
 
     #[test]
     fn appends_json_lines_and_creates_the_directory() {

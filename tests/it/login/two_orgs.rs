@@ -68,21 +68,17 @@ async fn two_accounts_served_side_by_side_keep_everything_apart() {
 
     // Two processes, as a client config with two entries starts them.
     let mut clients = Vec::new();
+    // They share the default audit log, as such a config does.
+    let log = home.dir.path().join("data/bigin-mcp/audit.log");
     for acct in [&a, &b] {
-        let log = home.dir.path().join(format!("audit-{acct}.log"));
-        let (transport, _stderr) = TokioChildProcess::builder(home.cmd_without_keychain(&[
-            "serve",
-            "--account",
-            acct,
-            "--audit-log",
-            log.to_str().unwrap(),
-        ]))
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn bigin-mcp serve");
+        let (transport, _stderr) =
+            TokioChildProcess::builder(home.cmd_without_keychain(&["serve", "--account", acct]))
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn bigin-mcp serve");
         let c: RunningService<RoleClient, ()> =
             ().serve(transport).await.expect("initialize over stdio");
-        clients.push((c, log));
+        clients.push(c);
     }
     big.clear_requests();
     small.clear_requests();
@@ -90,8 +86,8 @@ async fn two_accounts_served_side_by_side_keep_everything_apart() {
     // Each reviews its own organisation, named in the result, and stores
     // the snapshot under its own account.
     let (ra, rb) = tokio::join!(
-        call(&clients[0].0, "bigin_access_review", json!({})),
-        call(&clients[1].0, "bigin_access_review", json!({}))
+        call(&clients[0], "bigin_access_review", json!({})),
+        call(&clients[1], "bigin_access_review", json!({}))
     );
     let reviews_dir = home.dir.path().join("data/bigin-mcp/reviews");
     for (r, acct, sb) in [(&ra, &a, &big), (&rb, &b, &small)] {
@@ -121,7 +117,7 @@ async fn two_accounts_served_side_by_side_keep_everything_apart() {
     }
 
     // The latest-review resource of each is its own snapshot.
-    for ((c, _), r) in clients.iter().zip([&ra, &rb]) {
+    for (c, r) in clients.iter().zip([&ra, &rb]) {
         let got = c
             .read_resource(ReadResourceRequestParams::new(
                 bigin_mcp::mcp::resources::LATEST,
@@ -136,8 +132,8 @@ async fn two_accounts_served_side_by_side_keep_everything_apart() {
         assert_eq!(v["evidence"]["generated_at"], r["evidence"]["generated_at"]);
     }
 
-    // A dry run in each lands in that account's audit log only.
-    for (i, sb) in [&big, &small].into_iter().enumerate() {
+    // A dry run in each is attributed to its account in the shared log.
+    for (i, (sb, acct)) in [(&big, &a), (&small, &b)].into_iter().enumerate() {
         let primary = sb.primary_user_id();
         let u = all_users(sb)
             .await
@@ -146,20 +142,21 @@ async fn two_accounts_served_side_by_side_keep_everything_apart() {
             .nth(i)
             .unwrap();
         call(
-            &clients[i].0,
+            &clients[i],
             "bigin_set_user_status",
             json!({"user_id": u["id"], "status": "inactive", "confirm_email": u["email"], "dry_run": true}),
         )
         .await;
-        let lines: Vec<Value> = std::fs::read_to_string(&clients[i].1)
+        let lines: Vec<Value> = std::fs::read_to_string(&log)
             .unwrap()
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
-        assert_eq!(lines.len(), 1, "{lines:?}");
-        assert_eq!(lines[0]["user_id"], u["id"]);
+        assert_eq!(lines.len(), i + 1, "{lines:?}");
+        assert_eq!(lines[i]["user_id"], u["id"]);
+        assert_eq!(&lines[i]["account"], acct.as_str(), "{lines:?}");
     }
-    for (c, _) in clients {
+    for c in clients {
         c.cancel().await.unwrap();
     }
 }
