@@ -122,6 +122,9 @@ pub struct AuditLog {
     path: PathBuf,
     // Serialises appends from parallel tool calls so lines never interleave.
     lock: Mutex<()>,
+    /// The account whose server writes, put in every line: several
+    /// accounts' servers may share one log.
+    account: Option<String>,
 }
 
 /// The audit file cannot be written.
@@ -139,7 +142,15 @@ impl AuditLog {
         AuditLog {
             path,
             lock: Mutex::new(()),
+            account: None,
         }
+    }
+
+    /// The same log, each line naming `account` (field `account`, after
+    /// `prev_sha256`), so two accounts' servers sharing it stay apart.
+    pub fn with_account(mut self, account: &str) -> Self {
+        self.account = Some(capped(account).into_owned());
+        self
     }
 
     /// The default location: `audit.log` in the platform data directory
@@ -185,6 +196,13 @@ impl AuditLog {
             line.push('\n');
         }
         line.push_str(&format!("{{\"{PREV_FIELD}\":\"{prev}\","));
+        if let Some(a) = &self.account {
+            let a = serde_json::to_string(a)
+                .expect("a string serialises")
+                .replace('\u{2028}', "\\u2028")
+                .replace('\u{2029}', "\\u2029");
+            line.push_str(&format!("\"account\":{a},"));
+        }
         line.push_str(&body[1..]);
         line.push('\n');
         // One write call per line keeps lines whole even with other writers.
@@ -350,6 +368,31 @@ pub fn read(path: &Path) -> std::io::Result<Vec<serde_json::Value>> {
     Ok(out)
 }
 
+/// The largest audit log [`recent`] reads (about 200,000 lines).
+pub const MAX_RECENT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The last `n` lines of the log at `path` as JSON, oldest first (an
+/// unreadable line kept as in [`read`]); empty when there is no log yet.
+/// Read through [`crate::fsx::read_regular`], so a FIFO or a link in its
+/// place is refused and a log over [`MAX_RECENT_BYTES`] is an error.
+pub fn recent(path: &Path, n: usize) -> Result<Vec<serde_json::Value>, crate::fsx::FsxError> {
+    let Some(bytes) = crate::fsx::read_regular(path, MAX_RECENT_BYTES)? else {
+        return Ok(Vec::new());
+    };
+    let lines: Vec<&[u8]> = bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    let skip = lines.len().saturating_sub(n);
+    Ok(lines[skip..]
+        .iter()
+        .map(|l| {
+            serde_json::from_slice(l)
+                .unwrap_or_else(|_| serde_json::json!({"unreadable": String::from_utf8_lossy(l)}))
+        })
+        .collect())
+}
+
 /// Opens a log to read: a regular file only (a FIFO would block).
 fn open_for_reading(path: &Path) -> std::io::Result<File> {
     let meta = std::fs::metadata(path)?;
@@ -365,6 +408,27 @@ fn open_for_reading(path: &Path) -> std::io::Result<File> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_with_an_account_names_it_in_every_line_and_still_chains() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.log");
+        let a = AuditLog::new(path.clone()).with_account("org-a\u{2028}");
+        let b = AuditLog::new(path.clone()).with_account("org-b");
+        a.append(entry("1")).unwrap();
+        b.append(entry("2")).unwrap();
+        AuditLog::new(path.clone()).append(entry("3")).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 3, "{text}");
+        let lines = read(&path).unwrap();
+        assert_eq!(lines[0]["account"], "org-a\u{2028}");
+        assert_eq!(lines[1]["account"], "org-b");
+        assert!(lines[2].get("account").is_none());
+        assert_eq!(lines[1]["user_id"], "2");
+        let v = verify(&path).unwrap();
+        assert_eq!(v.lines, 3);
+        assert_eq!(v.broken, None, "{v:?}");
+    }
 
     #[test]
     fn appends_json_lines_and_creates_the_directory() {

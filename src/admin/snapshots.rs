@@ -200,6 +200,51 @@ impl SnapshotStore {
     }
 }
 
+impl SnapshotStore {
+    /// The names of this organisation's stored snapshots
+    /// (`review-20261203T101500.000Z`, without `.json`), newest first: what
+    /// the `bigin://reviews/{snapshot}` resource and its completions offer.
+    pub fn names(&self, org_id: &str) -> Vec<String> {
+        list(&self.org_dir(org_id))
+            .unwrap_or_default()
+            .into_iter()
+            .rev()
+            .filter_map(|p| {
+                p.file_stem()
+                    .and_then(|n| n.to_str())
+                    .map(ToString::to_string)
+            })
+            .collect()
+    }
+
+    /// The path of the stored snapshot `name` (with or without `.json`) of
+    /// this organisation; `None` for a name that is not a snapshot's, so a
+    /// caller's `../` or `/` never leaves the organisation's folder.
+    pub fn path_of(&self, org_id: &str, name: &str) -> Option<PathBuf> {
+        let stem = name.strip_suffix(".json").unwrap_or(name);
+        let ok = stem.starts_with("review-")
+            && stem
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+            && !stem.contains("..");
+        ok.then(|| self.org_dir(org_id).join(format!("{stem}.json")))
+    }
+
+    /// The bytes of the stored snapshot `name`, with its path: a regular
+    /// file of at most [`MAX_SNAPSHOT_BYTES`] only (see [`fsx::read_regular`]);
+    /// `None` when there is no such snapshot.
+    pub fn read_named(
+        &self,
+        org_id: &str,
+        name: &str,
+    ) -> Result<Option<(PathBuf, Vec<u8>)>, FsxError> {
+        let Some(path) = self.path_of(org_id, name) else {
+            return Ok(None);
+        };
+        Ok(fsx::read_regular(&path, MAX_SNAPSHOT_BYTES)?.map(|b| (path, b)))
+    }
+}
+
 /// The largest snapshot read back (a 50,000-user one is ~12 MB).
 pub const MAX_SNAPSHOT_BYTES: u64 = 128 * 1024 * 1024;
 

@@ -112,7 +112,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         },
     )
     .await?;
-    let audit = AuditLog::new(audit_path);
+    let audit = AuditLog::new(audit_path).with_account(&snapshot_account(&args.conn));
     // Writes refuse themselves without an audit record; say so now, not at
     // the first write.
     let exposes_writes = selected

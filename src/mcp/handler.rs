@@ -15,9 +15,11 @@ use chrono::{DateTime, Utc};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
-    GetPromptResponse, Implementation, ListPromptsResult, PaginatedRequestParams, ProtocolVersion,
-    ServerCapabilities, ServerConfig,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
+    ContentBlock, GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams, ProtocolVersion,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ServerCapabilities,
+    ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler};
@@ -26,7 +28,7 @@ use super::catalog::{FilterError, ToolFilter};
 use super::catalog::{Method, ToolInfo, method_of};
 use super::confirm::{Elicit, ElicitationPolicy};
 use super::error::ToolError;
-use super::{prompts, schema};
+use super::{prompts, resources, schema};
 use crate::admin::review::AccessReview;
 use crate::admin::{AuditLog, Reviewer, Session, Shutdown, Since, SnapshotStore, WriteGuard};
 use crate::zoho::BiginClient;
@@ -230,6 +232,11 @@ struct Inner {
     filter: ToolFilter,
     snapshots: Option<SnapshotStore>,
     elicitation: ElicitationPolicy,
+    /// The audit log's path, read by the `bigin://audit/recent` resource.
+    audit_path: std::path::PathBuf,
+    /// The organisation's id, once a review has run here: the review
+    /// resources are this organisation's snapshots.
+    org_id: std::sync::Mutex<Option<String>>,
 }
 
 /// The MCP server: clone-cheap, one per session.
@@ -249,6 +256,7 @@ impl BiginServer {
         let (tool_router, listed) = selected_tools(&selected);
         let instructions = instructions(&selected);
         let session = Arc::new(Session::new(client));
+        let audit_path = options.audit.path().to_path_buf();
         Ok(BiginServer {
             inner: Arc::new(Inner {
                 guard: {
@@ -265,6 +273,8 @@ impl BiginServer {
                 filter: options.filter,
                 snapshots: options.snapshots,
                 elicitation: options.elicitation,
+                audit_path,
+                org_id: std::sync::Mutex::new(None),
             }),
             tool_router,
             listed: Arc::new(listed),
@@ -318,7 +328,40 @@ impl BiginServer {
         fresh: bool,
     ) -> Result<AccessReview, ToolError> {
         let reviewer = Reviewer::new(&self.inner.session, self.inner.snapshots.as_ref());
-        Ok(reviewer.run(since, fresh).await?.review)
+        let review = reviewer.run(since, fresh).await?.review;
+        self.set_org_id(&review.evidence.organization_id);
+        Ok(review)
+    }
+
+    fn set_org_id(&self, id: &str) {
+        if let Ok(mut o) = self.inner.org_id.lock() {
+            *o = Some(id.to_string());
+        }
+    }
+
+    /// This server's organisation id, once a review has run here.
+    fn org_id(&self) -> Option<String> {
+        self.inner.org_id.lock().ok().and_then(|o| o.clone())
+    }
+}
+
+/// A result that names a stored snapshot (`"snapshot": path`) also gives,
+/// in text, the resource that reads it: some clients drop resource links.
+fn name_snapshot(r: &mut CallToolResult) {
+    let Some(path) = r
+        .structured_content
+        .as_ref()
+        .and_then(|v| v.get("snapshot"))
+        .and_then(serde_json::Value::as_str)
+    else {
+        return;
+    };
+    // The path is already in the text (the JSON names it); the URI is
+    // added in as few bytes as can say it, as the review's text is near
+    // its 8 KiB budget.
+    if let Some(uri) = resources::uri_of(std::path::Path::new(path)) {
+        r.content
+            .push(ContentBlock::text(format!("Snapshot resource: {uri}")));
     }
 }
 
@@ -420,6 +463,8 @@ impl ServerHandler for BiginServer {
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_prompts()
+                .enable_resources()
+                .enable_completions()
                 .build(),
         )
         .with_server_info(Implementation::new("bigin-mcp", env!("CARGO_PKG_VERSION")))
@@ -470,6 +515,59 @@ impl ServerHandler for BiginServer {
         prompts::get(&request, |t| self.exposes(t)).map(Into::into)
     }
 
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, rmcp::ErrorData> {
+        Ok(ListResourcesResult::with_all_items(resources::list(
+            self.inner.snapshots.as_ref(),
+            self.org_id().as_deref(),
+            &self.inner.audit_path,
+        )))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, rmcp::ErrorData> {
+        Ok(ListResourceTemplatesResult::with_all_items(
+            resources::templates(self.inner.snapshots.as_ref()),
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, rmcp::ErrorData> {
+        // A snapshot is up to 128 MB: read off the async workers.
+        let (store, org, audit) = (
+            self.inner.snapshots.clone(),
+            self.org_id(),
+            self.inner.audit_path.clone(),
+        );
+        let contents = tokio::task::spawn_blocking(move || {
+            resources::read(&request.uri, store.as_ref(), org.as_deref(), &audit)
+        })
+        .await
+        .map_err(|e| rmcp::ErrorData::internal_error(e.to_string(), None))??;
+        Ok(ReadResourceResult::new(vec![contents]).into())
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, rmcp::ErrorData> {
+        Ok(resources::complete(
+            &request,
+            self.inner.snapshots.as_ref(),
+            self.org_id().as_deref(),
+        ))
+    }
+
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
@@ -513,6 +611,11 @@ impl ServerHandler for BiginServer {
         let max_chars = max_result_chars(&request);
         let tcc = ToolCallContext::new(self, request, context);
         let mut response = super::progress::reporting(watch, self.tool_router.call(tcc)).await?;
+        if let CallToolResponse::Complete(r) = &mut response
+            && r.is_error != Some(true)
+        {
+            name_snapshot(r);
+        }
         if let (Some(n), CallToolResponse::Complete(r)) = (max_chars, &mut response)
             && r.is_error != Some(true)
         {

@@ -2,7 +2,8 @@
 //! routers), the curated tools (one module per domain in `tools`, thin
 //! methods over [`crate::admin`]'s services), the catalogue and start-up
 //! filters (`catalog`), how a write is confirmed by elicitation
-//! (`confirm`), views, schemas and prompts. It reaches Zoho only through
+//! (`confirm`), views, schemas, prompts, and review evidence as
+//! resources (`resources`). It reaches Zoho only through
 //! `admin` and [`crate::zoho::BiginClient`], and never touches the keychain.
 //! The transport it is served over is [`crate::transport`].
 
@@ -12,6 +13,7 @@ mod error;
 mod handler;
 mod progress;
 mod prompts;
+pub mod resources;
 mod schema;
 mod tools;
 pub mod view;

@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 pub use crate::admin::user::{ConciseUser, Named, plural_users};
-use crate::zoho::{Ref, User, ZohoId};
+use crate::zoho::{Ref, User};
 
 /// One table cell, safe to put between `|` on one line: the pipe and the
 /// backslash are escaped, and so is every character that could end the line
@@ -153,53 +153,10 @@ pub fn concise_table(total: usize, offset: usize, note: Option<&str>, users: &[&
     out
 }
 
-/// Finds a role or profile by id or case-insensitive name. A miss, or a
-/// name two records share, is an error listing the valid choices.
-pub fn resolve<'a, T: Named>(
-    records: &'a [T],
-    wanted: &str,
-    kind: &str,
-    list_tool: &str,
-) -> Result<&'a T, String> {
-    let w = wanted.trim();
-    if ZohoId::parse(w, "id").is_ok()
-        && let Some(r) = records.iter().find(|r| r.id() == w)
-    {
-        return Ok(r);
-    }
-    let by_name: Vec<&T> = records
-        .iter()
-        .filter(|r| {
-            r.name().eq_ignore_ascii_case(w) || r.label().is_some_and(|l| l.eq_ignore_ascii_case(w))
-        })
-        .collect();
-    match by_name.as_slice() {
-        [one] => Ok(one),
-        [] => {
-            let mut names: Vec<&str> = records.iter().map(Named::name).collect();
-            names.sort();
-            Err(format!(
-                "unknown {kind} '{w}'. Valid {kind}s: {}. Pass a name (any case) or an id; {list_tool} lists them with ids.",
-                names.join(", ")
-            ))
-        }
-        many => {
-            let choices: Vec<String> = many
-                .iter()
-                .map(|r| format!("{} ({})", r.name(), r.id()))
-                .collect();
-            Err(format!(
-                "{kind} '{w}' is ambiguous: {} share it. Pass the id instead.",
-                choices.join(", ")
-            ))
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::zoho::{Role, UserStatus};
+    use crate::zoho::UserStatus;
     use std::sync::Arc;
 
     fn user(id: &str, status: &str, profile: (&str, &str), role: (&str, &str)) -> User {
@@ -254,38 +211,6 @@ mod tests {
         let table = UserTable::new([&a, &c]);
         assert_eq!(table.roles.len(), 2);
         assert_eq!(table.rows[1][4].as_deref(), Some("101"));
-    }
-
-    #[test]
-    fn resolves_names_and_ids_and_lists_valid_names_on_a_miss() {
-        let role = |id: &str, name: &str| -> Role {
-            serde_json::from_value(serde_json::json!({"id": id, "name": name})).unwrap()
-        };
-        let roles = vec![
-            role("1", "CEO"),
-            role("2", "Manager"),
-            role("3", "Twin"),
-            role("4", "twin"),
-        ];
-        assert_eq!(
-            resolve(&roles, "manager", "role", "bigin_list_roles")
-                .unwrap()
-                .id,
-            "2"
-        );
-        assert_eq!(
-            resolve(&roles, "1", "role", "bigin_list_roles")
-                .unwrap()
-                .name,
-            "CEO"
-        );
-        let e = resolve(&roles, "Boss", "role", "bigin_list_roles").unwrap_err();
-        assert!(e.contains("'Boss'") && e.contains("CEO, Manager"), "{e}");
-        let e = resolve(&roles, "TWIN", "role", "bigin_list_roles").unwrap_err();
-        assert!(
-            e.contains("ambiguous") && e.contains("(3)") && e.contains("(4)"),
-            "{e}"
-        );
     }
 
     #[test]

@@ -23,6 +23,7 @@
 //! - `toolsnaps`: the checked-in `tools/list` schemas.
 //! - `completions`: the completion scripts in real bash, zsh and fish; the
 //!   man page.
+//! - `resources`: stored reviews and the audit log as MCP resources.
 //! - `review_cli`: `bigin-mcp review` as cron and CI run it: formats, exit
 //!   codes, snapshots, `--since`, the output file.
 //! - `contract`: the shared API file's example bodies, read by the client.
@@ -42,6 +43,7 @@ mod evidence;
 mod login;
 mod props;
 mod remediation;
+mod resources;
 mod review;
 mod review_cli;
 mod sandbox;

@@ -5,10 +5,10 @@ use rmcp::{Json, schemars, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::admin::directory::resolve;
 use crate::mcp::catalog::Scope;
 use crate::mcp::error::ToolError;
 use crate::mcp::handler::BiginServer;
-use crate::mcp::view::resolve;
 use crate::zoho::{Ref, Role};
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -10,13 +10,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::admin::directory::{UserFilter, resolve};
 use crate::admin::guard::{Action, Invitation, WriteResult, invitee_problem};
-use crate::admin::text::fold_for_match;
 use crate::mcp::catalog::Scope;
 use crate::mcp::error::ToolError;
 use crate::mcp::handler::BiginServer;
-use crate::mcp::view::{UserTable, concise_table, plural_users, resolve};
-use crate::zoho::{Interner, NewUser, Ref, User, UserStatus, UserType, ZohoId, decode_users};
+use crate::mcp::view::{UserTable, concise_table, plural_users};
+use crate::zoho::{NewUser, Ref, User, UserStatus, UserType, ZohoId};
 
 /// Most full user records one `bigin_list_users` call returns: 100 of them
 /// are already ~25k tokens of an agent's context.
@@ -172,33 +172,6 @@ pub struct UserRecord {
     pub user: Map<String, Value>,
 }
 
-/// The filters of one `bigin_list_users` call, resolved to ids.
-struct Filters {
-    profile: Option<String>,
-    role: Option<String>,
-    status: Option<UserStatus>,
-    search: Option<String>,
-}
-
-impl Filters {
-    fn keep(&self, u: &User) -> bool {
-        fn id(r: &Option<std::sync::Arc<crate::zoho::Ref>>) -> Option<&str> {
-            r.as_ref().map(|x| x.id.as_str())
-        }
-        self.profile
-            .as_deref()
-            .is_none_or(|p| id(&u.profile) == Some(p))
-            && self.role.as_deref().is_none_or(|r| id(&u.role) == Some(r))
-            && self.status.as_ref().is_none_or(|s| &u.status == s)
-            && self.search.as_ref().is_none_or(|q| {
-                // The query is folded once (see `search` below); names are
-                // folded (accents, case), emails only lowercased.
-                fold_for_match(&u.full_name).contains(q.as_str())
-                    || u.email.to_lowercase().contains(q.trim())
-            })
-    }
-}
-
 impl BiginServer {
     /// The Zoho scopes each tool here can need. Writes also read the user and
     /// the organisation (the primary-user check); names resolve through the
@@ -292,7 +265,7 @@ impl BiginServer {
         let offset = a.offset.unwrap_or(0) as usize;
         let limit = limit as usize;
         let fresh = a.fresh.unwrap_or(false);
-        let filters = Filters {
+        let filters = UserFilter {
             profile: match &a.profile {
                 Some(p) => {
                     let (profiles, _) = self.session().profiles(fresh).await?;
@@ -316,12 +289,7 @@ impl BiginServer {
                 StatusFilter::Inactive => UserStatus::Inactive,
                 StatusFilter::Deleted => UserStatus::Deleted,
             }),
-            search: a
-                .search
-                .as_deref()
-                .map(str::trim)
-                .filter(|x| !x.is_empty())
-                .map(fold_for_match),
+            search: UserFilter::search_for(a.search.as_deref()),
         };
         let ty = a.user_type.unwrap_or(UserType::AllUsers);
 
@@ -335,46 +303,29 @@ impl BiginServer {
             users: None,
         };
         let mut text = None;
-        let cached_users;
         // Full records are moved into the result, never copied: 100 of them
         // as parsed JSON are over a MiB.
         let mut full_records: Vec<Map<String, Value>> = Vec::new();
+        let shown;
         if full {
-            // Zoho's records untouched: read page by page, keeping only the
-            // ones returned, so memory holds one Zoho page at a time.
-            let mut kept: Vec<Map<String, Value>> = Vec::new();
-            let mut total = 0usize;
-            let mut interner = Interner::default();
-            self.session()
-                .client()
-                .for_each_users_page(ty, |raws| {
-                    for raw in raws {
-                        let u = User::from_json(raw.get(), &mut interner)
-                            .map_err(|e| decode_users(&e))?;
-                        if !filters.keep(&u) {
-                            continue;
-                        }
-                        if total >= offset && kept.len() < limit {
-                            kept.push(
-                                serde_json::from_str(raw.get()).map_err(|e| decode_users(&e))?,
-                            );
-                        }
-                        total += 1;
-                    }
-                    Ok(true)
-                })
+            let found = self
+                .session()
+                .find_user_records(ty, &filters, offset, limit)
                 .await?;
-            page.total = total;
-            page.returned = kept.len();
-            full_records = kept;
+            page.total = found.total;
+            page.returned = found.page.len();
+            full_records = found.page;
         } else {
-            cached_users = self.session().users(ty, fresh).await?.0;
-            let matching: Vec<&User> = cached_users.iter().filter(|u| filters.keep(u)).collect();
-            let shown: Vec<&User> = matching.iter().skip(offset).take(limit).copied().collect();
-            page.total = matching.len();
-            page.returned = shown.len();
-            page.table = Some(UserTable::new(shown.iter().copied()));
-            text = Some(shown);
+            let found = self
+                .session()
+                .find_users(ty, &filters, offset, limit, fresh)
+                .await?;
+            page.total = found.total;
+            page.returned = found.page.len();
+            shown = found.page;
+            let refs: Vec<&User> = shown.iter().collect();
+            page.table = Some(UserTable::new(refs.iter().copied()));
+            text = Some(refs);
         }
         if offset + page.returned < page.total {
             let n = offset + page.returned;

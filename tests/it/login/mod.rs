@@ -29,6 +29,7 @@ mod failures;
 mod flows;
 mod in_client;
 mod storage;
+mod two_orgs;
 
 use std::ffi::OsStr;
 use std::fmt;
