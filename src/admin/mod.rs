@@ -10,6 +10,7 @@
 
 pub mod audit;
 pub mod cache;
+pub mod decisions;
 mod error;
 pub mod guard;
 pub mod permissions;
