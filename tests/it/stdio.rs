@@ -70,7 +70,7 @@ async fn every_tool_works_over_stdio() {
         "bigin-mcp"
     );
     let tools = c.list_all_tools().await.unwrap();
-    assert_eq!(tools.len(), 11);
+    assert_eq!(tools.len(), 12);
     let users = call(
         &c,
         "bigin_list_users",
@@ -101,6 +101,11 @@ async fn every_tool_works_over_stdio() {
         (
             "bigin_delete_user",
             json!({"user_id": id, "confirm_email": first["email"], "dry_run": true}),
+        ),
+        // A plan only: it sends nothing without execute and its token.
+        (
+            "bigin_apply_review_decisions",
+            json!({"decisions": [{"user_id": id, "email": first["email"], "decision": "deactivate"}]}),
         ),
     ];
     for (tool, args) in calls {
@@ -139,7 +144,7 @@ async fn flags_filter_the_tools_a_real_client_sees() {
             ],
             1,
         ),
-        (vec![], 10), // no subcommand serves
+        (vec![], 11), // no subcommand serves
     ] {
         let c = connect(command(home.path(), None, &args)).await;
         assert_eq!(
@@ -208,7 +213,7 @@ async fn without_credentials_it_starts_and_calls_explain_how_to_log_in() {
         .env("BIGIN_API_DOMAIN", sb.base_url())
         .env("BIGIN_CLIENT_ID", sandbox::DEMO_CLIENT_ID);
     let c = connect(cmd).await;
-    assert_eq!(c.list_all_tools().await.unwrap().len(), 10);
+    assert_eq!(c.list_all_tools().await.unwrap().len(), 11);
     let r = call(&c, "bigin_get_organization", json!({})).await;
     assert_eq!(r.is_error, Some(true));
     let t = text(&r);
@@ -250,7 +255,7 @@ async fn an_expired_binary_refuses_calls_but_lists_tools() {
         &["serve", "--expires-at", "2020-01-01T00:00:00Z"],
     ))
     .await;
-    assert_eq!(c.list_all_tools().await.unwrap().len(), 10);
+    assert_eq!(c.list_all_tools().await.unwrap().len(), 11);
     let r = call(&c, "bigin_list_users", json!({})).await;
     assert!(text(&r).contains("access expired"));
     assert!(sb.requests().is_empty());
@@ -402,7 +407,7 @@ async fn a_logged_in_account_without_a_reachable_keychain_still_serves_tools_lis
     cmd.env("XDG_CONFIG_HOME", home.path().join("config"))
         .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus");
     let c = connect(cmd).await;
-    assert_eq!(c.list_all_tools().await.unwrap().len(), 10);
+    assert_eq!(c.list_all_tools().await.unwrap().len(), 11);
     let r = call(&c, "bigin_get_organization", json!({})).await;
     assert_eq!(r.is_error, Some(true));
     let t = text(&r);
@@ -502,7 +507,7 @@ async fn stray_messages_before_initialize_do_not_end_the_server() {
     s.send(r#"{"jsonrpc":"2.0","id":3,"method":"tools/list"}"#)
         .await;
     let r = s.until(json!(3)).await;
-    assert_eq!(r["result"]["tools"].as_array().unwrap().len(), 10);
+    assert_eq!(r["result"]["tools"].as_array().unwrap().len(), 11);
     let (status, seen) = s.finish().await;
     assert!(status.success(), "ends only at EOF, cleanly: {status}");
     // Nothing was answered for the notifications and the response.
@@ -686,7 +691,7 @@ async fn a_server_discover_probe_before_initialize_is_answered_and_serving_goes_
             .as_array()
             .unwrap()
             .len(),
-        10
+        11
     );
     let (status, _) = s.finish().await;
     assert!(status.success(), "{status}");
@@ -708,7 +713,7 @@ async fn a_server_discover_probe_before_initialize_is_answered_and_serving_goes_
         )
         .await
         .expect("the probe falls back to initialize");
-    assert_eq!(c.list_all_tools().await.unwrap().len(), 10);
+    assert_eq!(c.list_all_tools().await.unwrap().len(), 11);
     c.cancel().await.unwrap();
 }
 
