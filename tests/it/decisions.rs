@@ -235,6 +235,10 @@ async fn decisions_are_planned_then_executed_only_with_the_plans_token() {
         1,
         "{log}"
     );
+    // The tool's lines join the guard's in one intact hash chain.
+    let v = bigin_mcp::admin::audit::verify(&dir.path().join("audit.log")).unwrap();
+    assert_eq!(v.broken, None, "{log}");
+    assert_eq!(v.lines, log.lines().count());
 
     // The same token again: the plan has changed (the changes are made).
     sb.clear_requests();
