@@ -191,6 +191,15 @@ pub struct ServeArgs {
     /// Audit log of write attempts (JSON lines, an absolute path). Default: audit.log in the platform data directory.
     #[arg(long, env = "BIGIN_AUDIT_LOG", value_name = "PATH", value_parser = absolute_path)]
     pub audit_log: Option<PathBuf>,
+    /// Nobody logged in: the loopback port of the consent link the first tool call gives (the Zoho client's redirect URI http://127.0.0.1:PORT/callback).
+    #[arg(long, env = "BIGIN_CALLBACK_PORT", default_value_t = crate::auth::oauth::DEFAULT_PORT, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub callback_port: u16,
+    /// Nobody logged in: the consent link sends no PKCE challenge (as `login --no-pkce`).
+    #[arg(long, env = "BIGIN_NO_PKCE", action = ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_pkce: bool,
+    /// Nobody logged in: keep the tokens the consent link brings in a 0600 file, not the OS keychain (as `login --insecure-storage`).
+    #[arg(long, env = "BIGIN_INSECURE_STORAGE", action = ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
+    pub insecure_storage: bool,
 }
 
 impl ServeArgs {

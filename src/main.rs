@@ -13,7 +13,8 @@ use bigin_mcp::cli::{self, Command};
 
 fn main() -> ExitCode {
     // clap prints its own errors (to stderr) and help (to stdout) and exits.
-    let mut cli = cli::parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit());
+    let mut cli =
+        cli::parse_from(implied_args(std::env::args_os().collect())).unwrap_or_else(|e| e.exit());
     // `bigin-mcp` alone serves, so a host config can name just the binary.
     let command = match cli.command.take() {
         Some(c) => c,
@@ -72,6 +73,23 @@ fn main() -> ExitCode {
     // would wait for it. Everything owed to the client is already flushed.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     report(result)
+}
+
+/// The command line with what it implies spelled out: flags without a
+/// command are `serve`'s (`bigin-mcp --demo`, as a host config may name
+/// just the binary and its flags), and `help --help` (or `-h`) is `--help`.
+fn implied_args(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let Some(first) = args.get(1).and_then(|a| a.to_str()) else {
+        return args;
+    };
+    let is_help = |a: &std::ffi::OsString| a == "--help" || a == "-h";
+    if first == "help" && args[2..].iter().any(is_help) {
+        args.truncate(1);
+        args.push("--help".into());
+    } else if first.starts_with('-') && !matches!(first, "-h" | "--help" | "-V" | "--version") {
+        args.insert(1, "serve".into());
+    }
+    args
 }
 
 /// Prints a command's failure and maps it to the exit code.

@@ -22,6 +22,7 @@ pub mod shutdown;
 pub mod snapshots;
 #[cfg(test)]
 mod testkit;
+pub mod text;
 pub mod user;
 
 pub use audit::{AuditLog, ConfirmedBy};

@@ -10,9 +10,6 @@ use std::fmt::Write as _;
 
 use std::collections::HashMap;
 
-use unicode_normalization::UnicodeNormalization;
-use unicode_normalization::char::is_combining_mark;
-
 use super::permissions::SENSITIVE;
 use super::review::{AccessReview, Change, Changes, Counts, ProfileGroup, SnapshotUser};
 use crate::zoho::Ref;
@@ -40,10 +37,7 @@ pub const CSV_COLUMNS: [&str; 12] = [
 /// A name's sort key: NFKD with combining marks dropped, lower-cased, so
 /// "Émile" sorts beside "Emile" and before "Zoë" (byte order put it after).
 pub fn sort_key(name: &str) -> String {
-    name.nfkd()
-        .filter(|c| !is_combining_mark(*c))
-        .flat_map(char::to_lowercase)
-        .collect()
+    super::text::fold_for_match(name)
 }
 
 /// One row per user (in name order ignoring accents and case, then id, so

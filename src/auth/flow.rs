@@ -63,7 +63,20 @@ pub async fn login(
     accounts: &Accounts,
     on_url: impl FnOnce(&str),
 ) -> Result<LoginOutcome, AuthError> {
-    let (tokens, accounts_server, location) = match &p.self_client_code {
+    login_on(http, p, store, accounts, None, on_url).await
+}
+
+/// [`login`] on a callback port the caller already holds (`serve` binds it
+/// first, to tell "another copy holds the port" apart from a failed login).
+pub async fn login_on(
+    http: &reqwest::Client,
+    p: LoginParams,
+    store: Arc<dyn SecretStore>,
+    accounts: &Accounts,
+    listener: Option<tokio::net::TcpListener>,
+    on_url: impl FnOnce(&str),
+) -> Result<LoginOutcome, AuthError> {
+    match &p.self_client_code {
         Some(code) => {
             let t = oauth::exchange_code(
                 http,
@@ -75,14 +88,19 @@ pub async fn login(
                 None,
             )
             .await?;
-            (t, p.start_accounts.clone(), None)
+            complete(http, &p, store, accounts, t, p.start_accounts.clone(), None).await
         }
         None => {
-            let (listener, _) = oauth::bind_callback(p.port).await?;
+            let listener = match listener {
+                Some(l) => l,
+                None => oauth::bind_callback(p.port).await?.0,
+            };
             let auth =
                 oauth::authorization(&p.start_accounts, &p.client_id, &p.scopes, p.port, p.pkce)?;
             on_url(&auth.url);
-            let (p, auth) = (&p, &auth);
+            let (p, auth, store) = (&p, &auth, store);
+            // The whole login happens before the browser's page answers, so
+            // "connected" there means stored (a client may ask again at once).
             let finish = |cb: Callback| async move {
                 let server = oauth::trusted_accounts_server(
                     cb.accounts_server.as_deref(),
@@ -103,11 +121,24 @@ pub async fn login(
                 if t.refresh_token.is_none() {
                     return Err(no_refresh_token());
                 }
-                Ok((t, server, cb.location))
+                complete(http, p, store, accounts, t, server, cb.location).await
             };
-            oauth::wait_for_callback(listener, &auth.state, p.timeout, finish).await?
+            oauth::wait_for_callback(listener, &auth.state, p.timeout, finish).await
         }
-    };
+    }
+}
+
+/// Zoho issued `tokens`: find the organisation, store everything (all or
+/// nothing) and give back the refresh token this login replaces.
+async fn complete(
+    http: &reqwest::Client,
+    p: &LoginParams,
+    store: Arc<dyn SecretStore>,
+    accounts: &Accounts,
+    tokens: TokenSet,
+    accounts_server: String,
+    location: Option<String>,
+) -> Result<LoginOutcome, AuthError> {
     let refresh = tokens.refresh_token.clone().ok_or_else(no_refresh_token)?;
     let dc = location
         .as_deref()
@@ -194,7 +225,7 @@ pub async fn login(
         _ => None,
     };
     Ok(LoginOutcome {
-        account: p.account,
+        account: p.account.clone(),
         meta,
         previous_token_revoked,
     })

@@ -10,6 +10,7 @@
 //! ([`FileStore`]) and the account file records which.
 
 mod accounts;
+pub mod connect;
 mod error;
 mod filestore;
 pub mod flow;

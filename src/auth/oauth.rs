@@ -180,7 +180,7 @@ where
             Err(e) => Err(e),
         };
         let _ = reply.send(match &result {
-            Ok(_) => (true, "Zoho accepted the login; bigin-mcp is finishing in the terminal.".to_string()),
+            Ok(_) => (true, "bigin-mcp is connected to your Zoho organisation and has kept the login.".to_string()),
             Err(e) => (false, e.to_string()),
         });
         result

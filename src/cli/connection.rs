@@ -23,7 +23,7 @@ pub struct ConnectionArgs {
     #[arg(long, env = "BIGIN_ACCOUNT", default_value = "default", value_parser = account_name)]
     pub account: String,
     /// Zoho data centre of the env credentials: us, eu, in, au, jp, cn, sa, ca (uk: unconfirmed for Bigin).
-    #[arg(long, env = "BIGIN_DC", value_name = "DC", value_parser = data_centre)]
+    #[arg(long, env = "BIGIN_DC", value_name = "DC", value_parser = data_centre_or_us)]
     pub dc: Option<String>,
     /// Override the API domain (default: the token response's api_domain); https, or http to loopback.
     #[arg(long, env = "BIGIN_API_DOMAIN", value_name = "URL", value_parser = base_url)]
@@ -45,6 +45,15 @@ pub(super) fn account_name(s: &str) -> Result<String, String> {
     }
     crate::auth::check_account_name(s).map_err(|e| e.to_string())?;
     Ok(s.to_string())
+}
+
+/// A data centre; blank (an MCPB bundle's cleared setting) is `us`, the
+/// default where none is given.
+pub(super) fn data_centre_or_us(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        return Ok("us".into());
+    }
+    data_centre(s.trim())
 }
 
 /// A base URL that may carry credentials (see [`crate::zoho::check_base_url`]).

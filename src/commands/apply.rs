@@ -23,7 +23,7 @@ use bigin_mcp::cli::ApplyArgs;
 use bigin_mcp::fsx;
 use bigin_mcp::zoho::UserType;
 
-use super::serve::{connect, snapshot_account};
+use super::serve::{WhenNotLoggedIn, connect, snapshot_account};
 
 /// The largest CSV read (a 50,000-user review is ~7 MB).
 const MAX_CSV_BYTES: u64 = 64 * 1024 * 1024;
@@ -52,7 +52,7 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
         col("decision")?,
     );
 
-    let conn = connect(&args.conn, None).await?;
+    let conn = connect(&args.conn, None, WhenNotLoggedIn::Say("apply")).await?;
     let session = Arc::new(Session::new(conn.client));
     let (users, _) = session
         .users(UserType::AllUsers, true)

@@ -12,7 +12,7 @@ use bigin_mcp::cli::{DoctorArgs, DoctorFormat};
 use bigin_mcp::zoho::ZohoError;
 
 use super::NotLoggedIn;
-use super::serve::{Connection, connect};
+use super::serve::{Connection, WhenNotLoggedIn, connect};
 
 /// A load-bearing assumption differed (as `review`'s 4: "it ran and found
 /// something", distinct from 1, 2 and 3).
@@ -23,7 +23,7 @@ pub async fn run(args: DoctorArgs) -> anyhow::Result<ExitCode> {
         client,
         tokens,
         sandbox: _sandbox,
-    } = connect(&args.conn, None).await?;
+    } = connect(&args.conn, None, WhenNotLoggedIn::Say("doctor")).await?;
     // No login at all is exit code 3 with the way to log in; a refresh
     // that Zoho refuses is a check that differed, reported below.
     if let Err(ZohoError::NotLoggedIn(why)) = tokens.token().await {

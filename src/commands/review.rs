@@ -20,7 +20,7 @@ use bigin_mcp::fsx;
 use bigin_mcp::zoho::ZohoError;
 
 use super::NotLoggedIn;
-use super::serve::{Connection, connect, snapshot_account};
+use super::serve::{Connection, WhenNotLoggedIn, connect, snapshot_account};
 
 /// The exit code when the review has findings at or above `--fail-on`;
 /// distinct from 1 (failure), 2 (usage) and 3 (not logged in), so a CI gate
@@ -33,7 +33,7 @@ pub async fn run(args: ReviewArgs) -> anyhow::Result<ExitCode> {
         client,
         tokens,
         sandbox: _sandbox,
-    } = connect(&args.conn, None).await?;
+    } = connect(&args.conn, None, WhenNotLoggedIn::Say("review")).await?;
     // A token first, so a missing login is exit code 3 (not a generic
     // failure) for cron; the token is cached and the review reuses it.
     if let Err(e) = tokens.token().await {

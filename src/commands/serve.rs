@@ -18,14 +18,46 @@ use bigin_mcp::zoho::{
     RefreshTokenSource, TokenSource, check_base_url,
 };
 use rmcp::ServiceExt;
+use rmcp::service::ServerInitializeError;
 use secrecy::SecretString;
 
 use super::UsageError;
 use super::login::{os_store_opener, store_opener};
-use bigin_mcp::auth::{DEFAULT_ACCOUNT, KeychainCredentials, check_account_name};
+use bigin_mcp::auth::connect::{ConnectInClient, FindLogin, InClientLogin};
+use bigin_mcp::auth::{
+    DEFAULT_ACCOUNT, FileStore, KeychainCredentials, SecretStore, SecretsIn, check_account_name,
+};
 
-/// How to get credentials, said wherever they are missing.
-const LOGIN_HINT: &str = "Not logged in to Zoho. Run `bigin-mcp login` in a terminal, or set BIGIN_CLIENT_ID, BIGIN_CLIENT_SECRET and BIGIN_REFRESH_TOKEN in the MCP server's env; to try the tools without Zoho, start the server with `serve --demo`.";
+/// How to get credentials in a terminal command (`review`, `doctor`).
+fn login_hint(command: &str) -> String {
+    format!(
+        "Not logged in to Zoho. Run `bigin-mcp login`, or set BIGIN_CLIENT_ID, BIGIN_CLIENT_SECRET and BIGIN_REFRESH_TOKEN; to try it without Zoho, run `bigin-mcp {command} --demo`."
+    )
+}
+
+/// What a command does when nobody is logged in.
+pub enum WhenNotLoggedIn {
+    /// A terminal command: say how to log in (the command's name, for its
+    /// `--demo`).
+    Say(&'static str),
+    /// `serve`: connect from inside the client (a consent link in the first
+    /// tool call's error; see [`bigin_mcp::auth::connect`]).
+    ConnectInClient {
+        port: u16,
+        pkce: bool,
+        insecure_storage: bool,
+        read_only: bool,
+    },
+}
+
+impl WhenNotLoggedIn {
+    fn hint(&self) -> String {
+        match self {
+            WhenNotLoggedIn::Say(command) => login_hint(command),
+            WhenNotLoggedIn::ConnectInClient { .. } => "bigin-mcp is not connected to Zoho: the account file cannot be read. Check the server's log, or turn on the demo organisation (BIGIN_DEMO=1) to try the tools without Zoho.".into(),
+        }
+    }
+}
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let filter = args.tool_filter();
@@ -37,7 +69,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // is and how to use it. Only when stdin is a terminal (a client always
     // pipes it), and only on stderr (stdout is the protocol's).
     if std::io::stdin().is_terminal() {
-        eprintln!("{}", first_run_hint(args.conn.demo));
+        eprintln!(
+            "{}",
+            first_run_hint(&started_with(), nobody_logged_in(&args.conn))
+        );
     }
     let expires_at = match &args.expires_at {
         Some(s) => Some(
@@ -66,7 +101,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         client,
         sandbox: _sandbox,
         ..
-    } = connect(&args.conn, args.demo_users).await?;
+    } = connect(
+        &args.conn,
+        args.demo_users,
+        WhenNotLoggedIn::ConnectInClient {
+            port: args.callback_port,
+            pkce: !args.no_pkce,
+            insecure_storage: args.insecure_storage,
+            read_only: args.read_only,
+        },
+    )
+    .await?;
     let audit = AuditLog::new(audit_path);
     // Writes refuse themselves without an audit record; say so now, not at
     // the first write.
@@ -110,10 +155,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             ..Default::default()
         },
     );
-    let service = server
-        .serve((t.sink, t.stream))
-        .await
-        .context("MCP initialisation failed")?;
+    let service = match server.serve((t.sink, t.stream)).await {
+        Ok(service) => service,
+        // Nobody asked for anything: stdin ended (Ctrl-D, a client's probe
+        // that hung up) or Ctrl-C came before `initialize`. Not a failure.
+        Err(ServerInitializeError::ConnectionClosed(_) | ServerInitializeError::Cancelled) => {
+            tracing::debug!("the input ended before initialize");
+            let _ = t.writer.await;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context("MCP initialisation failed")),
+    };
     let reason = service.waiting().await;
     tracing::debug!(?reason, "MCP session ended");
     // Every reply must reach stdout before the process exits.
@@ -137,6 +189,7 @@ pub struct Connection {
 pub async fn connect(
     args: &ConnectionArgs,
     demo_users: Option<usize>,
+    missing: WhenNotLoggedIn,
 ) -> anyhow::Result<Connection> {
     let api_domain = match &args.api_domain {
         Some(d) if !args.demo => {
@@ -167,7 +220,7 @@ pub async fn connect(
         demo = Some(sb);
         Arc::new(RefreshTokenSource::new(http.clone(), Arc::new(creds)))
     } else {
-        env_tokens(args, &http)?
+        env_tokens(args, &http, missing)?
     };
 
     let client = BiginClient::new(
@@ -234,24 +287,49 @@ async fn flip_on_signal(shutdown: Shutdown) {
     }
 }
 
+/// The arguments this server was started with, as `serve ...` (a bare
+/// `bigin-mcp --demo` serves too), for the config line of the banner.
+fn started_with() -> Vec<String> {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) != Some("serve") {
+        args.insert(0, "serve".into());
+    }
+    args
+}
+
+/// No demo, no env credentials and no stored login of the account: what a
+/// person who runs `serve` by hand should hear first.
+fn nobody_logged_in(conn: &ConnectionArgs) -> Option<String> {
+    if conn.demo || std::env::var("BIGIN_REFRESH_TOKEN").is_ok_and(|v| !v.trim().is_empty()) {
+        return None;
+    }
+    match super::accounts_file().and_then(|a| a.get(&conn.account).map_err(anyhow::Error::new)) {
+        Ok(None) => Some(conn.account.clone()),
+        _ => None,
+    }
+}
+
 /// What `serve` says when started from a terminal.
-fn first_run_hint(demo: bool) -> String {
+fn first_run_hint(args: &[String], not_logged_in: Option<String>) -> String {
     let exe = super::this_binary()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "bigin-mcp".into());
-    let args = if demo {
-        r#"["serve", "--demo"]"#
-    } else {
-        r#"["serve"]"#
-    };
     let quoted = serde_json::Value::from(exe.clone());
+    let json_args = serde_json::Value::from(args.to_vec());
+    let login = match not_logged_in {
+        Some(account) => format!(
+            "\nNobody is logged in to Zoho (account '{account}'): run `{exe} login` first, or add --demo to try the sandbox organisation. (Inside a client, the first tool call gives a link to connect instead.)\n"
+        ),
+        None => String::new(),
+    };
     format!(
         "bigin-mcp {version}: an MCP server for Zoho Bigin, waiting for JSON-RPC on stdin.\n\
          An MCP client (Claude Desktop, Claude Code, Cursor, VS Code) starts it for you; you do not run it by hand.\n\
+         {login}\
          \n\
          Add it to a client with `{exe} install claude-desktop` (or claude-code, cursor, vscode), or put this in the client's config:\n\
          \n\
-         \x20 \"mcpServers\": {{ \"bigin\": {{ \"command\": {quoted}, \"args\": {args} }} }}\n\
+         \x20 \"mcpServers\": {{ \"bigin\": {{ \"command\": {quoted}, \"args\": {json_args} }} }}\n\
          \n\
          Try the tools in a browser with the MCP Inspector and the demo organisation:\n\
          \n\
@@ -265,8 +343,12 @@ fn first_run_hint(demo: bool) -> String {
 /// Credentials from BIGIN_CLIENT_ID / BIGIN_CLIENT_SECRET / BIGIN_REFRESH_TOKEN
 /// when a refresh token is set; otherwise the keychain login.
 /// Missing ones do not stop the server: tools/list works and a call says how
-/// to log in.
-fn env_tokens(args: &ConnectionArgs, http: &Http) -> anyhow::Result<Arc<dyn TokenSource>> {
+/// to log in (or, in `serve`, gives the consent link).
+fn env_tokens(
+    args: &ConnectionArgs,
+    http: &Http,
+    missing: WhenNotLoggedIn,
+) -> anyhow::Result<Arc<dyn TokenSource>> {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
     let (id, secret, refresh) = (
         var("BIGIN_CLIENT_ID"),
@@ -277,7 +359,8 @@ fn env_tokens(args: &ConnectionArgs, http: &Http) -> anyhow::Result<Arc<dyn Toke
         (id.clone(), secret.clone(), refresh.clone())
     else {
         // A refresh token is what makes env credentials: a lone
-        // BIGIN_CLIENT_ID (handy for `login`) must not hide a keychain login.
+        // BIGIN_CLIENT_ID (handy for `login` and the in-client link) must
+        // not hide a keychain login.
         if refresh.is_some() {
             let missing: Vec<&str> = [
                 ("BIGIN_CLIENT_ID", &id),
@@ -289,23 +372,13 @@ fn env_tokens(args: &ConnectionArgs, http: &Http) -> anyhow::Result<Arc<dyn Toke
             .map(|(k, _)| k)
             .collect();
             return Ok(Arc::new(MissingCredentials(format!(
-                "Incomplete env credentials: {} not set. Set all three, or run `bigin-mcp login`.",
+                "Incomplete env credentials: {} not set. Set all three in the server's env, or remove BIGIN_REFRESH_TOKEN to use a stored login.",
                 missing.join(", ")
             ))));
         }
-        return keychain_tokens(args, http);
+        return keychain_tokens(args, http, missing, id, secret);
     };
-    let accounts_url = match (&args.accounts_url, &args.dc) {
-        (Some(u), _) => {
-            check_base_url(u).map_err(|e| UsageError(format!("--accounts-url: {e}")))?
-        }
-        (None, Some(dc)) => dc
-            .parse::<DataCentre>()
-            .map_err(UsageError)?
-            .accounts
-            .to_string(),
-        (None, None) => "https://accounts.zoho.com".to_string(),
-    };
+    let accounts_url = accounts_url(args)?;
     let creds = RefreshCredentials {
         client_id,
         client_secret: SecretString::from(secret),
@@ -319,38 +392,117 @@ fn env_tokens(args: &ConnectionArgs, http: &Http) -> anyhow::Result<Arc<dyn Toke
     )))
 }
 
-/// Credentials of a logged-in account: metadata now (a file read), the
-/// keychain only when the first tool call needs a token.
-fn keychain_tokens(args: &ConnectionArgs, http: &Http) -> anyhow::Result<Arc<dyn TokenSource>> {
-    check_account_name(&args.account).map_err(|e| UsageError(e.to_string()))?;
-    let meta = match super::accounts_file()
-        .and_then(|a| a.get(&args.account).map_err(anyhow::Error::new))
-    {
-        Ok(Some(meta)) => meta,
-        Ok(None) if args.account == DEFAULT_ACCOUNT => {
-            return Ok(Arc::new(MissingCredentials(LOGIN_HINT.into())));
+/// The accounts server the flags name: `--accounts-url`, else `--dc`'s, else US.
+fn accounts_url(args: &ConnectionArgs) -> anyhow::Result<String> {
+    Ok(match (&args.accounts_url, &args.dc) {
+        (Some(u), _) => {
+            check_base_url(u).map_err(|e| UsageError(format!("--accounts-url: {e}")))?
         }
-        Ok(None) => {
+        (None, Some(dc)) => dc
+            .parse::<DataCentre>()
+            .map_err(UsageError)?
+            .accounts
+            .to_string(),
+        (None, None) => "https://accounts.zoho.com".to_string(),
+    })
+}
+
+/// The logged-in account, or what to do without one: `review` and
+/// `doctor` say how to log in; `serve` connects from inside the client.
+fn keychain_tokens(
+    args: &ConnectionArgs,
+    http: &Http,
+    missing: WhenNotLoggedIn,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+) -> anyhow::Result<Arc<dyn TokenSource>> {
+    check_account_name(&args.account).map_err(|e| UsageError(e.to_string()))?;
+    match stored_login(args, http) {
+        Ok(Some(t)) => return Ok(t),
+        Ok(None) => {}
+        Err(e) => {
             return Ok(Arc::new(MissingCredentials(format!(
-                "No login named '{0}'. Run `bigin-mcp login --account {0}` in a terminal, or check the --account / BIGIN_ACCOUNT given to the server.",
-                args.account
+                "{e:#}; {}",
+                missing.hint()
             ))));
         }
-        Err(e) => return Ok(Arc::new(MissingCredentials(format!("{e:#}; {LOGIN_HINT}")))),
+    }
+    let WhenNotLoggedIn::ConnectInClient {
+        port,
+        pkce,
+        insecure_storage,
+        read_only,
+    } = missing
+    else {
+        let hint = missing.hint();
+        return Ok(Arc::new(MissingCredentials(
+            if args.account == DEFAULT_ACCOUNT {
+                hint
+            } else {
+                format!(
+                    "No login named '{0}'. Run `bigin-mcp login --account {0}`, or check --account / BIGIN_ACCOUNT. {hint}",
+                    args.account
+                )
+            },
+        )));
     };
-    let mut meta = meta;
+    let accounts = super::accounts_file()?;
+    let (secrets, store) = if insecure_storage {
+        let path = accounts.path().to_path_buf();
+        let opener: bigin_mcp::auth::StoreOpener =
+            Arc::new(move || Ok(Arc::new(FileStore::beside(&path)) as Arc<dyn SecretStore>));
+        (SecretsIn::File, opener)
+    } else {
+        (SecretsIn::Keychain, os_store_opener())
+    };
+    let dc: DataCentre = args
+        .dc
+        .as_deref()
+        .unwrap_or("us")
+        .parse()
+        .map_err(UsageError)?;
+    // What the tools declare they need, as `login` asks.
+    let scopes = bigin_mcp::mcp::login_scopes(read_only);
+    let login = InClientLogin {
+        account: args.account.clone(),
+        client_id,
+        client_secret: client_secret.map(SecretString::from),
+        dc,
+        start_accounts: accounts_url(args)?,
+        accounts_override: args.accounts_url.clone(),
+        scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        port,
+        pkce,
+        timeout: Duration::from_secs(300),
+        secrets,
+        store,
+        accounts,
+        http: http.clone(),
+    };
+    let (args, http) = (args.clone(), http.clone());
+    let find: FindLogin = Arc::new(move || stored_login(&args, &http).ok().flatten());
+    Ok(Arc::new(ConnectInClient::new(login, find)))
+}
+
+/// Credentials of a logged-in account: metadata now (a file read), the
+/// keychain only when the first tool call needs a token. `None`: no login.
+fn stored_login(
+    args: &ConnectionArgs,
+    http: &Http,
+) -> anyhow::Result<Option<Arc<dyn TokenSource>>> {
+    let accounts = super::accounts_file()?;
+    let Some(mut meta) = accounts.get(&args.account).map_err(anyhow::Error::new)? else {
+        return Ok(None);
+    };
     // An explicit accounts server (a proxy) wins over the one login recorded.
     if let Some(u) = &args.accounts_url {
         meta.accounts_server =
             check_base_url(u).map_err(|e| UsageError(format!("--accounts-url: {e}")))?;
     }
-    let opener = match super::accounts_file() {
-        Ok(accounts) => store_opener(&meta, &accounts),
-        Err(_) => os_store_opener(),
-    };
+    let opener = store_opener(&meta, &accounts);
     let creds = KeychainCredentials::new(&args.account, meta, opener);
-    Ok(Arc::new(RefreshTokenSource::new(
+    Ok(Some(Arc::new(RefreshTokenSource::new(
         http.clone(),
         Arc::new(creds),
-    )))
+    ))))
 }

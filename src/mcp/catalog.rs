@@ -102,7 +102,7 @@ pub struct ToolInfo {
 }
 
 /// The method a tool's name says it is (`bigin_<verb>_...`). A tool whose
-/// verb is unknown fails the catalogue's tests (`catalog_tests`);
+/// verb is unknown fails the catalogue's tests (`tests/it/catalog.rs`);
 /// until then it is taken for the most guarded method, a deletion.
 pub fn method_of(name: &str) -> Option<Method> {
     let verb = name.strip_prefix("bigin_")?.split('_').next()?;

@@ -7,8 +7,6 @@
 //! The transport it is served over is [`crate::transport`].
 
 pub mod catalog;
-#[cfg(test)]
-mod catalog_tests;
 pub mod confirm;
 mod error;
 mod handler;

@@ -1,33 +1,30 @@
-//! The binary's commands for people: `install` / `uninstall` against a
-//! temporary HOME, `completions`, `man`, the hidden `tools --json`, errors
-//! from `BIGIN_*` variables, and the first-run hint of `serve` (stdin a
-//! terminal, through util-linux `script`, versus a pipe).
+//! The binary's `install` / `uninstall` against a temporary HOME, and the
+//! helpers the terminal tests (`terminal.rs`) share.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_bigin-mcp");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_bigin-mcp");
 
 /// A temp HOME (with XDG_CONFIG_HOME inside it) and a project directory.
-struct Home {
+pub(crate) struct Home {
     dir: tempfile::TempDir,
 }
 
 impl Home {
-    fn new() -> Home {
+    pub(crate) fn new() -> Home {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("project")).unwrap();
         Home { dir }
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    fn cmd(&self, args: &[&str]) -> Command {
+    pub(crate) fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(BIN);
         c.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -40,33 +37,33 @@ impl Home {
         c
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         self.cmd(args).output().expect("run bigin-mcp")
     }
 
-    fn desktop_config(&self) -> PathBuf {
+    pub(crate) fn desktop_config(&self) -> PathBuf {
         self.path().join("config/Claude/claude_desktop_config.json")
     }
 }
 
-fn stdout(o: &Output) -> String {
+pub(crate) fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-fn stderr(o: &Output) -> String {
+pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn read_json(p: &Path) -> Value {
+pub(crate) fn read_json(p: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
 
-fn this_binary() -> String {
+pub(crate) fn this_binary() -> String {
     std::fs::canonicalize(BIN).unwrap().display().to_string()
 }
 
 /// The backup `install` names in its report ("... kept as PATH.").
-fn backup_named_in(report: &str) -> PathBuf {
+pub(crate) fn backup_named_in(report: &str) -> PathBuf {
     let line = report
         .lines()
         .find_map(|l| l.strip_prefix("The previous file is kept as "))
@@ -557,238 +554,5 @@ fn install_refuses_what_serve_refuses_and_forwards_only_what_was_typed() {
             "--timeout",
             "9"
         ])
-    );
-}
-
-/// Bad values in the environment are reported under the variable's name;
-/// a blank BIGIN_ACCOUNT (a bundle's unset Account) is the default account.
-#[test]
-fn bad_environment_values_name_their_variable() {
-    let home = Home::new();
-    for (var, value) in [
-        ("BIGIN_METHODS", "patch"),
-        ("BIGIN_TOOLSETS", "billing"),
-        ("BIGIN_TOOLS", "bigin_frobnicate"),
-        ("BIGIN_EXCLUDE_TOOLS", "bigin_frobnicate"),
-        ("BIGIN_EXPIRES_AT", "tomorrow"),
-        ("BIGIN_ACCOUNT", "bad name"),
-        ("BIGIN_API_DOMAIN", "http://evil.example"),
-        ("BIGIN_ACCOUNTS_URL", "ftp://127.0.0.1"),
-    ] {
-        let out = home.cmd(&["serve"]).env(var, value).output().unwrap();
-        assert_eq!(out.status.code(), Some(2), "{var}: {}", stderr(&out));
-        assert!(
-            stderr(&out).contains(&format!("environment variable {var}")),
-            "{var}: {}",
-            stderr(&out)
-        );
-    }
-    // Blank: the default account, which is not logged in here (exit 3),
-    // not a usage error.
-    let out = home
-        .cmd(&["doctor"])
-        .env("BIGIN_ACCOUNT", "")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-}
-
-// ---------------------------------------------------------------------------
-// completions, man, tools
-
-#[test]
-fn completions_for_every_shell_and_a_man_page() {
-    let home = Home::new();
-    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
-        let out = home.run(&["completions", shell]);
-        assert_eq!(out.status.code(), Some(0), "{shell}: {}", stderr(&out));
-        let s = stdout(&out);
-        assert!(
-            s.contains("bigin-mcp") && s.contains("allow-delete"),
-            "{shell}: {s}"
-        );
-    }
-    let out = home.run(&["completions", "tcsh"]);
-    assert_eq!(out.status.code(), Some(2));
-    let out = home.run(&["man"]);
-    assert_eq!(out.status.code(), Some(0));
-    let s = stdout(&out);
-    assert!(s.starts_with(".ie") || s.contains(".TH bigin-mcp"), "{s}");
-    assert!(s.contains("install") && s.contains("completions"), "{s}");
-}
-
-#[test]
-fn tools_json_lists_the_servers_own_catalogue() {
-    let out = Home::new().run(&["tools", "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
-    let names: Vec<&str> = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
-    let catalogue: Vec<&str> = bigin_mcp::mcp::catalogue().iter().map(|t| t.name).collect();
-    let mut sorted = names.clone();
-    sorted.sort();
-    let mut expected = catalogue.clone();
-    expected.sort();
-    assert_eq!(sorted, expected);
-    assert!(
-        v.as_array()
-            .unwrap()
-            .iter()
-            .all(|t| t["description"].as_str().is_some_and(|d| d.len() > 20)),
-        "{v}"
-    );
-}
-
-// ---------------------------------------------------------------------------
-// Environment variables
-
-#[test]
-fn an_invalid_environment_value_names_its_variable() {
-    let home = Home::new();
-    for (var, value, flag) in [
-        ("BIGIN_READ_ONLY", "maybe", "--read-only"),
-        ("BIGIN_ALLOW_DELETE", "perhaps", "--allow-delete"),
-        ("BIGIN_TIMEOUT", "0", "--timeout"),
-        ("BIGIN_DC", "mars", "--dc"),
-    ] {
-        for args in [vec!["serve"], vec![]] {
-            let out = home.cmd(&args).env(var, value).output().unwrap();
-            assert_eq!(out.status.code(), Some(2), "{var}={value} {args:?}");
-            let err = stderr(&out);
-            assert!(
-                err.contains(&format!("'{value}'")) && err.contains(var) && err.contains(flag),
-                "{var}={value} {args:?}: {err}"
-            );
-            assert!(stdout(&out).is_empty());
-        }
-    }
-    // A typed flag is blamed as such, even with the variable set.
-    let out = home
-        .cmd(&["serve", "--timeout", "0"])
-        .env("BIGIN_TIMEOUT", "0")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = stderr(&out);
-    assert!(
-        err.contains("'--timeout <SECS>'") && !err.contains("BIGIN_TIMEOUT"),
-        "{err}"
-    );
-    let out = home.run(&["login", "--timeout", "0"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("at least 1"), "{}", stderr(&out));
-}
-
-#[test]
-fn environment_variables_set_the_serve_filters() {
-    let home = Home::new();
-    // Every filter from the environment, leaving nothing: start-up says why.
-    let out = home
-        .cmd(&["serve"])
-        .env("BIGIN_TOOLS", "bigin_delete_user,bigin_get_user")
-        .env("BIGIN_EXCLUDE_TOOLS", "bigin_get_user")
-        .env("BIGIN_METHODS", "delete,get")
-        .env("BIGIN_TOOLSETS", "users")
-        .output()
-        .unwrap();
-    let err = stderr(&out);
-    assert!(
-        err.contains("leave no tools")
-            && err.contains("--exclude-tools removes bigin_get_user")
-            && err.contains("--allow-delete is needed for bigin_delete_user"),
-        "{err}"
-    );
-    let out = home
-        .cmd(&["serve"])
-        .env("BIGIN_TOOLSETS", "billing")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("billing"), "{}", stderr(&out));
-    let out = home
-        .cmd(&["serve"])
-        .env("BIGIN_EXPIRES_AT", "tomorrow")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("RFC 3339"), "{}", stderr(&out));
-}
-
-// ---------------------------------------------------------------------------
-// The first run
-
-/// `script` from util-linux runs a command on a new pseudo-terminal.
-fn have_script() -> bool {
-    Command::new("script")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-#[test]
-fn serve_on_a_terminal_explains_itself_on_stderr() {
-    if !have_script() {
-        eprintln!(
-            "skipped cli::serve_on_a_terminal_explains_itself_on_stderr: no util-linux `script`"
-        );
-        return;
-    }
-    let home = Home::new();
-    // stdin of `script` is empty, so the server on the terminal reads EOF
-    // right after printing the hint and exits. stdout is discarded inside
-    // the terminal so only stderr reaches the transcript.
-    let inner = format!("{BIN} serve --demo 1>/dev/null");
-    let out = Command::new("timeout")
-        .args(["30", "script", "-qec", &inner, "/dev/null"])
-        .env("HOME", home.path())
-        .env("XDG_DATA_HOME", home.path().join("data"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run script");
-    let transcript = stdout(&out);
-    assert!(
-        transcript.contains("an MCP server for Zoho Bigin")
-            && transcript.contains("An MCP client")
-            && transcript.contains(&format!(
-                "npx @modelcontextprotocol/inspector {} serve --demo",
-                this_binary()
-            ))
-            && transcript.contains(&format!("\"command\": \"{}\"", this_binary())),
-        "{transcript}\n{}",
-        stderr(&out)
-    );
-}
-
-#[test]
-fn serve_on_a_pipe_prints_no_hint_and_only_json_rpc() {
-    let home = Home::new();
-    let mut child = home
-        .cmd(&["serve", "--demo"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-06-18", "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"}}});
-    let mut stdin = child.stdin.take().unwrap();
-    writeln!(stdin, "{init}").unwrap();
-    drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    let s = stdout(&out);
-    assert!(!s.is_empty(), "an initialize reply");
-    for line in s.lines() {
-        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
-        assert_eq!(v["jsonrpc"], "2.0", "{line}");
-    }
-    let err = stderr(&out);
-    assert!(
-        !err.contains("MCP Inspector") && !err.contains("inspector"),
-        "{err}"
     );
 }

@@ -16,6 +16,10 @@
 //! - `clients`: what real clients do (issue 14): dialogs never shown or
 //!   never answered, calls cancelled before their write, several server
 //!   processes at once.
+//! - `tool_writes`: the write tools in-process, refusals, limits, expiry.
+//! - `session`: the session rules over raw pipes; several server processes.
+//! - `terminal`: the binary at a terminal: variables, completions, banner.
+//! - `catalog`: the tool catalogue and its filters, scopes and verbs.
 //! - `toolsnaps`: the checked-in `tools/list` schemas.
 //! - `completions`: the completion scripts in real bash, zsh and fish; the
 //!   man page.
@@ -27,6 +31,7 @@
 //! - `variants`: the review and every write against each Zoho the sandbox plays.
 
 mod auth;
+mod catalog;
 mod cli;
 mod client;
 mod clients;
@@ -42,7 +47,10 @@ mod remediation;
 mod review;
 mod review_cli;
 mod sandbox;
+mod session;
 mod stdio;
+mod terminal;
+mod tool_writes;
 mod tools;
 mod toolsnaps;
 mod trust;

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::admin::guard::{Action, Invitation, WriteResult, invitee_problem};
+use crate::admin::text::fold_for_match;
 use crate::mcp::catalog::Scope;
 use crate::mcp::error::ToolError;
 use crate::mcp::handler::BiginServer;
@@ -57,7 +58,7 @@ pub struct ListUsersArgs {
     /// Name or id.
     pub role: Option<String>,
     pub status: Option<StatusFilter>,
-    /// Text in name or email (any case).
+    /// Name or email part; any case/accent.
     pub search: Option<String>,
     /// concise (default): a table; full: Zoho's records.
     pub detail: Option<Detail>,
@@ -190,7 +191,10 @@ impl Filters {
             && self.role.as_deref().is_none_or(|r| id(&u.role) == Some(r))
             && self.status.as_ref().is_none_or(|s| &u.status == s)
             && self.search.as_ref().is_none_or(|q| {
-                u.full_name.to_lowercase().contains(q) || u.email.to_lowercase().contains(q)
+                // The query is folded once (see `search` below); names are
+                // folded (accents, case), emails only lowercased.
+                fold_for_match(&u.full_name).contains(q.as_str())
+                    || u.email.to_lowercase().contains(q.trim())
             })
     }
 }
@@ -317,7 +321,7 @@ impl BiginServer {
                 .as_deref()
                 .map(str::trim)
                 .filter(|x| !x.is_empty())
-                .map(str::to_lowercase),
+                .map(fold_for_match),
         };
         let ty = a.user_type.unwrap_or(UserType::AllUsers);
 
@@ -380,6 +384,19 @@ impl BiginServer {
                 plural_users(page.total),
                 offset + 1,
                 n
+            ));
+        }
+        if page.total == 0
+            && let Some(q) = a.search.as_deref().map(str::trim).filter(|q| !q.is_empty())
+        {
+            // A search that finds nobody is often a spelling: say how to widen it.
+            page.note = Some(format!(
+                "No user matches search '{q}'{}. Widen it: search part of the name (the surname alone, or a first name) or part of the email; accents and case are ignored.",
+                if a.profile.is_some() || a.role.is_some() || a.status.is_some() {
+                    " with these filters (drop profile, role or status to search everyone)"
+                } else {
+                    ""
+                }
             ));
         }
         let mut structured = serde_json::to_value(&page).map_err(|e| ToolError(e.to_string()))?;

@@ -22,9 +22,12 @@
 //! - `flows`: the happy paths.
 //! - `failures`: every refusal, with nothing stored.
 //! - `storage`: `--insecure-storage`, and concurrent logins beside `serve`.
+//! - `in_client`: `serve` with nobody logged in gives the consent link and
+//!   finishes the login itself (no terminal).
 
 mod failures;
 mod flows;
+mod in_client;
 mod storage;
 
 use std::ffi::OsStr;

@@ -1,9 +1,9 @@
-//! The catalogue and its filters, over the handler's real routers (a
-//! sibling of both, so `catalog` itself imports nothing of the handler).
+//! The catalogue and its filters, over the handler's real routers, through
+//! the library's public API.
 
-use super::catalog::*;
+use bigin_mcp::mcp::catalog::*;
 // The catalogue is read off the handler's routers.
-use super::handler::{catalogue as tools, required_scopes, tool_info};
+use bigin_mcp::mcp::{catalogue as tools, login_scopes, required_scopes, tool_info};
 
 fn list(s: &[&str]) -> Vec<String> {
     s.iter().map(|x| x.to_string()).collect()
@@ -168,14 +168,8 @@ fn login_asks_for_exactly_the_scopes_the_tools_need() {
     };
     let need = required_scopes(&all).unwrap();
     assert_eq!(sorted(&need), sorted(DEFAULT_SCOPES));
-    assert_eq!(
-        sorted(&super::handler::login_scopes(false)),
-        sorted(DEFAULT_SCOPES)
-    );
-    assert_eq!(
-        sorted(&super::handler::login_scopes(true)),
-        sorted(READ_ONLY_SCOPES)
-    );
+    assert_eq!(sorted(&login_scopes(false)), sorted(DEFAULT_SCOPES));
+    assert_eq!(sorted(&login_scopes(true)), sorted(READ_ONLY_SCOPES));
     let read_only = ToolFilter {
         read_only: true,
         ..Default::default()
@@ -201,7 +195,7 @@ fn the_toolsets_help_names_every_toolset() {
             toolsets.push(t.toolset);
         }
     }
-    let cmd = crate::cli::Cli::command();
+    let cmd = bigin_mcp::cli::Cli::command();
     let serve = cmd.find_subcommand("serve").expect("serve");
     let arg = serve
         .get_arguments()

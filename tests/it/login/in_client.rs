@@ -1,0 +1,158 @@
+//! Connecting Zoho from inside the client (issue 18 item 1): `serve` with
+//! nobody logged in answers the first call with the consent link, waits for
+//! Zoho's redirect itself, and the next call works, with no terminal. No
+//! keychain here: `BIGIN_INSECURE_STORAGE=1`, as the bundle's setting sets.
+
+use super::*;
+use bigin_mcp::auth::connect::CONNECT_SENTENCE;
+
+/// `serve` as a bundle starts it: client id and secret in the env, no login.
+fn serve_cmd(c: &LoginCase, port: u16) -> Command {
+    let mut cmd = c.home.cmd_without_keychain(&[
+        "serve",
+        "--account",
+        &c.account,
+        "--callback-port",
+        &port.to_string(),
+    ]);
+    cmd.env("BIGIN_CLIENT_ID", sandbox::DEMO_CLIENT_ID)
+        .env("BIGIN_CLIENT_SECRET", SECRET)
+        .env("BIGIN_ACCOUNTS_URL", c.sb.base_url())
+        .env("BIGIN_INSECURE_STORAGE", "1");
+    cmd
+}
+
+async fn start(cmd: Command) -> (RunningService, JoinHandle<String>) {
+    let (transport, stderr) = TokioChildProcess::builder(cmd)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn bigin-mcp serve");
+    let stderr = tokio::spawn(read_all(stderr.expect("piped stderr")));
+    let client = ().serve(transport).await.expect("initialize over stdio");
+    (client, stderr)
+}
+
+type RunningService = rmcp::service::RunningService<RoleClient, ()>;
+
+async fn list_users(c: &RunningService) -> rmcp::model::CallToolResult {
+    c.call_tool(CallToolRequestParams::new("bigin_list_users"))
+        .await
+        .expect("tools/call answered")
+}
+
+/// The consent link in a tool error's text (the line that is a URL).
+fn link_in(text: &str) -> Url {
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("http") && l.contains("/oauth/v2/auth?"))
+        .unwrap_or_else(|| panic!("no consent link in: {text}"));
+    Url::parse(line).expect("the link parses")
+}
+
+/// Nothing shown in a client tells the person to use a terminal.
+fn assert_no_terminal(text: &str) {
+    for s in ["bigin-mcp login", "terminal", "run `"] {
+        assert!(!text.contains(s), "a client message mentions {s:?}: {text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_call_gives_the_link_and_after_consent_the_next_call_lists_users() {
+    let c = LoginCase::without_keychain("in-client").await;
+    let port = free_port();
+    let (client, stderr) = start(serve_cmd(&c, port)).await;
+
+    let r = list_users(&client).await;
+    assert_eq!(r.is_error, Some(true));
+    let t = text(&r);
+    assert!(t.contains(CONNECT_SENTENCE), "{t}");
+    assert_no_terminal(&t);
+    let url = link_in(&t);
+    assert_eq!(
+        param(&url, "redirect_uri").as_deref(),
+        Some(format!("http://127.0.0.1:{port}/callback").as_str())
+    );
+    assert_eq!(
+        param(&url, "code_challenge_method").as_deref(),
+        Some("S256")
+    );
+    let state = param(&url, "state").expect("state");
+    // Asked again before consent: the same link, still waiting.
+    let again = text(&list_users(&client).await);
+    assert_eq!(link_in(&again), url, "{again}");
+    assert!(!c.home.lists(&c.account), "nothing stored before consent");
+
+    // The browser: consent, then Zoho's redirect to this server's port (the
+    // state and PKCE checks are login's own code, tested with `login`).
+    let b = browser();
+    let callback = consent(&b, &url).await;
+    assert_eq!(param(&callback, "state").as_deref(), Some(state.as_str()));
+    let page = open(&b, &callback).await;
+    assert!(page.contains("bigin-mcp is connected"), "{page}");
+
+    let r = list_users(&client).await;
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    let users = r.structured_content.expect("structured users");
+    assert!(users["total"].as_u64().unwrap() > 0, "{users}");
+
+    // Stored as `login --insecure-storage` stores: the data centre read from
+    // the callback, the secrets in a 0600 file.
+    let accounts: Value = serde_json::from_str(&c.home.accounts_text()).unwrap();
+    let meta = &accounts["accounts"][&c.account];
+    assert_eq!(meta["dc"], "eu", "{accounts}");
+    assert_eq!(meta["secrets"], "file", "{accounts}");
+    let creds = c.home.dir.path().join("config/bigin-mcp/credentials.json");
+    let stored: Value = serde_json::from_str(&std::fs::read_to_string(&creds).unwrap()).unwrap();
+    let refresh = stored[SecretKind::RefreshToken.key(&c.account)]
+        .as_str()
+        .expect("the refresh token is in the file")
+        .to_string();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&creds).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    client.cancel().await.unwrap();
+    let log = tokio::time::timeout(STEP, stderr).await.unwrap().unwrap();
+    let code = param(&callback, "code").expect("a code");
+    assert_no_secrets(
+        "serve's stderr and tool output",
+        &format!("{log}\n{t}"),
+        &[SECRET.to_string(), refresh, code],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_callback_port_is_said_and_the_link_comes_when_it_is_free() {
+    let c = LoginCase::without_keychain("in-client-port").await;
+    let port = free_port();
+    // Another copy of the server, waiting for its own consent.
+    let held = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let mut cmd = serve_cmd(&c, port);
+    cmd.env("BIGIN_NO_PKCE", "1");
+    let (client, _stderr) = start(cmd).await;
+    let r = list_users(&client).await;
+    assert_eq!(r.is_error, Some(true));
+    let t = text(&r);
+    assert!(
+        t.contains("another copy of bigin-mcp") && t.contains(&format!("127.0.0.1:{port}")),
+        "{t}"
+    );
+    assert_no_terminal(&t);
+    assert!(
+        c.sb.requests().is_empty(),
+        "nothing sent to Zoho: {:?}",
+        c.sb.requests()
+    );
+    drop(held);
+    // The other copy is gone: this one hands out its own link (no PKCE, as
+    // BIGIN_NO_PKCE asks).
+    let t = text(&list_users(&client).await);
+    assert!(t.contains(CONNECT_SENTENCE), "{t}");
+    let url = link_in(&t);
+    assert_eq!(param(&url, "code_challenge"), None, "{url}");
+    assert!(param(&url, "state").is_some());
+    client.cancel().await.unwrap();
+}
