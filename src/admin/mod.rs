@@ -10,6 +10,7 @@
 
 pub mod audit;
 pub mod cache;
+pub mod decisions;
 pub mod directory;
 mod error;
 pub mod guard;

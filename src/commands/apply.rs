@@ -6,39 +6,27 @@
 //! not with `--yes`). Every change goes through the same [`WriteGuard`] as
 //! the tools: the row's email is the `confirm_email`, the primary user is
 //! refused, and each change gets an audit line naming the review snapshot
-//! it came from. A row that no longer matches, or a refused change, is
+//! it came from (the planning is `admin::decisions`, shared with the
+//! `bigin_apply_review_decisions` tool). A row that no longer matches, or a refused change, is
 //! reported by id and makes the exit code 1; the other rows still go ahead.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use bigin_mcp::admin::audit::{AuditEntry, AuditLog, Outcome};
-use bigin_mcp::admin::guard::{Action, Answer, Confirm};
-use bigin_mcp::admin::snapshots::sha256_hex;
-use bigin_mcp::admin::{
-    AdminError, ConfirmedBy, Session, Shutdown, Since, SnapshotStore, WriteGuard,
-};
+use bigin_mcp::admin::decisions::{self, Decision};
+use bigin_mcp::admin::guard::{Answer, Confirm};
+use bigin_mcp::admin::{AdminError, ConfirmedBy, Session, Shutdown, SnapshotStore, WriteGuard};
 use bigin_mcp::cli::ApplyArgs;
 use bigin_mcp::fsx;
-use bigin_mcp::zoho::{Ref, User, UserType};
+use bigin_mcp::zoho::UserType;
 
 use super::serve::{WhenNotLoggedIn, connect, snapshot_account};
 
 /// The largest CSV read (a 50,000-user review is ~7 MB).
 const MAX_CSV_BYTES: u64 = 64 * 1024 * 1024;
-
-/// One decision to carry out.
-struct Planned {
-    row: usize,
-    id: String,
-    email: String,
-    name: String,
-    action: Action,
-    change: String,
-}
 
 pub async fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
     let bytes = fsx::read_regular(&args.file, MAX_CSV_BYTES)
@@ -80,101 +68,32 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
         .context("cannot read the organisation")?;
 
     // The snapshot the decisions came from, named in every audit line.
-    let snapshot: Option<PathBuf> = match &args.snapshot {
-        Some(p) => Some(p.clone()),
-        None => SnapshotStore::default_for(&snapshot_account(&args.conn))
-            .and_then(|s| s.find_with_path(&org.id, &Since::Last).ok().flatten())
-            .map(|(p, _)| p),
-    };
-    let source = match &snapshot {
-        Some(p) => {
-            let sha = fsx::read_regular(p, 256 * 1024 * 1024)
-                .ok()
-                .flatten()
-                .map(|b| sha256_hex(&b))
-                .unwrap_or_else(|| "unreadable".into());
-            format!("review snapshot {} (sha256 {sha})", p.display())
-        }
-        None => "no stored review snapshot".to_string(),
-    };
+    let store = SnapshotStore::default_for(&snapshot_account(&args.conn));
+    let snapshot = decisions::snapshot_path(args.snapshot.as_deref(), store.as_ref(), &org.id);
+    let source = decisions::source(snapshot.as_deref());
 
-    let mut problems: Vec<String> = Vec::new();
-    let mut plan: Vec<Planned> = Vec::new();
-    for (i, r) in body.iter().enumerate() {
-        let row = i + 2; // 1-based, after the header
-        let get = |c: usize| unguard(r.get(c).map(String::as_str).unwrap_or(""));
-        let decision = get(c_decision).trim().to_string();
-        if decision.is_empty() || decision.eq_ignore_ascii_case("keep") {
-            continue;
-        }
-        let id = get(c_id).to_string();
-        let email = get(c_email).to_string();
-        let Some(user) = users.iter().find(|u| u.id == id) else {
-            problems.push(format!(
-                "row {row}, user {id}: no such user in Zoho now; skipped"
-            ));
-            continue;
-        };
-        if let Some(why) = mismatch(user, &email, get(c_status), get(c_profile_id)) {
-            problems.push(format!(
-                "row {row}, user {id}: no longer matches the review ({why}); skipped, review it again"
-            ));
-            continue;
-        }
-        let action = match decision.to_ascii_lowercase().as_str() {
-            "deactivate" => Action::Deactivate,
-            "delete" => Action::Delete,
-            d if d.starts_with("profile:") => {
-                let want = decision["profile:".len()..].trim();
-                let found: Vec<_> = profiles
-                    .iter()
-                    .filter(|p| p.name.eq_ignore_ascii_case(want))
-                    .collect();
-                match found.as_slice() {
-                    [p] => Action::Update {
-                        role: None,
-                        profile: Some(Ref {
-                            id: p.id.clone(),
-                            name: p.name.clone(),
-                        }),
-                    },
-                    [] => {
-                        problems.push(format!(
-                            "row {row}, user {id}: no profile is named '{want}'; skipped"
-                        ));
-                        continue;
-                    }
-                    _ => {
-                        problems.push(format!(
-                            "row {row}, user {id}: several profiles are named '{want}'; skipped"
-                        ));
-                        continue;
-                    }
-                }
+    let rows: Vec<Decision> = body
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let get = |c: usize| unguard(r.get(c).map(String::as_str).unwrap_or("")).to_string();
+            Decision {
+                // 1-based, after the header.
+                label: format!("row {}", i + 2),
+                id: get(c_id),
+                email: get(c_email),
+                name: get(c_name),
+                status: Some(get(c_status)),
+                profile_id: Some(get(c_profile_id)),
+                decision: get(c_decision),
             }
-            _ => {
-                problems.push(format!(
-                    "row {row}, user {id}: decision '{decision}' is not keep, deactivate, delete or profile:<name>; skipped"
-                ));
-                continue;
-            }
-        };
-        if let Some(why) = action.noop(user) {
-            problems.push(format!(
-                "row {row}, user {id}: {} {why}; skipped",
-                user.full_name
-            ));
-            continue;
-        }
-        plan.push(Planned {
-            row,
-            change: action.change(user),
-            id,
-            email,
-            name: get(c_name).to_string(),
-            action,
-        });
-    }
+        })
+        .collect();
+    let decisions::Plan {
+        changes: plan,
+        skipped,
+    } = decisions::plan(&rows, &users, &profiles);
+    let problems: Vec<String> = skipped.iter().map(ToString::to_string).collect();
 
     let mut out = std::io::stdout().lock();
     writeln!(out, "Plan from {} ({source}):", args.file.display())?;
@@ -184,8 +103,8 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
     for p in &plan {
         writeln!(
             out,
-            "  row {}: {} <{}> ({}): {}",
-            p.row, p.name, p.email, p.id, p.change
+            "  {}: {} <{}> ({}): {}",
+            p.label, p.name, p.email, p.id, p.change
         )?;
     }
     out.flush()?;
@@ -249,7 +168,7 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
             }
             Err(e) => (Outcome::Error, e.to_string()),
         };
-        let line = format!("decision in CSV row {} from {source}: {detail}", p.row);
+        let line = format!("decision in CSV {} from {source}: {detail}", p.label);
         guard
             .audit_log()
             .append(AuditEntry {
@@ -269,9 +188,9 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
             })
             .context("cannot write the audit log")?;
         match result {
-            Ok(r) => say(&format!("row {}: {}", p.row, r.message)),
+            Ok(r) => say(&format!("{}: {}", p.label, r.message)),
             Err(e) => {
-                let m = format!("row {}, user {}: not changed: {e}", p.row, p.id);
+                let m = format!("{}, user {}: not changed: {e}", p.label, p.id);
                 say(&m);
                 failed.push(m);
             }
@@ -291,33 +210,6 @@ fn exit(problems: &[String], failed: &[String]) -> ExitCode {
         ));
         ExitCode::FAILURE
     }
-}
-
-/// Why `user` no longer matches the row the reviewer decided on.
-fn mismatch(user: &User, email: &str, status: &str, profile_id: &str) -> Option<String> {
-    if !user.email.eq_ignore_ascii_case(email.trim()) {
-        return Some(format!("email is {} now", user.email));
-    }
-    let now = user.status.to_string();
-    if !status.is_empty() && now != status {
-        return Some(format!("status was {status}, is {now} now"));
-    }
-    let profile_now = user.profile.as_ref().map(|p| p.id.as_str()).unwrap_or("");
-    if profile_now != profile_id {
-        return Some(format!(
-            "profile was {}, is {} now",
-            if profile_id.is_empty() {
-                "none"
-            } else {
-                profile_id
-            },
-            user.profile
-                .as_ref()
-                .map(|p| p.name.as_str())
-                .unwrap_or("none")
-        ));
-    }
-    None
 }
 
 /// Undoes the CSV writer's formula guard (a leading `'` before `=+-@`).

@@ -110,7 +110,8 @@ pub fn method_of(name: &str) -> Option<Method> {
         "list" | "access" => Method::List,
         "get" => Method::Get,
         "invite" | "create" => Method::Create,
-        "set" | "update" => Method::Update,
+        // Applying review decisions changes existing users.
+        "set" | "update" | "apply" => Method::Update,
         "delete" => Method::Delete,
         _ => return None,
     })

@@ -320,6 +320,11 @@ impl BiginServer {
         &self.inner.session
     }
 
+    /// Where access reviews are stored, if anywhere.
+    pub(crate) fn snapshots(&self) -> Option<&SnapshotStore> {
+        self.inner.snapshots.as_ref()
+    }
+
     /// The access review, with its evidence header; stores a snapshot and
     /// compares with `since` when asked.
     pub async fn access_review(

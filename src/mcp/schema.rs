@@ -33,14 +33,31 @@ fn fold(prop: &Value, defs: Option<&Object>) -> Value {
         .and_then(|r| resolve(defs, r));
     if let Some(Value::Object(def)) = inner {
         for (k, v) in def {
-            if k != "description" && k != "title" {
-                out.insert(k.clone(), v.clone());
+            match k.as_str() {
+                "description" | "title" | "additionalProperties" => {}
+                "properties" => {
+                    let props = v.as_object().map(|ps| {
+                        ps.iter()
+                            .map(|(n, p)| (n.clone(), fold(p, defs)))
+                            .collect::<Object>()
+                    });
+                    out.insert(k.clone(), props.map_or_else(|| v.clone(), Value::Object));
+                }
+                _ => {
+                    out.insert(k.clone(), v.clone());
+                }
             }
         }
     }
     for (k, v) in p {
         match k.as_str() {
             "$ref" | "anyOf" | "format" | "title" => {}
+            // An array of objects (a list of decisions): the item's `$ref`
+            // is inlined too, or the listed schema would point at `$defs`
+            // it no longer has.
+            "items" => {
+                out.insert(k.clone(), fold(v, defs));
+            }
             "type" => {
                 let t = match v {
                     Value::Array(ts) => {
@@ -219,6 +236,23 @@ mod tests {
                 "n": {"type": "integer", "minimum": 0},
                 "r": {"enum": ["a", "b"], "type": "string"}
             }})
+        );
+    }
+
+    #[test]
+    fn inlines_the_object_items_of_an_array() {
+        let s = json!({
+            "$defs": {"I": {"type": "object", "description": "i", "additionalProperties": false,
+                "properties": {"id": {"type": "string", "title": "Id"}}, "required": ["id"]}},
+            "type": "object",
+            "properties": {"xs": {"type": "array", "items": {"$ref": "#/$defs/I"}}}
+        });
+        let out = Value::Object(compact_input(s.as_object().unwrap()));
+        assert_eq!(
+            out,
+            json!({"type": "object", "properties": {"xs": {"type": "array", "items": {
+                "type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]
+            }}}})
         );
     }
 

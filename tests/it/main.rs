@@ -26,6 +26,7 @@
 //! - `resources`: stored reviews and the audit log as MCP resources.
 //! - `review_cli`: `bigin-mcp review` as cron and CI run it: formats, exit
 //!   codes, snapshots, `--since`, the output file.
+//! - `decisions`: `bigin_apply_review_decisions`: plan, token, execute.
 //! - `contract`: the shared API file's example bodies, read by the client.
 //! - `doctor`: `bigin-mcp doctor` against the sandbox and its variants.
 //! - `variants`: the review and every write against each Zoho the sandbox plays.
@@ -38,6 +39,7 @@ mod clients;
 mod common;
 mod completions;
 mod contract;
+mod decisions;
 mod doctor;
 mod evidence;
 mod login;

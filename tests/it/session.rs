@@ -102,7 +102,7 @@ async fn stray_messages_before_initialize_do_not_end_the_server() {
     s.send(r#"{"jsonrpc":"2.0","id":3,"method":"tools/list"}"#)
         .await;
     let r = s.until(json!(3)).await;
-    assert_eq!(r["result"]["tools"].as_array().unwrap().len(), 10);
+    assert_eq!(r["result"]["tools"].as_array().unwrap().len(), 11);
     let (status, seen) = s.finish().await;
     assert!(status.success(), "ends only at EOF, cleanly: {status}");
     // Nothing was answered for the notifications and the response.
@@ -286,7 +286,7 @@ async fn a_server_discover_probe_before_initialize_is_answered_and_serving_goes_
             .as_array()
             .unwrap()
             .len(),
-        10
+        11
     );
     let (status, _) = s.finish().await;
     assert!(status.success(), "{status}");
@@ -308,7 +308,7 @@ async fn a_server_discover_probe_before_initialize_is_answered_and_serving_goes_
         )
         .await
         .expect("the probe falls back to initialize");
-    assert_eq!(c.list_all_tools().await.unwrap().len(), 10);
+    assert_eq!(c.list_all_tools().await.unwrap().len(), 11);
     c.cancel().await.unwrap();
 }
 

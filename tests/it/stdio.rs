@@ -70,7 +70,7 @@ async fn every_tool_works_over_stdio() {
         "bigin-mcp"
     );
     let tools = c.list_all_tools().await.unwrap();
-    assert_eq!(tools.len(), 11);
+    assert_eq!(tools.len(), 12);
     let users = call(
         &c,
         "bigin_list_users",
@@ -101,6 +101,11 @@ async fn every_tool_works_over_stdio() {
         (
             "bigin_delete_user",
             json!({"user_id": id, "confirm_email": first["email"], "dry_run": true}),
+        ),
+        // A plan only: it sends nothing without execute and its token.
+        (
+            "bigin_apply_review_decisions",
+            json!({"decisions": [{"user_id": id, "email": first["email"], "decision": "deactivate"}]}),
         ),
     ];
     for (tool, args) in calls {
@@ -139,7 +144,7 @@ async fn flags_filter_the_tools_a_real_client_sees() {
             ],
             1,
         ),
-        (vec![], 10), // no subcommand serves
+        (vec![], 11), // no subcommand serves
     ] {
         let c = connect(command(home.path(), None, &args)).await;
         assert_eq!(
@@ -208,7 +213,7 @@ async fn without_credentials_it_starts_and_calls_explain_how_to_connect() {
         .env("BIGIN_API_DOMAIN", sb.base_url())
         .env("BIGIN_CLIENT_ID", sandbox::DEMO_CLIENT_ID);
     let c = connect(cmd).await;
-    assert_eq!(c.list_all_tools().await.unwrap().len(), 10);
+    assert_eq!(c.list_all_tools().await.unwrap().len(), 11);
     let r = call(&c, "bigin_get_organization", json!({})).await;
     assert_eq!(r.is_error, Some(true));
     let t = text(&r);
@@ -261,7 +266,7 @@ async fn an_expired_binary_refuses_calls_but_lists_tools() {
         &["serve", "--expires-at", "2020-01-01T00:00:00Z"],
     ))
     .await;
-    assert_eq!(c.list_all_tools().await.unwrap().len(), 10);
+    assert_eq!(c.list_all_tools().await.unwrap().len(), 11);
     let r = call(&c, "bigin_list_users", json!({})).await;
     assert!(text(&r).contains("access expired"));
     assert!(sb.requests().is_empty());
@@ -413,7 +418,7 @@ async fn a_logged_in_account_without_a_reachable_keychain_still_serves_tools_lis
     cmd.env("XDG_CONFIG_HOME", home.path().join("config"))
         .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus");
     let c = connect(cmd).await;
-    assert_eq!(c.list_all_tools().await.unwrap().len(), 10);
+    assert_eq!(c.list_all_tools().await.unwrap().len(), 11);
     let r = call(&c, "bigin_get_organization", json!({})).await;
     assert_eq!(r.is_error, Some(true));
     let t = text(&r);

@@ -234,7 +234,7 @@ async fn an_expired_server_refuses_every_call_without_calling_zoho() {
     let h = harness_with(&sb, filter(), Some(past)).await;
     assert_eq!(
         h.client.list_all_tools().await.unwrap().len(),
-        10,
+        11,
         "it still lists its tools"
     );
     for tool in [

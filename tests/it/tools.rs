@@ -34,7 +34,7 @@ async fn tools_carry_honest_annotations_and_schemas() {
     let sb = sandbox().await;
     let h = harness(&sb, all_tools()).await;
     let tools = h.client.list_all_tools().await.unwrap();
-    assert_eq!(tools.len(), 11);
+    assert_eq!(tools.len(), 12);
     for t in &tools {
         let a = t
             .annotations
@@ -51,6 +51,7 @@ async fn tools_carry_honest_annotations_and_schemas() {
                 | "bigin_delete_user"
                 | "bigin_update_user"
                 | "bigin_invite_user"
+                | "bigin_apply_review_decisions"
         );
         assert_eq!(a.read_only_hint, Some(!writes), "{} readOnlyHint", t.name);
         // Inviting adds; every other write can take something away.
@@ -87,7 +88,7 @@ async fn filters_choose_the_listed_tools_and_calls_outside_them_fail() {
     let sb = sandbox().await;
     let default = harness(&sb, filter()).await;
     let n = names(&default.client.list_all_tools().await.unwrap());
-    assert_eq!(n.len(), 10);
+    assert_eq!(n.len(), 11);
     assert!(
         !n.contains("bigin_delete_user"),
         "delete needs --allow-delete"
@@ -105,6 +106,10 @@ async fn filters_choose_the_listed_tools_and_calls_outside_them_fail() {
     let n = names(&ro.client.list_all_tools().await.unwrap());
     assert_eq!(n.len(), 7);
     assert!(!n.contains("bigin_set_user_status") && !n.contains("bigin_delete_user"));
+    assert!(
+        !n.contains("bigin_apply_review_decisions"),
+        "applying decisions writes"
+    );
     // A user the write would otherwise succeed on, with the right email.
     let u = deactivatable(&all_users(&sb).await, &sb.primary_user_id());
     sb.clear_requests();

@@ -1,13 +1,24 @@
 //! `bigin_access_review`: the quarterly access review in one call, with its
 //! evidence header, a stored snapshot, and what changed since an earlier one.
+//! `bigin_apply_review_decisions`: the review's decisions planned (the same
+//! `admin::decisions` as the CLI's `apply`), then carried out through the
+//! write guard only on a second call that passes the plan's token.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::{Json, schemars, tool, tool_router};
+use rmcp::service::RequestContext;
+use rmcp::{Json, RoleServer, schemars, tool, tool_router};
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
+use crate::admin::audit::{AuditEntry, Outcome};
+use crate::admin::decisions::{self, Decision};
+use crate::admin::guard::{Answer, Audited, Confirm};
 use crate::admin::review::AccessReview;
 use crate::admin::snapshots::Since;
+use crate::admin::{AdminError, ConfirmedBy};
 use crate::mcp::catalog::Scope;
 use crate::mcp::error::ToolError;
 use crate::mcp::handler::BiginServer;
@@ -21,18 +32,157 @@ pub struct ReviewArgs {
     pub fresh: Option<bool>,
 }
 
+/// Most decisions one call takes: a plan is shown whole, and each change
+/// may ask a person.
+const MAX_DECISIONS: usize = 500;
+
+/// The tool's name, in its audit lines.
+const APPLY_TOOL: &str = "bigin_apply_review_decisions";
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyArgs {
+    pub decisions: Vec<DecisionArg>,
+    /// Carry out the plan; needs its token.
+    pub execute: Option<bool>,
+    /// From the plan call.
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionArg {
+    pub user_id: String,
+    /// As in the review.
+    pub email: String,
+    /// keep, deactivate, delete or profile:<name>.
+    pub decision: String,
+}
+
+/// A plan, or what carrying it out did.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ApplyResult {
+    pub executed: bool,
+    /// The review snapshot the audit lines name.
+    pub source: String,
+    pub changes: Vec<ChangeRow>,
+    /// Rows left out, by id: no longer matching the review, or nothing to do.
+    pub skipped: Vec<SkippedRow>,
+    /// Pass with execute=true to carry out this plan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ChangeRow {
+    pub user_id: String,
+    pub email: String,
+    pub name: String,
+    /// From → to.
+    pub change: String,
+    /// planned, success, refused or error.
+    pub outcome: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SkippedRow {
+    pub user_id: String,
+    pub why: String,
+}
+
+/// Passes the person's confirmation through, remembering whether they
+/// said yes to the change, for the tool's own audit line.
+struct Recorded<'a, C> {
+    inner: &'a C,
+    yes: AtomicBool,
+}
+
+impl<C: Confirm> Confirm for Recorded<'_, C> {
+    async fn ask(&self, summary: &str, timeout: Duration) -> Answer {
+        let a = self.inner.ask(summary, timeout).await;
+        self.yes.store(a == Answer::Yes, Ordering::Relaxed);
+        a
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.inner.is_cancelled()
+    }
+
+    fn cancelled(&self) -> impl Future<Output = ()> + Send {
+        self.inner.cancelled()
+    }
+}
+
 impl BiginServer {
     /// The Zoho scopes each tool here can need: the review reads users,
-    /// roles, the held profiles' permissions and the organisation.
-    pub(crate) const REVIEW_SCOPES: &[(&str, &[Scope])] = &[(
-        "bigin_access_review",
-        &[
-            Scope::UsersRead,
-            Scope::RolesRead,
-            Scope::ProfilesRead,
-            Scope::OrgRead,
-        ],
-    )];
+    /// roles, the held profiles' permissions and the organisation; applying
+    /// decisions writes users, reading profiles and the organisation (the
+    /// primary-user check, the snapshot).
+    pub(crate) const REVIEW_SCOPES: &[(&str, &[Scope])] = &[
+        (
+            "bigin_access_review",
+            &[
+                Scope::UsersRead,
+                Scope::RolesRead,
+                Scope::ProfilesRead,
+                Scope::OrgRead,
+            ],
+        ),
+        (
+            APPLY_TOOL,
+            &[Scope::UsersAll, Scope::ProfilesRead, Scope::OrgRead],
+        ),
+    ];
+
+    /// The decisions as the planner takes them, or why the call is wrong.
+    fn decisions(&self, a: &ApplyArgs) -> Result<Vec<Decision>, ToolError> {
+        if a.decisions.is_empty() {
+            return Err(ToolError(
+                "decisions is empty: give [{user_id, email, decision}] from the access review. Nothing was sent to Zoho.".into(),
+            ));
+        }
+        if a.decisions.len() > MAX_DECISIONS {
+            return Err(ToolError(format!(
+                "at most {MAX_DECISIONS} decisions per call (got {}); split them. Nothing was sent to Zoho.",
+                a.decisions.len()
+            )));
+        }
+        let mut out = Vec::with_capacity(a.decisions.len());
+        for (i, d) in a.decisions.iter().enumerate() {
+            let n = i + 1;
+            let decision = d.decision.trim();
+            let lower = decision.to_ascii_lowercase();
+            let known = matches!(lower.as_str(), "keep" | "deactivate" | "delete")
+                || (lower.starts_with("profile:") && !decision[8..].trim().is_empty());
+            if !known {
+                return Err(ToolError(format!(
+                    "decision {n}: '{}' is not keep, deactivate, delete or profile:<name>. Nothing was sent to Zoho.",
+                    decision.chars().take(60).collect::<String>()
+                )));
+            }
+            if lower == "delete" && !self.exposes_tool(crate::mcp::catalog::DELETE_TOOL) {
+                return Err(ToolError(format!(
+                    "decision {n}: delete needs bigin_delete_user, which this server does not expose (start it with --allow-delete); use deactivate instead. Nothing was sent to Zoho."
+                )));
+            }
+            if !decisions::is_keep(decision) {
+                crate::zoho::ZohoId::parse(d.user_id.trim(), "user_id").map_err(|e| {
+                    ToolError(format!("decision {n}: {e}. Nothing was sent to Zoho."))
+                })?;
+            }
+            out.push(Decision {
+                label: format!("decision {n}"),
+                id: d.user_id.trim().to_string(),
+                email: d.email.trim().to_string(),
+                decision: decision.to_string(),
+                ..Default::default()
+            });
+        }
+        Ok(out)
+    }
 }
 
 #[tool_router(router = review_router, vis = "pub(crate)")]
@@ -57,5 +207,144 @@ impl BiginServer {
         Ok(Json(
             self.access_review(since, a.fresh.unwrap_or(false)).await?,
         ))
+    }
+
+    /// Apply review decisions [{user_id, email, decision: keep|deactivate|delete|profile:<name>}]: returns the plan (from → to) and a token; only execute=true with that token changes users, each through the guard; audit-logged.
+    #[tool(annotations(
+        title = "Apply review decisions",
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = false
+    ))]
+    async fn bigin_apply_review_decisions(
+        &self,
+        Parameters(a): Parameters<ApplyArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<ApplyResult>, ToolError> {
+        let execute = a.execute.unwrap_or(false);
+        let given_token = a.token.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        if execute && given_token.is_none() {
+            return Err(ToolError(
+                "execute=true needs the token of the plan: call first without execute, show the plan, then call again with the same decisions, execute=true and its token. Nothing was sent to Zoho.".into(),
+            ));
+        }
+        let rows = self.decisions(&a)?;
+        // Fresh users: the plan must be the users as they are now.
+        let (users, _) = self
+            .session()
+            .users(crate::zoho::UserType::AllUsers, true)
+            .await?;
+        let (profiles, _) = self.session().profiles(false).await?;
+        let (org, _) = self.session().org(false).await?;
+        let snapshot = decisions::snapshot_path(None, self.snapshots(), &org.id);
+        let source = decisions::source(snapshot.as_deref());
+        let plan = decisions::plan(&rows, &users, &profiles);
+        let token = plan.token(&rows, &source);
+        let skipped: Vec<SkippedRow> = plan
+            .skipped
+            .iter()
+            .map(|s| SkippedRow {
+                user_id: s.id.clone(),
+                why: format!("{}: {}", s.label, s.why),
+            })
+            .collect();
+        let row = |p: &decisions::Planned, outcome: &str, message: Option<String>| ChangeRow {
+            user_id: p.id.clone(),
+            email: p.email.clone(),
+            name: p.name.clone(),
+            change: p.change.clone(),
+            outcome: outcome.into(),
+            message,
+        };
+        if !execute {
+            let n = plan.changes.len();
+            return Ok(Json(ApplyResult {
+                executed: false,
+                message: format!(
+                    "Plan only: nothing was changed. {n} change(s), {} row(s) skipped. Show the plan to the person; to carry it out call again with the same decisions, execute=true and this token.",
+                    skipped.len()
+                ),
+                changes: plan
+                    .changes
+                    .iter()
+                    .map(|p| row(p, "planned", None))
+                    .collect(),
+                skipped,
+                token: Some(token),
+                source,
+            }));
+        }
+        if given_token != Some(token.as_str()) {
+            return Err(ToolError(
+                "the token does not match the plan these decisions give now (other decisions, users changed since, a newer review, or a token of another plan or server). Nothing was sent to Zoho. Call again without execute to see the plan as it is now and get its token.".into(),
+            ));
+        }
+        let confirm = self.confirm(&ctx);
+        let mut changes = Vec::with_capacity(plan.changes.len());
+        let mut failed = 0;
+        for p in &plan.changes {
+            let recorded = Recorded {
+                inner: &confirm,
+                yes: AtomicBool::new(false),
+            };
+            let result = self
+                .guard()
+                .write(&recorded, p.action.clone(), &p.id, &p.email, false)
+                .await;
+            let (outcome, detail) = match &result {
+                Ok(r) => (Outcome::Success, r.message.clone()),
+                Err(e @ (AdminError::Refused(_) | AdminError::Id(_))) => {
+                    (Outcome::Refused, e.to_string())
+                }
+                Err(e) => (Outcome::Error, e.to_string()),
+            };
+            let line = format!("{} from {source}: {detail}", p.label);
+            let by = if result.is_err() {
+                ConfirmedBy::None
+            } else if recorded.yes.load(Ordering::Relaxed) {
+                ConfirmedBy::Person
+            } else {
+                ConfirmedBy::ConfirmEmail
+            };
+            self.guard()
+                .audit_log()
+                .append(AuditEntry {
+                    time: String::new(),
+                    tool: APPLY_TOOL,
+                    user_id: &p.id,
+                    email: &p.email,
+                    given_email: &p.email,
+                    action: p.action.verb(),
+                    outcome,
+                    confirmed_by: by,
+                    detail: &line,
+                })
+                .map_err(|e| {
+                    ToolError(format!(
+                        "cannot write the audit log, so the remaining changes were not made: {e}"
+                    ))
+                })?;
+            if result.is_err() {
+                failed += 1;
+            }
+            let name = match outcome {
+                Outcome::Success => "success",
+                Outcome::Refused => "refused",
+                _ => "error",
+            };
+            changes.push(row(p, name, Some(detail)));
+        }
+        let done = changes.len() - failed;
+        Ok(Json(ApplyResult {
+            executed: true,
+            message: format!(
+                "{done} change(s) made, {failed} refused or failed, {} row(s) skipped (by user_id in skipped).",
+                skipped.len()
+            ),
+            changes,
+            skipped,
+            token: None,
+            source,
+        }))
     }
 }
