@@ -440,6 +440,10 @@ fn measure(
         }
     );
     println!(
+        "{:<W$} {:>8}      (user read, org check, PUT, read-back)",
+        "Zoho requests: one deactivation", costs.write
+    );
+    println!(
         "{:<W$} {:>8.1} MiB",
         format!("{} users: peak RSS, one access review", sc.users),
         sc.review_peak_mib
@@ -648,6 +652,7 @@ fn measure(
             "zoho_requests_first": costs.first,
             "zoho_requests_second": costs.second,
             "zoho_requests_after_write": costs.after_write,
+            "zoho_requests_per_deactivation": costs.write,
             "after_write_only_user_pages": costs.after_write_only_users,
         },
         "scale": {

@@ -27,6 +27,8 @@ pub(super) fn tools_list_all(cfg: &Config) -> Result<usize> {
 pub(super) struct ReviewCosts {
     pub(super) first: usize,
     pub(super) second: usize,
+    /// Zoho requests (credits) of one verified deactivation.
+    pub(super) write: usize,
     pub(super) after_write: usize,
     pub(super) after_write_only_users: bool,
     pub(super) text_bytes: usize,
@@ -76,10 +78,15 @@ pub(super) fn review_costs(
                 .is_some_and(|e| !e.eq_ignore_ascii_case(&primary))
         })
         .ok_or("no active user to deactivate")?;
+    sandbox.clear_requests();
     s.call(
         "bigin_set_user_status",
         json!({"user_id": target[0], "status": "inactive", "confirm_email": target[2]}),
     )?;
+    // Credits of one write: the user read before it, the organisation for
+    // the primary-user check (cached after the first), the PUT and the
+    // read-back that verifies it.
+    let write = api().len();
     sandbox.clear_requests();
     s.call("bigin_access_review", json!({}))?;
     let after = api();
@@ -88,6 +95,7 @@ pub(super) fn review_costs(
     Ok(ReviewCosts {
         first,
         second,
+        write,
         after_write: after.len(),
         after_write_only_users: after.iter().all(|r| r.path == "/bigin/v2/users"),
         text_bytes,
