@@ -229,3 +229,43 @@ fn one_verdict_answers_selection_and_why_removed() {
     let set = tool_info("bigin_set_user_status").unwrap();
     assert_eq!(f.verdict(set), Err(Removed::ReadOnly));
 }
+
+/// The README's scopes table is the tools' own declaration, row for row.
+#[test]
+fn the_readme_scopes_table_is_what_the_tools_declare() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme
+        .find("| tool | Zoho scopes |")
+        .expect("the README has the scopes table");
+    let rows: Vec<(String, String)> = readme[start..]
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with("| `"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            (cells[1].trim_matches('`').to_string(), cells[2].to_string())
+        })
+        .collect();
+    let expected: Vec<(String, String)> = tools()
+        .iter()
+        .map(|t| {
+            let scopes: Vec<String> = t
+                .scopes
+                .iter()
+                .map(|s| format!("`{}`", s.as_str()))
+                .collect();
+            (t.name.to_string(), scopes.join(", "))
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        expected,
+        "README scopes table; expected rows:\n{}",
+        expected
+            .iter()
+            .map(|(n, s)| format!("| `{n}` | {s} |"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
