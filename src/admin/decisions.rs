@@ -5,15 +5,21 @@
 //! matches is reported by id and left out, the rest become [`Planned`]
 //! changes (from → to) that the caller sends through the write guard.
 //! It also names the review snapshot the decisions came from, and seals a
-//! plan into a token, so a plan is executed only as it was shown.
+//! plan into a token, so a plan is executed only as it was shown, checks
+//! the tool's decision rows, and carries a plan out ([`Executor`]) through
+//! the write guard with the caller's own audit line per change.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::admin::guard::{Action, Audited};
+use crate::admin::audit::{AuditEntry, AuditError, Outcome};
+use crate::admin::guard::{Action, Answer, Audited, Confirm, WriteResult};
 use crate::admin::snapshots::{Since, SnapshotStore, sha256_hex};
+use crate::admin::{AdminError, ConfirmedBy, WriteGuard};
 use crate::fsx;
 use crate::zoho::{Profile, Ref, User};
 
@@ -259,5 +265,193 @@ impl Plan {
         let digest = h.finalize();
         let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
         format!("plan-{hex}")
+    }
+}
+
+/// A plan made against Zoho as it is now, with the review snapshot it
+/// names ([`source`]).
+pub struct Current {
+    pub plan: Plan,
+    pub source: String,
+}
+
+impl crate::admin::Session {
+    /// Plans `decisions` against the users, profiles and organisation as
+    /// Zoho has them now (read fresh: a plan is never made against a cached
+    /// picture), naming the review snapshot they came from: `snapshot` when
+    /// given, else the newest of this organisation in `store`.
+    pub async fn plan_now(
+        &self,
+        decisions: &[Decision],
+        snapshot: Option<&Path>,
+        store: Option<&SnapshotStore>,
+    ) -> Result<Current, AdminError> {
+        let (users, _) = self.users(crate::zoho::UserType::AllUsers, true).await?;
+        let (profiles, _) = self.profiles(true).await?;
+        let (org, _) = self.org(true).await?;
+        let snapshot = snapshot_path(snapshot, store, &org.id);
+        Ok(Current {
+            plan: plan(decisions, &users, &profiles),
+            source: source(snapshot.as_deref()),
+        })
+    }
+}
+
+/// Most decisions one tool call takes: a plan is shown whole, and each
+/// change may ask a person.
+pub const MAX_DECISIONS: usize = 500;
+
+/// One decision row as a caller gives it: user id, email, decision.
+pub struct Row<'a> {
+    pub user_id: &'a str,
+    pub email: &'a str,
+    pub decision: &'a str,
+}
+
+/// The rows as [`plan`] takes them (labelled "decision N"), or why the
+/// call is wrong; nothing is sent to Zoho either way. `delete_allowed` is
+/// whether the server exposes `bigin_delete_user`.
+pub fn check_rows(rows: &[Row<'_>], delete_allowed: bool) -> Result<Vec<Decision>, AdminError> {
+    if rows.is_empty() {
+        return Err(AdminError::Refused(
+            "decisions is empty: give [{user_id, email, decision}] from the access review. Nothing was sent to Zoho.".into(),
+        ));
+    }
+    if rows.len() > MAX_DECISIONS {
+        return Err(AdminError::Refused(format!(
+            "at most {MAX_DECISIONS} decisions per call (got {}); split them. Nothing was sent to Zoho.",
+            rows.len()
+        )));
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for (i, d) in rows.iter().enumerate() {
+        let n = i + 1;
+        let decision = d.decision.trim();
+        let lower = decision.to_ascii_lowercase();
+        let known = matches!(lower.as_str(), "keep" | "deactivate" | "delete")
+            || (lower.starts_with("profile:") && !decision[8..].trim().is_empty());
+        if !known {
+            return Err(AdminError::Refused(format!(
+                "decision {n}: '{}' is not keep, deactivate, delete or profile:<name>. Nothing was sent to Zoho.",
+                decision.chars().take(60).collect::<String>()
+            )));
+        }
+        if lower == "delete" && !delete_allowed {
+            return Err(AdminError::Refused(format!(
+                "decision {n}: delete needs bigin_delete_user, which this server does not expose (start it with --allow-delete); use deactivate instead. Nothing was sent to Zoho."
+            )));
+        }
+        if !is_keep(decision) {
+            crate::zoho::ZohoId::parse(d.user_id.trim(), "user_id").map_err(|e| {
+                AdminError::Refused(format!("decision {n}: {e}. Nothing was sent to Zoho."))
+            })?;
+        }
+        out.push(Decision {
+            label: format!("decision {n}"),
+            id: d.user_id.trim().to_string(),
+            email: d.email.trim().to_string(),
+            decision: decision.to_string(),
+            ..Default::default()
+        });
+    }
+    Ok(out)
+}
+
+/// Who carries out a plan, for its own audit lines.
+pub struct Executor<'a> {
+    pub guard: &'a WriteGuard,
+    /// The audit line's `tool`: the MCP tool or `bigin-mcp apply`.
+    pub tool: &'a str,
+    /// Put before the change's label in the audit line's detail.
+    pub label_prefix: &'a str,
+    /// The review snapshot the decisions came from ([`source`]).
+    pub source: &'a str,
+    /// How the whole plan was confirmed, when one answer stands for every
+    /// line, failed or not (the CLI's plan-wide question); `None` records
+    /// each change's own answer, and nobody for a change that failed.
+    pub plan_confirmed_by: Option<ConfirmedBy>,
+}
+
+/// What carrying out one planned change did.
+pub struct Executed {
+    pub outcome: Outcome,
+    /// The guard's message, or the error's text.
+    pub detail: String,
+    pub result: Result<WriteResult, AdminError>,
+}
+
+impl Executor<'_> {
+    /// Sends one planned change through the write guard, then appends the
+    /// caller's own audit line saying what became of it and who confirmed
+    /// it. An audit line that cannot be written stops the run (fail closed).
+    pub async fn run(&self, confirm: &impl Confirm, p: &Planned) -> Result<Executed, AuditError> {
+        let recorded = Recorded {
+            inner: confirm,
+            yes: AtomicBool::new(false),
+        };
+        let result = self
+            .guard
+            .write(&recorded, p.action.clone(), &p.id, &p.email, false)
+            .await;
+        let (outcome, detail) = match &result {
+            Ok(r) => (Outcome::Success, r.message.clone()),
+            // Refused before sending, or sent and not accepted.
+            Err(e @ (AdminError::Refused(_) | AdminError::Id(_))) => {
+                (Outcome::Refused, e.to_string())
+            }
+            Err(e) => (Outcome::Error, e.to_string()),
+        };
+        let line = format!(
+            "{}{} from {}: {detail}",
+            self.label_prefix, p.label, self.source
+        );
+        let by = if let Some(by) = self.plan_confirmed_by {
+            by
+        } else if result.is_err() {
+            ConfirmedBy::None
+        } else if recorded.yes.load(Ordering::Relaxed) {
+            ConfirmedBy::Person
+        } else {
+            ConfirmedBy::ConfirmEmail
+        };
+        self.guard.audit_log().append(AuditEntry {
+            time: String::new(),
+            tool: self.tool,
+            user_id: &p.id,
+            email: &p.email,
+            given_email: &p.email,
+            action: p.action.verb(),
+            outcome,
+            confirmed_by: by,
+            detail: &line,
+        })?;
+        Ok(Executed {
+            outcome,
+            detail,
+            result,
+        })
+    }
+}
+
+/// Passes the person's confirmation through, remembering whether they
+/// said yes to the change, for the caller's own audit line.
+struct Recorded<'a, C> {
+    inner: &'a C,
+    yes: AtomicBool,
+}
+
+impl<C: Confirm> Confirm for Recorded<'_, C> {
+    async fn ask(&self, summary: &str, timeout: Duration) -> Answer {
+        let a = self.inner.ask(summary, timeout).await;
+        self.yes.store(a == Answer::Yes, Ordering::Relaxed);
+        a
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.inner.is_cancelled()
+    }
+
+    fn cancelled(&self) -> impl Future<Output = ()> + Send {
+        self.inner.cancelled()
     }
 }

@@ -4,10 +4,11 @@
 
 use serde_json::{Map, Value};
 
+use super::error::AdminError;
 use super::session::Session;
 use super::text::fold_for_match;
 use super::user::Named;
-use crate::zoho::{Interner, User, UserStatus, UserType, ZohoError, ZohoId, decode_users};
+use crate::zoho::{Interner, Ref, User, UserStatus, UserType, ZohoError, ZohoId, decode_users};
 
 /// Finds a role or profile by id or case-insensitive name. A miss, or a
 /// name two records share, is an error listing the valid choices.
@@ -48,6 +49,61 @@ pub fn resolve<'a, T: Named>(
                 "{kind} '{w}' is ambiguous: {} share it. Pass the id instead.",
                 choices.join(", ")
             ))
+        }
+    }
+}
+
+/// The two lists a user's place in the organisation is named from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listed {
+    Role,
+    Profile,
+}
+
+impl Session {
+    /// The role or profile `wanted` names (a name in any case, or an id).
+    /// An unknown or ambiguous name is refused with the valid choices,
+    /// followed by `then`: what the refusal means for the call ("Nothing
+    /// was changed.").
+    pub async fn named_ref(
+        &self,
+        list: Listed,
+        wanted: &str,
+        fresh: bool,
+        then: &str,
+    ) -> Result<Ref, AdminError> {
+        fn found<T: Named>(r: &T) -> Ref {
+            Ref {
+                id: r.id().to_string(),
+                name: r.name().to_string(),
+            }
+        }
+        let got = match list {
+            Listed::Role => {
+                let (roles, _) = self.roles(fresh).await?;
+                resolve(&roles, wanted, "role", "bigin_list_roles").map(found)
+            }
+            Listed::Profile => {
+                let (profiles, _) = self.profiles(fresh).await?;
+                resolve(&profiles, wanted, "profile", "bigin_list_profiles").map(found)
+            }
+        };
+        got.map_err(|e| AdminError::Refused(format!("{e} {then}").trim_end().to_string()))
+    }
+}
+
+impl Session {
+    /// One user's record as Zoho sent it; an id nobody has is refused
+    /// with how to find the right one.
+    pub async fn user_record(&self, id: &ZohoId) -> Result<Map<String, Value>, AdminError> {
+        match self.client().get_user(id).await? {
+            Some(Value::Object(user)) => Ok(user),
+            Some(_) => Err(AdminError::Refused(format!(
+                "Zoho's record for user {id} is not an object"
+            ))),
+            None => Err(AdminError::Refused(format!(
+                "no user has id {id}; find the id with bigin_list_users (search by name or email)."
+            ))),
         }
     }
 }

@@ -327,3 +327,105 @@ mod tests {
         assert!(summarize(&shapeless).is_none());
     }
 }
+
+impl crate::admin::session::Session {
+    /// What deactivating `user` leaves behind when their profile is
+    /// administrator-level, or `None`: Zoho refuses to change a deactivated
+    /// user's profile, so the review keeps an `inactive_admin` finding
+    /// until they are reactivated, lowered and deactivated again (or
+    /// deleted). `can_update` is whether the caller can change profiles.
+    pub async fn deactivated_admin_note(
+        &self,
+        user: &crate::admin::user::ConciseUser,
+        can_update: bool,
+    ) -> Option<String> {
+        let p = user.profile.as_ref()?;
+        let summary = match crate::zoho::ZohoId::parse(&p.id, "profile id") {
+            Ok(id) => self
+                .profile_detail(&id, false)
+                .await
+                .ok()
+                .and_then(|(d, _)| d.as_ref().as_ref().and_then(summarize)),
+            Err(_) => None,
+        };
+        if admin_reasons(&p.name, summary.as_ref()).is_empty() {
+            return None;
+        }
+        let fix = if can_update {
+            "reactivate them (bigin_set_user_status active), lower the profile with bigin_update_user, then deactivate again"
+        } else {
+            "that needs bigin_update_user, which this server does not expose"
+        };
+        Some(format!(
+            "Note: {} keeps the administrator-level profile '{}' while deactivated, and Zoho does not change a deactivated user's profile; the access review will list them as inactive_admin. Next time lower the profile first (bigin_update_user), then deactivate. To clear it now: {fix}.",
+            user.full_name, p.name
+        ))
+    }
+}
+
+/// A profile as an auditor reads it: its permission summary when read,
+/// and whether it is administrator-level when that was judged.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ProfileOut {
+    pub id: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_level: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<PermissionSummary>,
+}
+
+impl ProfileOut {
+    /// With `judged`, says whether the profile is administrator-level.
+    pub fn new(p: &Profile, permissions: Option<PermissionSummary>, judged: bool) -> ProfileOut {
+        let admin_level = judged.then(|| !admin_reasons(&p.name, permissions.as_ref()).is_empty());
+        ProfileOut {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            description: p.description.clone().filter(|d| !d.is_empty()),
+            custom: p.custom,
+            admin_level,
+            permissions,
+        }
+    }
+}
+
+impl crate::admin::session::Session {
+    /// Every profile; with `permissions`, each one's permission summary
+    /// and whether it is administrator-level (one Zoho read per profile,
+    /// cached).
+    pub async fn profile_views(
+        &self,
+        permissions: bool,
+    ) -> Result<Vec<ProfileOut>, crate::admin::AdminError> {
+        let (profiles, _) = self.profiles(false).await?;
+        if !permissions {
+            let out = profiles.iter().map(|p| ProfileOut::new(p, None, false));
+            return Ok(out.collect());
+        }
+        let (facts, _) = self.profile_facts(profiles.iter(), false).await;
+        let judged = profiles.iter().zip(facts);
+        judged
+            .map(|(p, f)| Ok(ProfileOut::new(p, f?.summary, true)))
+            .collect()
+    }
+
+    /// One profile's permission summary, and whether it is
+    /// administrator-level.
+    pub async fn profile_view(
+        &self,
+        id: &crate::zoho::ZohoId,
+    ) -> Result<ProfileOut, crate::admin::AdminError> {
+        let (detail, _) = self.profile_detail(id, false).await?;
+        match detail.as_ref() {
+            Some(p) => Ok(ProfileOut::new(p, summarize(p), true)),
+            None => Err(crate::admin::AdminError::Refused(format!(
+                "no profile has id {id}; bigin_list_profiles lists them."
+            ))),
+        }
+    }
+}

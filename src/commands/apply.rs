@@ -15,13 +15,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use bigin_mcp::admin::audit::{AuditEntry, AuditLog, Outcome};
+use bigin_mcp::admin::audit::AuditLog;
 use bigin_mcp::admin::decisions::{self, Decision};
 use bigin_mcp::admin::guard::{Answer, Confirm};
-use bigin_mcp::admin::{AdminError, ConfirmedBy, Session, Shutdown, SnapshotStore, WriteGuard};
+use bigin_mcp::admin::{ConfirmedBy, Session, Shutdown, SnapshotStore, WriteGuard};
 use bigin_mcp::cli::ApplyArgs;
 use bigin_mcp::fsx;
-use bigin_mcp::zoho::UserType;
 
 use super::serve::{WhenNotLoggedIn, connect, snapshot_account};
 
@@ -54,24 +53,8 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
 
     let conn = connect(&args.conn, None, WhenNotLoggedIn::Say("apply")).await?;
     let session = Arc::new(Session::new(conn.client));
-    let (users, _) = session
-        .users(UserType::AllUsers, true)
-        .await
-        .context("cannot read the users")?;
-    let (profiles, _) = session
-        .profiles(true)
-        .await
-        .context("cannot read the profiles")?;
-    let (org, _) = session
-        .org(true)
-        .await
-        .context("cannot read the organisation")?;
-
     // The snapshot the decisions came from, named in every audit line.
     let store = SnapshotStore::default_for(&snapshot_account(&args.conn));
-    let snapshot = decisions::snapshot_path(args.snapshot.as_deref(), store.as_ref(), &org.id);
-    let source = decisions::source(snapshot.as_deref());
-
     let rows: Vec<Decision> = body
         .iter()
         .enumerate()
@@ -89,10 +72,16 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
             }
         })
         .collect();
-    let decisions::Plan {
-        changes: plan,
-        skipped,
-    } = decisions::plan(&rows, &users, &profiles);
+    let decisions::Current {
+        plan: decisions::Plan {
+            changes: plan,
+            skipped,
+        },
+        source,
+    } = session
+        .plan_now(&rows, args.snapshot.as_deref(), store.as_ref())
+        .await
+        .context("cannot read the users, profiles and organisation to plan against")?;
     let problems: Vec<String> = skipped.iter().map(ToString::to_string).collect();
 
     let mut out = std::io::stdout().lock();
@@ -155,39 +144,25 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
         AuditLog::new(audit_path),
         Shutdown::default(),
     );
+    let run = bigin_mcp::admin::decisions::Executor {
+        guard: &guard,
+        tool: "bigin-mcp apply",
+        label_prefix: "decision in CSV ",
+        source: &source,
+        // The plan-wide answer stands for every line, failed or not.
+        plan_confirmed_by: Some(if confirmed.0 {
+            ConfirmedBy::Person
+        } else {
+            ConfirmedBy::ConfirmEmail
+        }),
+    };
     let mut failed = Vec::new();
     for p in &plan {
-        let result = guard
-            .write(&confirmed, p.action.clone(), &p.id, &p.email, false)
-            .await;
-        let (outcome, detail) = match &result {
-            Ok(r) => (Outcome::Success, r.message.clone()),
-            // Refused before sending, or sent and not accepted.
-            Err(e @ (AdminError::Refused(_) | AdminError::Id(_))) => {
-                (Outcome::Refused, e.to_string())
-            }
-            Err(e) => (Outcome::Error, e.to_string()),
-        };
-        let line = format!("decision in CSV {} from {source}: {detail}", p.label);
-        guard
-            .audit_log()
-            .append(AuditEntry {
-                time: String::new(),
-                tool: "bigin-mcp apply",
-                user_id: &p.id,
-                email: &p.email,
-                given_email: &p.email,
-                action: bigin_mcp::admin::guard::Audited::verb(&p.action),
-                outcome,
-                confirmed_by: if confirmed.0 {
-                    ConfirmedBy::Person
-                } else {
-                    ConfirmedBy::ConfirmEmail
-                },
-                detail: &line,
-            })
+        let done = run
+            .run(&confirmed, p)
+            .await
             .context("cannot write the audit log")?;
-        match result {
+        match done.result {
             Ok(r) => say(&format!("{}: {}", p.label, r.message)),
             Err(e) => {
                 let m = format!("{}, user {}: not changed: {e}", p.label, p.id);

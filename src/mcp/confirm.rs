@@ -160,21 +160,3 @@ impl Confirm for Elicit<'_> {
         Answer::No(said.to_string())
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn auto_skips_only_the_listed_clients() {
-        let auto = ElicitationPolicy::Auto;
-        assert!(!auto.asks("claude-ai"));
-        assert!(!auto.asks("local-agent-mode-1234"));
-        assert!(auto.asks("claude-code"));
-        assert!(auto.asks("claude-ai-helper"), "exact names match exactly");
-        assert!(ElicitationPolicy::Always.asks("claude-ai"));
-        assert!(!ElicitationPolicy::Never.asks("claude-code"));
-        assert_eq!("NEVER".parse(), Ok(ElicitationPolicy::Never));
-        assert!("sometimes".parse::<ElicitationPolicy>().is_err());
-    }
-}

@@ -30,6 +30,7 @@
 //! - `contract`: the shared API file's example bodies, read by the client.
 //! - `doctor`: `bigin-mcp doctor` against the sandbox and its variants.
 //! - `variants`: the review and every write against each Zoho the sandbox plays.
+//! - `view`: the concise user table and the elicitation policy's client list.
 
 mod auth;
 mod catalog;
@@ -57,3 +58,4 @@ mod tools;
 mod toolsnaps;
 mod trust;
 mod variants;
+mod view;

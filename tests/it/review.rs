@@ -258,6 +258,68 @@ async fn a_read_only_server_offers_only_the_prompts_it_can_follow() {
     assert!(e.contains("not offered"), "{e}");
 }
 
+/// Every `bigin_*` name in `text`.
+fn tools_named(text: &str) -> Vec<String> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("bigin_"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test]
+async fn prompt_texts_name_only_exposed_tools_and_lower_before_deactivating() {
+    let sb = sandbox().await;
+    let only = |tools: &[&str]| ToolFilter {
+        tools: tools.iter().map(|t| t.to_string()).collect(),
+        allow_delete: true,
+        ..Default::default()
+    };
+    let mut offered = Vec::new();
+    for f in [
+        all_tools(),
+        filter(),
+        ToolFilter {
+            exclude_tools: vec!["bigin_update_user".into(), "bigin_access_review".into()],
+            ..all_tools()
+        },
+        only(&["bigin_access_review"]),
+        only(&["bigin_list_users"]),
+    ] {
+        let set: Vec<String> = f.select().unwrap().into_iter().map(String::from).collect();
+        let h = harness(&sb, f).await;
+        let prompts = h.client.list_all_prompts().await.unwrap();
+        offered.push(prompts.len());
+        for p in prompts {
+            let mut req = GetPromptRequestParams::new(p.name.clone());
+            req.arguments = Some(
+                json!({"user": "Ann Lee", "since": "last"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            );
+            let r = h.client.get_prompt(req).await.unwrap();
+            let text = format!("{:?}", r.messages);
+            for t in tools_named(&text) {
+                assert!(set.contains(&t), "{} names {t} under {set:?}", p.name);
+            }
+            if p.name == "offboard_user" {
+                let lower = text.find("bigin_update_user");
+                let deactivate = text.find("status inactive").unwrap();
+                if set.iter().any(|t| t == "bigin_update_user") {
+                    assert!(lower.unwrap() < deactivate, "{text}");
+                }
+                assert!(text.contains("compliance record"));
+                if set.iter().any(|t| t == "bigin_access_review") {
+                    assert!(text.contains("organization_id and generated_at"));
+                }
+            }
+        }
+    }
+    // Both prompts with every tool, none when no prompt's tools are there.
+    assert_eq!(offered, [2, 2, 1, 1, 0]);
+    assert!(sb.requests().is_empty(), "prompts send nothing to Zoho");
+}
+
 #[tokio::test]
 async fn instructions_name_only_the_exposed_tools() {
     let sb = sandbox().await;

@@ -280,7 +280,28 @@ pub fn invitee_problem(first: &str, last: &str, email: &str) -> Option<String> {
             c as u32
         ));
     }
+    if !is_email(email.trim()) {
+        return Some(format!(
+            "email must be one address like name@example.com (got '{}'). {fix}",
+            email.trim().chars().take(80).collect::<String>()
+        ));
+    }
     None
+}
+
+/// One plausible address: one `@`, something before it, a dot after it,
+/// no spaces or control characters. Zoho checks the rest.
+fn is_email(e: &str) -> bool {
+    let Some((local, domain)) = e.split_once('@') else {
+        return false;
+    };
+    e.len() <= 100
+        && !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !e.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 /// A new user to invite, with their role and profile resolved.

@@ -4,8 +4,54 @@
 //! the first did not take.
 
 use super::*;
+use crate::admin::directory::Listed;
+use crate::zoho::NewUser;
 
 impl WriteGuard {
+    /// The invitation as asked for: names and address checked (see
+    /// [`invitee_problem`]), role and profile resolved by name or id.
+    /// Refused before anything is sent.
+    pub async fn invitation<'a>(
+        &self,
+        names: (&'a str, &'a str),
+        email: &'a str,
+        role: &str,
+        profile: &str,
+    ) -> Result<Invitation<'a>, AdminError> {
+        let (first, last) = names;
+        let email = email.trim();
+        // Names and look-alike addresses first: nothing forged is ever
+        // shown to the person or sent.
+        if let Some(why) = invitee_problem(first, last, email) {
+            return Err(AdminError::Refused(why));
+        }
+        let then = "Nobody was invited.";
+        let session = &self.session;
+        let profile = session.named_ref(Listed::Profile, profile, false, then);
+        let profile = profile.await?;
+        let role = session.named_ref(Listed::Role, role, false, then).await?;
+        let (Ok(role_id), Ok(profile_id)) = (
+            ZohoId::parse(&role.id, "role id"),
+            ZohoId::parse(&profile.id, "profile id"),
+        ) else {
+            return Err(AdminError::Refused(
+                "Zoho's role or profile id is not a valid id; nobody was invited.".into(),
+            ));
+        };
+        let user = NewUser {
+            first_name: Some(first.trim()),
+            last_name: last.trim(),
+            email,
+            role: role_id,
+            profile: profile_id,
+        };
+        Ok(Invitation {
+            user,
+            role,
+            profile,
+        })
+    }
+
     /// Verify, then invite: the email must be new (held by no user who is
     /// not deleted), the person is asked where one can be, and every
     /// attempt is audited.

@@ -6,11 +6,11 @@ use rmcp::{Json, schemars, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::admin::permissions::{PermissionSummary, admin_reasons, summarize};
+use crate::admin::permissions::ProfileOut;
 use crate::mcp::catalog::Scope;
 use crate::mcp::error::ToolError;
 use crate::mcp::handler::BiginServer;
-use crate::zoho::{Profile, ZohoId};
+use crate::zoho::ZohoId;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -24,35 +24,6 @@ pub struct ListProfilesArgs {
 pub struct ProfileIdArgs {
     /// Profile id (digits, as a string).
     pub profile_id: String,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct ProfileOut {
-    pub id: String,
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub custom: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub admin_level: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub permissions: Option<PermissionSummary>,
-}
-
-impl ProfileOut {
-    /// With `judged`, says whether the profile is administrator-level.
-    pub fn new(p: &Profile, permissions: Option<PermissionSummary>, judged: bool) -> ProfileOut {
-        let admin_level = judged.then(|| !admin_reasons(&p.name, permissions.as_ref()).is_empty());
-        ProfileOut {
-            id: p.id.clone(),
-            name: p.name.clone(),
-            description: p.description.clone().filter(|d| !d.is_empty()),
-            custom: p.custom,
-            admin_level,
-            permissions,
-        }
-    }
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -86,23 +57,8 @@ impl BiginServer {
         &self,
         Parameters(a): Parameters<ListProfilesArgs>,
     ) -> Result<Json<ProfileList>, ToolError> {
-        let (profiles, _) = self.session().profiles(false).await?;
-        let out: Vec<ProfileOut> = if a.include_permissions.unwrap_or(false) {
-            let (facts, _) = self.session().profile_facts(profiles.iter(), false).await;
-            profiles
-                .iter()
-                .zip(facts)
-                .map(|(p, f)| match f {
-                    Ok(f) => Ok(ProfileOut::new(p, f.summary, true)),
-                    Err(e) => Err(e.into()),
-                })
-                .collect::<Result<_, ToolError>>()?
-        } else {
-            profiles
-                .iter()
-                .map(|p| ProfileOut::new(p, None, false))
-                .collect()
-        };
+        let with = a.include_permissions.unwrap_or(false);
+        let out = self.session().profile_views(with).await?;
         Ok(Json(ProfileList {
             total: out.len(),
             profiles: out,
@@ -116,14 +72,7 @@ impl BiginServer {
         Parameters(a): Parameters<ProfileIdArgs>,
     ) -> Result<Json<ProfileRecord>, ToolError> {
         let id = ZohoId::parse(&a.profile_id, "profile_id")?;
-        let (detail, _) = self.session().profile_detail(&id, false).await?;
-        match detail.as_ref() {
-            Some(p) => Ok(Json(ProfileRecord {
-                profile: ProfileOut::new(p, summarize(p), true),
-            })),
-            None => Err(ToolError(format!(
-                "no profile has id {id}; bigin_list_profiles lists them."
-            ))),
-        }
+        let profile = self.session().profile_view(&id).await?;
+        Ok(Json(ProfileRecord { profile }))
     }
 }

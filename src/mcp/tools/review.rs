@@ -4,21 +4,16 @@
 //! `admin::decisions` as the CLI's `apply`), then carried out through the
 //! write guard only on a second call that passes the plan's token.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
-
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::service::RequestContext;
 use rmcp::{Json, RoleServer, schemars, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::admin::audit::{AuditEntry, Outcome};
-use crate::admin::decisions::{self, Decision};
-use crate::admin::guard::{Answer, Audited, Confirm};
+use crate::admin::audit::Outcome;
+use crate::admin::decisions;
 use crate::admin::review::AccessReview;
 use crate::admin::snapshots::Since;
-use crate::admin::{AdminError, ConfirmedBy};
 use crate::mcp::catalog::Scope;
 use crate::mcp::error::ToolError;
 use crate::mcp::handler::BiginServer;
@@ -31,10 +26,6 @@ pub struct ReviewArgs {
     /// Skip the 2-minute cache.
     pub fresh: Option<bool>,
 }
-
-/// Most decisions one call takes: a plan is shown whole, and each change
-/// may ask a person.
-const MAX_DECISIONS: usize = 500;
 
 /// The tool's name, in its audit lines.
 const APPLY_TOOL: &str = "bigin_apply_review_decisions";
@@ -93,29 +84,6 @@ pub struct SkippedRow {
     pub why: String,
 }
 
-/// Passes the person's confirmation through, remembering whether they
-/// said yes to the change, for the tool's own audit line.
-struct Recorded<'a, C> {
-    inner: &'a C,
-    yes: AtomicBool,
-}
-
-impl<C: Confirm> Confirm for Recorded<'_, C> {
-    async fn ask(&self, summary: &str, timeout: Duration) -> Answer {
-        let a = self.inner.ask(summary, timeout).await;
-        self.yes.store(a == Answer::Yes, Ordering::Relaxed);
-        a
-    }
-
-    fn is_cancelled(&self) -> bool {
-        self.inner.is_cancelled()
-    }
-
-    fn cancelled(&self) -> impl Future<Output = ()> + Send {
-        self.inner.cancelled()
-    }
-}
-
 impl BiginServer {
     /// The Zoho scopes each tool here can need: the review reads users,
     /// roles, the held profiles' permissions and the organisation; applying
@@ -136,53 +104,6 @@ impl BiginServer {
             &[Scope::UsersAll, Scope::ProfilesRead, Scope::OrgRead],
         ),
     ];
-
-    /// The decisions as the planner takes them, or why the call is wrong.
-    fn decisions(&self, a: &ApplyArgs) -> Result<Vec<Decision>, ToolError> {
-        if a.decisions.is_empty() {
-            return Err(ToolError(
-                "decisions is empty: give [{user_id, email, decision}] from the access review. Nothing was sent to Zoho.".into(),
-            ));
-        }
-        if a.decisions.len() > MAX_DECISIONS {
-            return Err(ToolError(format!(
-                "at most {MAX_DECISIONS} decisions per call (got {}); split them. Nothing was sent to Zoho.",
-                a.decisions.len()
-            )));
-        }
-        let mut out = Vec::with_capacity(a.decisions.len());
-        for (i, d) in a.decisions.iter().enumerate() {
-            let n = i + 1;
-            let decision = d.decision.trim();
-            let lower = decision.to_ascii_lowercase();
-            let known = matches!(lower.as_str(), "keep" | "deactivate" | "delete")
-                || (lower.starts_with("profile:") && !decision[8..].trim().is_empty());
-            if !known {
-                return Err(ToolError(format!(
-                    "decision {n}: '{}' is not keep, deactivate, delete or profile:<name>. Nothing was sent to Zoho.",
-                    decision.chars().take(60).collect::<String>()
-                )));
-            }
-            if lower == "delete" && !self.exposes_tool(crate::mcp::catalog::DELETE_TOOL) {
-                return Err(ToolError(format!(
-                    "decision {n}: delete needs bigin_delete_user, which this server does not expose (start it with --allow-delete); use deactivate instead. Nothing was sent to Zoho."
-                )));
-            }
-            if !decisions::is_keep(decision) {
-                crate::zoho::ZohoId::parse(d.user_id.trim(), "user_id").map_err(|e| {
-                    ToolError(format!("decision {n}: {e}. Nothing was sent to Zoho."))
-                })?;
-            }
-            out.push(Decision {
-                label: format!("decision {n}"),
-                id: d.user_id.trim().to_string(),
-                email: d.email.trim().to_string(),
-                decision: decision.to_string(),
-                ..Default::default()
-            });
-        }
-        Ok(out)
-    }
 }
 
 #[tool_router(router = review_router, vis = "pub(crate)")]
@@ -228,17 +149,20 @@ impl BiginServer {
                 "execute=true needs the token of the plan: call first without execute, show the plan, then call again with the same decisions, execute=true and its token. Nothing was sent to Zoho.".into(),
             ));
         }
-        let rows = self.decisions(&a)?;
-        // Fresh users: the plan must be the users as they are now.
-        let (users, _) = self
-            .session()
-            .users(crate::zoho::UserType::AllUsers, true)
+        let given: Vec<decisions::Row<'_>> = a
+            .decisions
+            .iter()
+            .map(|d| decisions::Row {
+                user_id: &d.user_id,
+                email: &d.email,
+                decision: &d.decision,
+            })
+            .collect();
+        let delete = self.exposes_tool(crate::mcp::catalog::DELETE_TOOL);
+        let rows = decisions::check_rows(&given, delete)?;
+        let decisions::Current { plan, source } = (self.session())
+            .plan_now(&rows, None, self.snapshots())
             .await?;
-        let (profiles, _) = self.session().profiles(false).await?;
-        let (org, _) = self.session().org(false).await?;
-        let snapshot = decisions::snapshot_path(None, self.snapshots(), &org.id);
-        let source = decisions::source(snapshot.as_deref());
-        let plan = decisions::plan(&rows, &users, &profiles);
         let token = plan.token(&rows, &source);
         let skipped: Vec<SkippedRow> = plan
             .skipped
@@ -282,57 +206,28 @@ impl BiginServer {
         let confirm = self.confirm(&ctx);
         let mut changes = Vec::with_capacity(plan.changes.len());
         let mut failed = 0;
+        let run = decisions::Executor {
+            guard: self.guard(),
+            tool: APPLY_TOOL,
+            label_prefix: "",
+            source: &source,
+            plan_confirmed_by: None,
+        };
         for p in &plan.changes {
-            let recorded = Recorded {
-                inner: &confirm,
-                yes: AtomicBool::new(false),
-            };
-            let result = self
-                .guard()
-                .write(&recorded, p.action.clone(), &p.id, &p.email, false)
-                .await;
-            let (outcome, detail) = match &result {
-                Ok(r) => (Outcome::Success, r.message.clone()),
-                Err(e @ (AdminError::Refused(_) | AdminError::Id(_))) => {
-                    (Outcome::Refused, e.to_string())
-                }
-                Err(e) => (Outcome::Error, e.to_string()),
-            };
-            let line = format!("{} from {source}: {detail}", p.label);
-            let by = if result.is_err() {
-                ConfirmedBy::None
-            } else if recorded.yes.load(Ordering::Relaxed) {
-                ConfirmedBy::Person
-            } else {
-                ConfirmedBy::ConfirmEmail
-            };
-            self.guard()
-                .audit_log()
-                .append(AuditEntry {
-                    time: String::new(),
-                    tool: APPLY_TOOL,
-                    user_id: &p.id,
-                    email: &p.email,
-                    given_email: &p.email,
-                    action: p.action.verb(),
-                    outcome,
-                    confirmed_by: by,
-                    detail: &line,
-                })
-                .map_err(|e| {
-                    ToolError(format!(
-                        "cannot write the audit log, so the remaining changes were not made: {e}"
-                    ))
-                })?;
-            if result.is_err() {
+            let done = run.run(&confirm, p).await.map_err(|e| {
+                ToolError(format!(
+                    "cannot write the audit log, so the remaining changes were not made: {e}"
+                ))
+            })?;
+            if done.result.is_err() {
                 failed += 1;
             }
-            let name = match outcome {
+            let name = match done.outcome {
                 Outcome::Success => "success",
                 Outcome::Refused => "refused",
                 _ => "error",
             };
-            changes.push(row(p, name, Some(detail)));
+            changes.push(row(p, name, Some(done.detail)));
         }
         let done = changes.len() - failed;
         Ok(Json(ApplyResult {

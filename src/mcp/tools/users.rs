@@ -10,13 +10,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::admin::directory::{UserFilter, resolve};
-use crate::admin::guard::{Action, Invitation, WriteResult, invitee_problem};
+use crate::admin::directory::{Listed, UserFilter};
+use crate::admin::guard::{Action, WriteResult};
 use crate::mcp::catalog::Scope;
 use crate::mcp::error::ToolError;
 use crate::mcp::handler::BiginServer;
 use crate::mcp::view::{UserTable, concise_table, plural_users};
-use crate::zoho::{NewUser, Ref, User, UserStatus, UserType, ZohoId};
+use crate::zoho::{User, UserStatus, UserType, ZohoId};
 
 /// Most full user records one `bigin_list_users` call returns: 100 of them
 /// are already ~25k tokens of an agent's context.
@@ -121,21 +121,6 @@ pub struct InviteUserArgs {
     pub dry_run: Option<bool>,
 }
 
-/// One plausible address: one `@`, something before it, a dot after it,
-/// no spaces or control characters. Zoho checks the rest.
-fn is_email(e: &str) -> bool {
-    let Some((local, domain)) = e.split_once('@') else {
-        return false;
-    };
-    e.len() <= 100
-        && !local.is_empty()
-        && !domain.contains('@')
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !e.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteUserArgs {
@@ -200,40 +185,6 @@ impl BiginServer {
     ];
 }
 
-impl BiginServer {
-    /// What deactivating `user` leaves behind when their profile is
-    /// administrator-level: Zoho refuses to change a deactivated user's
-    /// profile, so the review keeps an `inactive_admin` finding until they
-    /// are reactivated, lowered and deactivated again (or deleted).
-    async fn admin_profile_note(&self, user: &crate::admin::user::ConciseUser) -> Option<String> {
-        let p = user.profile.as_ref()?;
-        let summary = match ZohoId::parse(&p.id, "profile id") {
-            Ok(id) => self
-                .session()
-                .profile_detail(&id, false)
-                .await
-                .ok()
-                .and_then(|(d, _)| {
-                    d.as_ref()
-                        .as_ref()
-                        .and_then(crate::admin::permissions::summarize)
-                }),
-            Err(_) => None,
-        };
-        if crate::admin::permissions::admin_reasons(&p.name, summary.as_ref()).is_empty() {
-            return None;
-        }
-        let mut fix = "reactivate them (bigin_set_user_status active), lower the profile with bigin_update_user, then deactivate again".to_string();
-        if !self.exposes_tool("bigin_update_user") {
-            fix = "that needs bigin_update_user, which this server does not expose".into();
-        }
-        Some(format!(
-            "Note: {} keeps the administrator-level profile '{}' while deactivated, and Zoho does not change a deactivated user's profile; the access review will list them as inactive_admin. Next time lower the profile first (bigin_update_user), then deactivate. To clear it now: {fix}.",
-            user.full_name, p.name
-        ))
-    }
-}
-
 #[tool_router(router = users_router, vis = "pub(crate)")]
 impl BiginServer {
     /// List users, filtered (profile, role, status, search) and paged (limit, offset; next_offset when more match). Then bigin_get_user for one record.
@@ -265,23 +216,14 @@ impl BiginServer {
         let offset = a.offset.unwrap_or(0) as usize;
         let limit = limit as usize;
         let fresh = a.fresh.unwrap_or(false);
+        let session = self.session();
         let filters = UserFilter {
             profile: match &a.profile {
-                Some(p) => {
-                    let (profiles, _) = self.session().profiles(fresh).await?;
-                    Some(
-                        resolve(&profiles, p, "profile", "bigin_list_profiles")?
-                            .id
-                            .clone(),
-                    )
-                }
+                Some(p) => Some(session.named_ref(Listed::Profile, p, fresh, "").await?.id),
                 None => None,
             },
             role: match &a.role {
-                Some(r) => {
-                    let (roles, _) = self.session().roles(fresh).await?;
-                    Some(resolve(&roles, r, "role", "bigin_list_roles")?.id.clone())
-                }
+                Some(r) => Some(session.named_ref(Listed::Role, r, fresh, "").await?.id),
                 None => None,
             },
             status: a.status.map(|s| match s {
@@ -375,15 +317,8 @@ impl BiginServer {
         Parameters(a): Parameters<UserIdArgs>,
     ) -> Result<Json<UserRecord>, ToolError> {
         let id = ZohoId::parse(&a.user_id, "user_id")?;
-        match self.session().client().get_user(&id).await? {
-            Some(Value::Object(user)) => Ok(Json(UserRecord { user })),
-            Some(_) => Err(ToolError(format!(
-                "Zoho's record for user {id} is not an object"
-            ))),
-            None => Err(ToolError(format!(
-                "no user has id {id}; find the id with bigin_list_users (search by name or email)."
-            ))),
-        }
+        let user = self.session().user_record(&id).await?;
+        Ok(Json(UserRecord { user }))
     }
 
     /// Deactivate (inactive) or reactivate (active) a user: reversible offboarding. Needs confirm_email; dry_run previews; never the primary user; audit-logged.
@@ -412,8 +347,11 @@ impl BiginServer {
                 a.dry_run.unwrap_or(false),
             )
             .await?;
+        let can_update = self.exposes_tool("bigin_update_user");
         if action == Action::Deactivate
-            && let Some(note) = self.admin_profile_note(&result.user).await
+            && let Some(note) = (self.session())
+                .deactivated_admin_note(&result.user, can_update)
+                .await
         {
             result.message.push(' ');
             result.message.push_str(&note);
@@ -468,28 +406,13 @@ impl BiginServer {
         }
         // Names are resolved before anything is sent; an unknown or
         // ambiguous one lists the valid choices.
+        let (session, then) = (self.session(), "Nothing was changed.");
         let profile = match a.profile.as_deref().filter(|p| !p.trim().is_empty()) {
-            Some(p) => {
-                let (profiles, _) = self.session().profiles(false).await?;
-                let found = resolve(&profiles, p, "profile", "bigin_list_profiles")
-                    .map_err(|e| ToolError(format!("{e} Nothing was changed.")))?;
-                Some(Ref {
-                    id: found.id.clone(),
-                    name: found.name.clone(),
-                })
-            }
+            Some(p) => Some(session.named_ref(Listed::Profile, p, false, then).await?),
             None => None,
         };
         let role = match a.role.as_deref().filter(|r| !r.trim().is_empty()) {
-            Some(r) => {
-                let (roles, _) = self.session().roles(false).await?;
-                let found = resolve(&roles, r, "role", "bigin_list_roles")
-                    .map_err(|e| ToolError(format!("{e} Nothing was changed.")))?;
-                Some(Ref {
-                    id: found.id.clone(),
-                    name: found.name.clone(),
-                })
-            }
+            Some(r) => Some(session.named_ref(Listed::Role, r, false, then).await?),
             None => None,
         };
         self.guard()
@@ -517,52 +440,10 @@ impl BiginServer {
         Parameters(a): Parameters<InviteUserArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<WriteResult>, ToolError> {
-        let email = a.email.trim();
-        let last = a.last_name.trim();
-        let first = a.first_name.trim();
-        // Names and look-alike addresses first: nothing forged is ever
-        // shown to the person or sent.
-        if let Some(why) = invitee_problem(&a.first_name, &a.last_name, email) {
-            return Err(ToolError(why));
-        }
-        if !is_email(email) {
-            return Err(ToolError(format!(
-                "email must be one address like name@example.com (got '{}'). Nothing was sent to Zoho.",
-                email.chars().take(80).collect::<String>()
-            )));
-        }
-        let (profiles, _) = self.session().profiles(false).await?;
-        let profile = resolve(&profiles, &a.profile, "profile", "bigin_list_profiles")
-            .map_err(|e| ToolError(format!("{e} Nobody was invited.")))?;
-        let (roles, _) = self.session().roles(false).await?;
-        let role = resolve(&roles, &a.role, "role", "bigin_list_roles")
-            .map_err(|e| ToolError(format!("{e} Nobody was invited.")))?;
-        let (Ok(role_id), Ok(profile_id)) = (
-            ZohoId::parse(&role.id, "role id"),
-            ZohoId::parse(&profile.id, "profile id"),
-        ) else {
-            return Err(ToolError(
-                "Zoho's role or profile id is not a valid id; nobody was invited.".into(),
-            ));
-        };
-        let new = NewUser {
-            first_name: Some(first),
-            last_name: last,
-            email,
-            role: role_id,
-            profile: profile_id,
-        };
-        let invitation = Invitation {
-            user: new,
-            role: Ref {
-                id: role.id.clone(),
-                name: role.name.clone(),
-            },
-            profile: Ref {
-                id: profile.id.clone(),
-                name: profile.name.clone(),
-            },
-        };
+        let names = (a.first_name.as_str(), a.last_name.as_str());
+        let invitation = (self.guard())
+            .invitation(names, &a.email, &a.role, &a.profile)
+            .await?;
         let dry_run = a.dry_run.unwrap_or(false);
         Ok(Json(
             self.guard()
