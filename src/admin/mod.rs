@@ -30,6 +30,6 @@ pub use audit::{AuditLog, ConfirmedBy};
 pub use error::AdminError;
 pub use guard::{Answer, Confirm, WriteGuard};
 pub use reviewer::{ReviewRun, Reviewer};
-pub use session::Session;
+pub use session::{OrgName, Session};
 pub use shutdown::Shutdown;
 pub use snapshots::{Since, SnapshotStore};

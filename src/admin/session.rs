@@ -23,10 +23,30 @@ use crate::zoho::{
     BiginClient, DataCentre, Org, Profile, RefForm, Role, User, UserType, ZohoError, ZohoId,
 };
 
+/// Which organisation a login reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgName {
+    pub id: String,
+    /// Zoho's `company_name` (empty when it sends none).
+    pub name: String,
+}
+
+impl std::fmt::Display for OrgName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.name.trim() {
+            "" => write!(f, "organisation {}", self.id),
+            name => write!(f, "{name} ({})", self.id),
+        }
+    }
+}
+
 /// The client and its cache; share it behind an `Arc`.
 pub struct Session {
     client: BiginClient,
     cache: Cache,
+    /// The organisation, once any read has seen it: a login reaches one
+    /// organisation, so it is read at most once per process for naming.
+    known_org: std::sync::OnceLock<OrgName>,
     /// Whether role/profile writes go as `{"id":…}` objects: set once a
     /// write read back as taken only in that form, so later writes start
     /// with the form that worked (Bigin documents neither).
@@ -42,6 +62,7 @@ impl Session {
         Session {
             client,
             cache: Cache::new(DEFAULT_TTL),
+            known_org: std::sync::OnceLock::new(),
             object_refs: AtomicBool::new(false),
         }
     }
@@ -92,7 +113,28 @@ impl Session {
 
     pub async fn org(&self, fresh: bool) -> Read<Org> {
         let c = &self.cache;
-        c.org.get(c.ttl, fresh, || self.client.get_org()).await
+        let got = c.org.get(c.ttl, fresh, || self.client.get_org()).await;
+        if let Ok((org, _)) = &got {
+            let _ = self.known_org.set(OrgName {
+                id: org.id.clone(),
+                name: org.company_name.clone().unwrap_or_default(),
+            });
+        }
+        got
+    }
+
+    /// The organisation, if a read has seen it (no request).
+    pub fn known_org(&self) -> Option<&OrgName> {
+        self.known_org.get()
+    }
+
+    /// The organisation this login reaches, read once per process;
+    /// `None` when it cannot be read (no login yet, no scope for it).
+    pub async fn org_name(&self) -> Option<OrgName> {
+        if self.known_org.get().is_none() {
+            self.org(false).await.ok()?;
+        }
+        self.known_org.get().cloned()
     }
 
     pub async fn profile_detail(&self, id: &ZohoId, fresh: bool) -> Read<Option<Profile>> {

@@ -230,14 +230,25 @@ impl SnapshotStore {
         ok.then(|| self.org_dir(org_id).join(format!("{stem}.json")))
     }
 
-    /// The bytes of the stored snapshot `name`, with its path: a regular
-    /// file of at most [`MAX_SNAPSHOT_BYTES`] only (see [`fsx::read_regular`]);
-    /// `None` when there is no such snapshot.
+    /// The bytes of the stored snapshot `name` (`latest`: the newest),
+    /// with its path: a regular file of at most [`MAX_SNAPSHOT_BYTES`] only
+    /// (see [`fsx::read_regular`]); `None` when there is no such snapshot.
     pub fn read_named(
         &self,
         org_id: &str,
         name: &str,
     ) -> Result<Option<(PathBuf, Vec<u8>)>, FsxError> {
+        let newest;
+        let name = match name {
+            "latest" => match self.names(org_id).into_iter().next() {
+                Some(n) => {
+                    newest = n;
+                    &newest
+                }
+                None => return Ok(None),
+            },
+            _ => name,
+        };
         let Some(path) = self.path_of(org_id, name) else {
             return Ok(None);
         };

@@ -234,9 +234,6 @@ struct Inner {
     elicitation: ElicitationPolicy,
     /// The audit log's path, read by the `bigin://audit/recent` resource.
     audit_path: std::path::PathBuf,
-    /// The organisation's id, once a review has run here: the review
-    /// resources are this organisation's snapshots.
-    org_id: std::sync::Mutex<Option<String>>,
 }
 
 /// The MCP server: clone-cheap, one per session.
@@ -274,7 +271,6 @@ impl BiginServer {
                 snapshots: options.snapshots,
                 elicitation: options.elicitation,
                 audit_path,
-                org_id: std::sync::Mutex::new(None),
             }),
             tool_router,
             listed: Arc::new(listed),
@@ -293,12 +289,7 @@ impl BiginServer {
     }
 
     /// Whether the start-up filters expose the tool `name` (its verdict).
-    pub(crate) fn exposes_tool(&self, name: &str) -> bool {
-        self.exposes(name)
-    }
-
-    /// Whether the start-up filters expose the tool `name` (its verdict).
-    fn exposes(&self, name: &str) -> bool {
+    pub(crate) fn exposes(&self, name: &str) -> bool {
         tool_info(name).is_some_and(|t| self.inner.filter.verdict(t).is_ok())
     }
 
@@ -333,20 +324,39 @@ impl BiginServer {
         fresh: bool,
     ) -> Result<AccessReview, ToolError> {
         let reviewer = Reviewer::new(&self.inner.session, self.inner.snapshots.as_ref());
-        let review = reviewer.run(since, fresh).await?.review;
-        self.set_org_id(&review.evidence.organization_id);
-        Ok(review)
+        Ok(reviewer.run(since, fresh).await?.review)
     }
 
-    fn set_org_id(&self, id: &str) {
-        if let Ok(mut o) = self.inner.org_id.lock() {
-            *o = Some(id.to_string());
-        }
-    }
-
-    /// This server's organisation id, once a review has run here.
+    /// This server's organisation id, once a read has seen it: the review
+    /// resources are this organisation's snapshots.
     fn org_id(&self) -> Option<String> {
-        self.inner.org_id.lock().ok().and_then(|o| o.clone())
+        self.inner.session.known_org().map(|o| o.id.clone())
+    }
+
+    /// Names the organisation in a result that does not already (the
+    /// review's evidence, `bigin_get_organization`), so two servers side by
+    /// side are told apart. Read once per process; unreadable, not named.
+    async fn name_org(&self, tool: &str, r: &mut CallToolResult) {
+        let Some(serde_json::Value::Object(m)) = r.structured_content.as_mut() else {
+            return;
+        };
+        if tool == "bigin_get_organization" || m.contains_key("evidence") {
+            return;
+        }
+        let Some(org) = self.inner.session.org_name().await else {
+            return;
+        };
+        let named = serde_json::json!({"id": org.id, "name": org.name});
+        m.insert("organization".into(), named);
+        // A JSON text stays the structured content's twin; a table gets a line.
+        match r.content.first().and_then(|c| c.as_text()) {
+            Some(t) if t.text.starts_with('{') => {
+                r.content[0] = ContentBlock::text(serde_json::Value::Object(m.clone()).to_string());
+            }
+            _ => r
+                .content
+                .push(ContentBlock::text(format!("Organisation: {org}"))),
+        }
     }
 }
 
@@ -614,12 +624,14 @@ impl ServerHandler for BiginServer {
             .then(|| super::progress::Watch::of(&context))
             .flatten();
         let max_chars = max_result_chars(&request);
+        let tool = request.name.clone();
         let tcc = ToolCallContext::new(self, request, context);
         let mut response = super::progress::reporting(watch, self.tool_router.call(tcc)).await?;
         if let CallToolResponse::Complete(r) = &mut response
             && r.is_error != Some(true)
         {
             name_snapshot(r);
+            self.name_org(&tool, r).await;
         }
         if let (Some(n), CallToolResponse::Complete(r)) = (max_chars, &mut response)
             && r.is_error != Some(true)

@@ -118,22 +118,14 @@ pub fn read(
             "no review has run in this server yet; call bigin_access_review first".into(),
         ));
     };
-    let name = if name == "latest" {
-        store
-            .names(org)
-            .into_iter()
-            .next()
-            .ok_or_else(|| not_found("no review is stored yet".into()))?
-    } else {
-        name.to_string()
-    };
-    match store.read_named(org, &name) {
+    match store.read_named(org, name) {
         Ok(Some((_, bytes))) => {
             let text = String::from_utf8(bytes).map_err(|_| {
                 rmcp::ErrorData::internal_error("a snapshot that is not UTF-8", None)
             })?;
             Ok(ResourceContents::text(text, uri).with_mime_type(JSON))
         }
+        Ok(None) if name == "latest" => Err(not_found("no review is stored yet".into())),
         Ok(None) => Err(not_found(format!(
             "no stored review named '{name}'; complete the snapshot argument for the stored names"
         ))),

@@ -80,6 +80,9 @@ pub struct SandboxOptions {
     pub users: usize,
     /// Which plausible Zoho to play where the docs leave Bigin open.
     pub variant: ZohoVariant,
+    /// The organisation's name, when not the demo's (tests that serve two
+    /// organisations side by side tell them apart by it).
+    pub company: Option<String>,
 }
 
 impl Default for SandboxOptions {
@@ -90,6 +93,7 @@ impl Default for SandboxOptions {
             access_token_ttl: Duration::from_secs(3600),
             users: DEFAULT_USERS,
             variant: ZohoVariant::default(),
+            company: None,
         }
     }
 }
@@ -333,12 +337,16 @@ impl Sandbox {
         let base_url = format!("http://{addr}");
         let mut tokens = auth::Tokens::default();
         tokens.add_demo_refresh_token();
+        let mut org = seed::build(opts.users);
+        if let Some(c) = opts.company {
+            org.company = c;
+        }
         let shared = Arc::new(Shared {
             base_url: base_url.clone(),
             location: opts.location,
             access_token_ttl: opts.access_token_ttl,
             state: Mutex::new(SandboxState {
-                org: seed::build(opts.users),
+                org,
                 tokens,
                 faults: Vec::new(),
                 requests: VecDeque::new(),

@@ -159,7 +159,12 @@ pub struct Org {
     pub primary: usize,
     /// User licences purchased (also the org's `employee_count`).
     pub licenses: usize,
+    /// The organisation's `company_name`.
+    pub company: String,
 }
+
+/// The demo organisation's name.
+pub const COMPANY: &str = "Northwind Trading Co.";
 
 /// Role indexes, named so the seed below reads like an org chart.
 mod role {
@@ -974,6 +979,7 @@ pub fn build(user_count: usize) -> Org {
         primary: PRIMARY_INDEX,
         // 500 for the default org, and always enough for everyone.
         licenses: user_count.next_multiple_of(100).max(500),
+        company: COMPANY.to_string(),
     }
 }
 
@@ -1213,7 +1219,7 @@ impl Org {
         let primary = &self.users[self.primary];
         json!({
             "id": id(ORG_ID),
-            "company_name": "Northwind Trading Co.",
+            "company_name": self.company,
             "alias": null,
             "description": "Demo organisation served by the bigin-mcp sandbox.",
             "primary_email": primary.email,

@@ -158,7 +158,7 @@ impl BiginServer {
                 decision: &d.decision,
             })
             .collect();
-        let delete = self.exposes_tool(crate::mcp::catalog::DELETE_TOOL);
+        let delete = self.exposes(crate::mcp::catalog::DELETE_TOOL);
         let rows = decisions::check_rows(&given, delete)?;
         let decisions::Current { plan, source } = (self.session())
             .plan_now(&rows, None, self.snapshots())

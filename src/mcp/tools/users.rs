@@ -347,7 +347,7 @@ impl BiginServer {
                 a.dry_run.unwrap_or(false),
             )
             .await?;
-        let can_update = self.exposes_tool("bigin_update_user");
+        let can_update = self.exposes("bigin_update_user");
         if action == Action::Deactivate
             && let Some(note) = (self.session())
                 .deactivated_admin_note(&result.user, can_update)

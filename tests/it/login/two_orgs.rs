@@ -1,7 +1,7 @@
 //! Two organisations side by side (issue 14 item 7): one client config
 //! with two `--account` entries, each logged in (file store) against its
 //! own sandbox and served by its own `serve` process. Each keeps its own
-//! tokens, session cache, snapshots and audit log, and the review names
+//! tokens, session cache, snapshots and audit log, and every result names
 //! its organisation.
 
 use rmcp::model::ReadResourceRequestParams;
@@ -32,12 +32,24 @@ async fn login_to(home: &Home, sb: &Sandbox, account: &str) -> Out {
 }
 
 async fn call(c: &RunningService<RoleClient, ()>, tool: &str, args: Value) -> Value {
+    call_with_text(c, tool, args).await.0
+}
+
+async fn call_with_text(
+    c: &RunningService<RoleClient, ()>,
+    tool: &str,
+    args: Value,
+) -> (Value, String) {
     let p = CallToolRequestParams::new(tool.to_string())
         .with_arguments(args.as_object().unwrap().clone());
     let r = c.call_tool(p).await.expect("tools/call answered");
     assert_ne!(r.is_error, Some(true), "{tool}: {}", text(&r));
-    r.structured_content.expect("structured content")
+    let t = text(&r);
+    (r.structured_content.expect("structured content"), t)
 }
+
+/// The second organisation's name.
+const OTHER_ORG: &str = "Fabrikam Ltd";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_accounts_served_side_by_side_keep_everything_apart() {
@@ -46,6 +58,7 @@ async fn two_accounts_served_side_by_side_keep_everything_apart() {
     let small = Sandbox::start(sandbox::SandboxOptions {
         location: "eu".into(),
         users: 40,
+        company: Some(OTHER_ORG.into()),
         ..Default::default()
     })
     .await
@@ -90,8 +103,8 @@ async fn two_accounts_served_side_by_side_keep_everything_apart() {
         call(&clients[1], "bigin_access_review", json!({}))
     );
     let reviews_dir = home.dir.path().join("data/bigin-mcp/reviews");
-    for (r, acct, sb) in [(&ra, &a, &big), (&rb, &b, &small)] {
-        assert_eq!(r["evidence"]["organization_name"], ORG_NAME, "{r}");
+    for (r, acct, sb, org) in [(&ra, &a, &big, ORG_NAME), (&rb, &b, &small, OTHER_ORG)] {
+        assert_eq!(r["evidence"]["organization_name"], org, "{r}");
         let snap = r["snapshot"].as_str().expect("a stored snapshot");
         assert!(
             std::path::Path::new(snap).starts_with(reviews_dir.join(acct)),
@@ -155,6 +168,31 @@ async fn two_accounts_served_side_by_side_keep_everything_apart() {
         assert_eq!(lines.len(), i + 1, "{lines:?}");
         assert_eq!(lines[i]["user_id"], u["id"]);
         assert_eq!(&lines[i]["account"], acct.as_str(), "{lines:?}");
+    }
+
+    // Every other result names its organisation too, in the structured
+    // content and in the text.
+    for (c, sb, org) in [
+        (&clients[0], &big, ORG_NAME),
+        (&clients[1], &small, OTHER_ORG),
+    ] {
+        let id = all_users(sb).await[0]["id"].clone();
+        for (tool, args) in [
+            ("bigin_list_users", json!({"limit": 5})),
+            ("bigin_get_user", json!({"user_id": id})),
+            ("bigin_list_roles", json!({})),
+            ("bigin_list_profiles", json!({})),
+        ] {
+            let (v, t) = call_with_text(c, tool, args).await;
+            assert_eq!(v["organization"]["name"], org, "{tool}: {v}");
+            assert!(v["organization"]["id"].is_string(), "{tool}: {v}");
+            // A table says it in a line; a JSON text is the structured content.
+            if tool == "bigin_list_users" {
+                assert!(t.contains(&format!("Organisation: {org} (")), "{t}");
+            } else {
+                assert_eq!(serde_json::from_str::<Value>(&t).unwrap(), v, "{tool}");
+            }
+        }
     }
     for c in clients {
         c.cancel().await.unwrap();
