@@ -407,7 +407,7 @@ pub fn access_review(users: &[User], roles: &[Role], profiles: &[ProfileFacts]) 
                         Severity::High,
                         FindingKind::UnconfirmedAdmin,
                         format!(
-                            "{who} never accepted the invitation but holds admin-level profile '{profile}'; give a lower profile (bigin_update_user) or withdraw the invitation (bigin_delete_user)"
+                            "{who}, invited but not accepted, holds admin-level profile '{profile}': lower it (bigin_update_user) or withdraw the invitation (bigin_delete_user)"
                         ),
                         Some(u),
                     );
@@ -425,7 +425,7 @@ pub fn access_review(users: &[User], roles: &[Role], profiles: &[ProfileFacts]) 
                 Severity::Medium,
                 FindingKind::InactiveAdmin,
                 format!(
-                    "{who} is deactivated but keeps admin-level profile '{profile}' if reactivated; Zoho will not change it while deactivated: delete the user (bigin_delete_user), or reactivate, lower and deactivate again (bigin_set_user_status, bigin_update_user)"
+                    "{who}, deactivated, keeps admin-level profile '{profile}', which Zoho will not change now: delete (bigin_delete_user), or reactivate, lower, deactivate (bigin_set_user_status, bigin_update_user)"
                 ),
                 Some(u),
             ),
