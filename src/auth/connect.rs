@@ -12,6 +12,13 @@
 //! And since that other copy (or `login` in a terminal) may finish the
 //! login, every call first looks for a stored login again.
 //!
+//! A stored login can stop working while the server runs: its refresh
+//! token revoked, or lacking a scope. Zoho's refusal then comes back here
+//! ([`TokenSource::login_refused`]) and the answer is a new consent link,
+//! not advice to run `login` in a terminal; the refused login is not taken
+//! up again, a login made since (here, by another copy, or in a terminal)
+//! is.
+//!
 //! No message here tells the person to run a command: they only have the
 //! client and its settings.
 
@@ -32,7 +39,26 @@ pub const CONNECT_SENTENCE: &str =
 
 /// Finds a stored login of the account (made here, by another copy of the
 /// server, or in a terminal) and builds its token source.
-pub type FindLogin = Arc<dyn Fn() -> Option<Arc<dyn TokenSource>> + Send + Sync>;
+pub type FindLogin = Arc<dyn Fn() -> Option<Found> + Send + Sync>;
+
+/// Reads a stored client secret (from the keychain or the file store).
+pub type ReadSecret = Arc<dyn Fn() -> Option<SecretString> + Send + Sync>;
+
+/// A stored login, as [`FindLogin`] finds it.
+#[derive(Clone)]
+pub struct Found {
+    pub tokens: Arc<dyn TokenSource>,
+    /// Changes each time the login is made again (its `logged_in_at`): a
+    /// refused login is not taken up again, a newer one is.
+    pub stamp: String,
+    /// The login's Zoho client, to connect again with when the settings
+    /// name none.
+    pub client_id: String,
+    pub client_secret: ReadSecret,
+    /// Where the login keeps its secrets: a login made again goes there too.
+    pub secrets: SecretsIn,
+    pub store: StoreOpener,
+}
 
 /// Everything an in-client login needs, as `serve` was configured.
 pub struct InClientLogin {
@@ -63,7 +89,7 @@ enum Phase {
         url: String,
         task: JoinHandle<()>,
     },
-    Connected(Arc<dyn TokenSource>),
+    Connected(Found),
 }
 
 /// The token source of a server with nobody logged in (see the module doc).
@@ -71,6 +97,12 @@ pub struct ConnectInClient {
     login: Arc<InClientLogin>,
     find: FindLogin,
     phase: Mutex<Phase>,
+    /// The stamp of a login Zoho refused, and the refusal: not taken up
+    /// again, and said with the next link.
+    refused: std::sync::Mutex<Option<(String, String)>>,
+    /// The last login found, whose client and storage a login made again
+    /// uses.
+    last_found: std::sync::Mutex<Option<Found>>,
 }
 
 impl ConnectInClient {
@@ -79,53 +111,103 @@ impl ConnectInClient {
             login: Arc::new(login),
             find,
             phase: Mutex::new(Phase::Idle),
+            refused: std::sync::Mutex::new(None),
+            last_found: std::sync::Mutex::new(None),
         }
+    }
+
+    /// A stored login that was not refused.
+    fn find_usable(&self) -> Option<Found> {
+        let found = (self.find)()?;
+        let refused = self.refused.lock().ok()?;
+        if refused
+            .as_ref()
+            .is_some_and(|(stamp, _)| *stamp == found.stamp)
+        {
+            return None;
+        }
+        Some(found)
+    }
+
+    /// Why the next link is handed out, when a login was refused.
+    fn refusal(&self) -> Option<String> {
+        let r = self.refused.lock().ok()?;
+        r.as_ref().map(|(_, why)| why.clone())
     }
 
     /// The logged-in token source, or the error that carries the link.
     async fn current(&self) -> Result<Arc<dyn TokenSource>, ZohoError> {
         let mut phase = self.phase.lock().await;
-        if let Phase::Connected(t) = &*phase {
-            return Ok(t.clone());
+        if let Phase::Connected(f) = &*phase {
+            return Ok(f.tokens.clone());
         }
-        if let Some(t) = (self.find)() {
+        if let Some(f) = self.find_usable() {
             if let Phase::Waiting { task, .. } = &*phase {
                 // Finished elsewhere: free the port for the other copies.
                 task.abort();
             }
             tracing::info!(account = %self.login.account, "connected to Zoho");
-            *phase = Phase::Connected(t.clone());
+            if let Ok(mut last) = self.last_found.lock() {
+                *last = Some(f.clone());
+            }
+            let t = f.tokens.clone();
+            *phase = Phase::Connected(f);
             return Ok(t);
         }
+        Err(self.hand_out_link(&mut phase).await)
+    }
+
+    /// The error carrying a consent link: the one already waiting, or a
+    /// new one (its task then waits for the callback).
+    async fn hand_out_link(&self, phase: &mut Phase) -> ZohoError {
+        let why = self.refusal();
         let mut retry = false;
         if let Phase::Waiting { url, task } = &*phase {
             if !task.is_finished() {
-                return Err(link_error(url, false, self.login.port));
+                return link_error(url, false, why.as_deref(), self.login.port);
             }
             // The task ended without a stored login: it timed out or failed
             // (its reason is in the log). Hand out a fresh link.
             retry = true;
         }
         *phase = Phase::Idle;
-        let url = self.start().await?;
-        let err = link_error(&url.0, retry, self.login.port);
-        *phase = Phase::Waiting {
-            url: url.0,
-            task: url.1,
-        };
-        Err(err)
+        match self.start().await {
+            Ok((url, task)) => {
+                let err = link_error(&url, retry, why.as_deref(), self.login.port);
+                *phase = Phase::Waiting { url, task };
+                err
+            }
+            Err(e) => e,
+        }
+    }
+
+    /// The client to connect with: the settings' (BIGIN_CLIENT_ID and
+    /// BIGIN_CLIENT_SECRET), else that of the login found last.
+    async fn client(&self) -> Option<(String, SecretString)> {
+        let l = &self.login;
+        if let (Some(id), Some(secret)) = (l.client_id.clone(), l.client_secret.clone()) {
+            return Some((id, secret));
+        }
+        let last = self.last_found.lock().ok()?.clone()?;
+        let (id, read) = (last.client_id, last.client_secret);
+        let secret = tokio::task::spawn_blocking(move || read()).await.ok()??;
+        Some((id, secret))
     }
 
     /// Binds the port, starts the flow in a task, and returns its link.
     async fn start(&self) -> Result<(String, JoinHandle<()>), ZohoError> {
         let l = &self.login;
-        let (Some(client_id), Some(client_secret)) = (l.client_id.clone(), l.client_secret.clone())
-        else {
+        let Some((client_id, client_secret)) = self.client().await else {
             return Err(ZohoError::NotLoggedIn(no_client_message(l.port)));
         };
         // The store first: a link whose tokens cannot be kept wastes the
         // person's consent.
-        let opener = l.store.clone();
+        // A login made again keeps its secrets where the refused one did.
+        let last = self.last_found.lock().ok().and_then(|f| f.clone());
+        let (secrets, opener) = match last {
+            Some(f) => (f.secrets, f.store),
+            None => (l.secrets, l.store.clone()),
+        };
         let store = blocking(move || opener()).await.map_err(|e| {
             ZohoError::NotLoggedIn(format!(
                 "bigin-mcp is not connected to Zoho yet, and this computer has no usable keychain to keep the Zoho tokens in ({e}). Turn on the \"Store tokens in a file\" setting of bigin-mcp (BIGIN_INSECURE_STORAGE=1 in the server's env: a file readable only by you), then ask again."
@@ -147,7 +229,7 @@ impl ConnectInClient {
             timeout: l.timeout,
             self_client_code: None,
             pkce: l.pkce,
-            secrets: l.secrets,
+            secrets,
         };
         let (tx, rx) = oneshot::channel::<String>();
         let login = self.login.clone();
@@ -205,16 +287,47 @@ impl TokenSource for ConnectInClient {
             t.refresh_after_rejection(stale).await
         })
     }
+
+    /// Zoho refused the login in use: it is not taken up again, and the
+    /// person gets a link to connect anew.
+    fn login_refused<'a>(&'a self, err: &'a ZohoError) -> BoxFuture<'a, Option<ZohoError>> {
+        Box::pin(async move {
+            let mut phase = self.phase.lock().await;
+            if let Phase::Connected(f) = &*phase {
+                tracing::warn!(account = %self.login.account, error = %err, "Zoho refused the stored login; handing out a consent link");
+                if let Ok(mut r) = self.refused.lock() {
+                    *r = Some((f.stamp.clone(), refusal_text(err)));
+                }
+                *phase = Phase::Idle;
+            }
+            Some(self.hand_out_link(&mut phase).await)
+        })
+    }
 }
 
-fn link_error(url: &str, retry: bool, port: u16) -> ZohoError {
+/// What Zoho refused, for the person: its code, never a token.
+fn refusal_text(err: &ZohoError) -> String {
+    let code = err.code().unwrap_or("refused");
+    let what = if code == "OAUTH_SCOPE_MISMATCH" {
+        "the login lacks a permission bigin-mcp needs"
+    } else {
+        "the login was revoked, expired or belongs to another data centre"
+    };
+    format!("Zoho refused bigin-mcp's login ({code}: {what}).")
+}
+
+fn link_error(url: &str, retry: bool, refused: Option<&str>, port: u16) -> ZohoError {
     let again = if retry {
         "The previous link expired or was not accepted, so here is a new one. "
     } else {
         ""
     };
+    let state = match refused {
+        Some(why) => format!("{why} bigin-mcp needs to be connected to Zoho again."),
+        None => "bigin-mcp is not connected to Zoho yet.".into(),
+    };
     ZohoError::NotLoggedIn(format!(
-        "bigin-mcp is not connected to Zoho yet. {again}{CONNECT_SENTENCE}:\n\n{url}\n\nShow the person this link. It works for 5 minutes, in a browser on this computer (Zoho sends the browser back to http://127.0.0.1:{port}/callback)."
+        "{state} {again}{CONNECT_SENTENCE}:\n\n{url}\n\nShow the person this link. It works for 5 minutes, in a browser on this computer (Zoho sends the browser back to http://127.0.0.1:{port}/callback)."
     ))
 }
 

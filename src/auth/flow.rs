@@ -169,7 +169,10 @@ async fn complete(
         scopes: tokens.scopes.clone().unwrap_or_else(|| p.scopes.clone()),
         org_name: None,
         org_id: None,
-        logged_in_at: Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        // To the millisecond: a server that saw one login refused takes up
+        // the next one by this stamp (see `auth::connect`), even when both
+        // fall in one second.
+        logged_in_at: Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
         secrets: p.secrets,
     };
     // The login this one replaces, to give its refresh token back afterwards.

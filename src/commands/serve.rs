@@ -23,9 +23,10 @@ use secrecy::SecretString;
 
 use super::UsageError;
 use super::login::{os_store_opener, store_opener};
-use bigin_mcp::auth::connect::{ConnectInClient, FindLogin, InClientLogin};
+use bigin_mcp::auth::connect::{ConnectInClient, FindLogin, Found, InClientLogin, ReadSecret};
 use bigin_mcp::auth::{
-    DEFAULT_ACCOUNT, FileStore, KeychainCredentials, SecretStore, SecretsIn, check_account_name,
+    DEFAULT_ACCOUNT, FileStore, KeychainCredentials, SecretKind, SecretStore, SecretsIn,
+    check_account_name,
 };
 
 /// How to get credentials in a terminal command (`review`, `doctor`).
@@ -418,8 +419,12 @@ fn keychain_tokens(
 ) -> anyhow::Result<Arc<dyn TokenSource>> {
     check_account_name(&args.account).map_err(|e| UsageError(e.to_string()))?;
     match stored_login(args, http) {
-        Ok(Some(t)) => return Ok(t),
-        Ok(None) => {}
+        // `serve` keeps a stored login behind the in-client connection, so a
+        // login Zoho refuses later gets a consent link, not terminal advice.
+        Ok(Some(found)) if !matches!(missing, WhenNotLoggedIn::ConnectInClient { .. }) => {
+            return Ok(found.tokens);
+        }
+        Ok(_) => {}
         Err(e) => {
             return Ok(Arc::new(MissingCredentials(format!(
                 "{e:#}; {}",
@@ -486,10 +491,7 @@ fn keychain_tokens(
 
 /// Credentials of a logged-in account: metadata now (a file read), the
 /// keychain only when the first tool call needs a token. `None`: no login.
-fn stored_login(
-    args: &ConnectionArgs,
-    http: &Http,
-) -> anyhow::Result<Option<Arc<dyn TokenSource>>> {
+fn stored_login(args: &ConnectionArgs, http: &Http) -> anyhow::Result<Option<Found>> {
     let accounts = super::accounts_file()?;
     let Some(mut meta) = accounts.get(&args.account).map_err(anyhow::Error::new)? else {
         return Ok(None);
@@ -500,9 +502,19 @@ fn stored_login(
             check_base_url(u).map_err(|e| UsageError(format!("--accounts-url: {e}")))?;
     }
     let opener = store_opener(&meta, &accounts);
-    let creds = KeychainCredentials::new(&args.account, meta, opener);
-    Ok(Some(Arc::new(RefreshTokenSource::new(
-        http.clone(),
-        Arc::new(creds),
-    ))))
+    let key = SecretKind::ClientSecret.key(&args.account);
+    let read = opener.clone();
+    let client_secret: ReadSecret = Arc::new(move || read().ok()?.get(&key).ok().flatten());
+    let found = Found {
+        stamp: meta.logged_in_at.clone().unwrap_or_default(),
+        client_id: meta.client_id.clone(),
+        client_secret,
+        secrets: meta.secrets,
+        store: opener.clone(),
+        tokens: Arc::new(RefreshTokenSource::new(
+            http.clone(),
+            Arc::new(KeychainCredentials::new(&args.account, meta, opener)),
+        )),
+    };
+    Ok(Some(found))
 }

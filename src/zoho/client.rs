@@ -155,8 +155,22 @@ impl BiginClient {
     }
 
     /// [`Self::send`] without parsing a 2xx body: `Ok(None)` for "nothing",
-    /// else the body's bytes.
+    /// else the body's bytes. A refused login is told to the token source,
+    /// which may answer with its own error (a consent link).
     pub(super) async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<Option<Vec<u8>>, ZohoError> {
+        match self.send_raw_once(method, path, query, body).await {
+            Err(e) if e.is_login_refused() => Err(self.tokens.login_refused(&e).await.unwrap_or(e)),
+            r => r,
+        }
+    }
+
+    async fn send_raw_once(
         &self,
         method: Method,
         path: &str,

@@ -176,6 +176,27 @@ impl ZohoError {
         matches!(self, ZohoError::Auth { code, .. } if code == "access_denied")
     }
 
+    /// Whether Zoho refused the login itself rather than the call: a
+    /// refresh token revoked or expired, the client refused, the access
+    /// token refused even after a refresh, or a scope missing. Only a new
+    /// consent cures it.
+    pub fn is_login_refused(&self) -> bool {
+        match self {
+            ZohoError::Auth { code, .. } => matches!(
+                code.as_str(),
+                "invalid_code" | "invalid_client" | "invalid_client_secret"
+            ),
+            ZohoError::Api { code, .. } => matches!(
+                code.as_str(),
+                "INVALID_TOKEN"
+                    | "INVALID_OAUTHTOKEN"
+                    | "AUTHENTICATION_FAILURE"
+                    | "OAUTH_SCOPE_MISMATCH"
+            ),
+            _ => false,
+        }
+    }
+
     /// Zoho's error code, when there is one.
     pub fn code(&self) -> Option<&str> {
         match self {

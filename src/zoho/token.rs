@@ -85,6 +85,12 @@ pub trait TokenSource: Send + Sync {
         &'a self,
         stale: &'a AccessToken,
     ) -> BoxFuture<'a, Result<AccessToken, ZohoError>>;
+    /// Zoho refused the login behind these tokens ([`ZohoError::is_login_refused`]).
+    /// A source that can connect again returns the error to give instead
+    /// (with its consent link); the others keep Zoho's error (`None`).
+    fn login_refused<'a>(&'a self, _err: &'a ZohoError) -> BoxFuture<'a, Option<ZohoError>> {
+        Box::pin(async { None })
+    }
 }
 
 /// What a refresh needs. The secrets never appear in `Debug`.

@@ -40,6 +40,14 @@ async fn list_users(c: &RunningService) -> rmcp::model::CallToolResult {
         .expect("tools/call answered")
 }
 
+/// `bigin_list_users` past the session cache, so it reaches Zoho.
+async fn fresh_users(c: &RunningService) -> rmcp::model::CallToolResult {
+    let args = serde_json::json!({"fresh": true});
+    let p = CallToolRequestParams::new("bigin_list_users")
+        .with_arguments(args.as_object().unwrap().clone());
+    c.call_tool(p).await.expect("tools/call answered")
+}
+
 /// The consent link in a tool error's text (the line that is a URL).
 fn link_in(text: &str) -> Url {
     let line = text
@@ -155,4 +163,92 @@ async fn a_held_callback_port_is_said_and_the_link_comes_when_it_is_free() {
     assert_eq!(param(&url, "code_challenge"), None, "{url}");
     assert!(param(&url, "state").is_some());
     client.cancel().await.unwrap();
+}
+
+/// A stored login that Zoho refuses later (its refresh token revoked, as an
+/// admin does from Zoho's "Connected apps") gets a consent link inside the
+/// client, never advice to run `login`; after consent the server takes up
+/// the new login, and the refused one is not tried again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_login_gets_a_new_link_and_the_new_login_is_taken_up() {
+    let c = LoginCase::without_keychain("refused").await;
+    // Logged in at a terminal: the client's config carries no client id or
+    // secret, so connecting again uses the stored login's client.
+    let code =
+        c.sb.issue_grant_code(&bigin_mcp::mcp::login_scopes(false).join(","));
+    let base = c.sb.base_url();
+    let login = [
+        "login",
+        "--insecure-storage",
+        "--code",
+        &code,
+        "--client-id",
+        sandbox::DEMO_CLIENT_ID,
+        "--client-secret-stdin",
+        "--accounts-url",
+        &base,
+        "--account",
+        &c.account,
+    ];
+    let out = run(c.home.cmd_without_keychain(&login), SECRET).await;
+    assert_eq!(out.code, Some(0), "{out}");
+    let port = free_port();
+    let mut cmd = c.home.cmd_without_keychain(&[
+        "serve",
+        "--account",
+        &c.account,
+        "--callback-port",
+        &port.to_string(),
+    ]);
+    cmd.env("BIGIN_ACCOUNTS_URL", &base);
+    let (client, stderr) = start(cmd).await;
+    let r = fresh_users(&client).await;
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+
+    let creds = c.home.dir.path().join("config/bigin-mcp/credentials.json");
+    let refresh_of = || {
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&creds).unwrap()).unwrap();
+        v[SecretKind::RefreshToken.key(&c.account)]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let old = refresh_of();
+    let b = browser();
+    let revoked = b
+        .post(format!("{base}/oauth/v2/token/revoke"))
+        .query(&[("token", old.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(revoked.status().is_success());
+    c.sb.expire_access_tokens();
+
+    let r = fresh_users(&client).await;
+    assert_eq!(r.is_error, Some(true));
+    let t = text(&r);
+    assert!(t.contains("Zoho refused bigin-mcp's login"), "{t}");
+    assert!(t.contains(CONNECT_SENTENCE), "{t}");
+    assert_no_terminal(&t);
+    let url = link_in(&t);
+    // Asked again: the same link, and the refused login is not retried.
+    c.sb.clear_requests();
+    assert_eq!(link_in(&text(&fresh_users(&client).await)), url);
+    assert!(c.sb.requests().is_empty(), "{:?}", c.sb.requests());
+
+    let callback = consent(&b, &url).await;
+    let page = open(&b, &callback).await;
+    assert!(page.contains("bigin-mcp is connected"), "{page}");
+    let r = fresh_users(&client).await;
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    let new = refresh_of();
+    assert_ne!(new, old, "a new login was stored");
+
+    client.cancel().await.unwrap();
+    let log = tokio::time::timeout(STEP, stderr).await.unwrap().unwrap();
+    assert_no_secrets(
+        "serve's stderr and tool output",
+        &format!("{log}\n{t}"),
+        &[SECRET.to_string(), old, new],
+    );
 }
