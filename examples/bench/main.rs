@@ -440,7 +440,7 @@ fn measure(
         }
     );
     println!(
-        "{:<W$} {:>8}      (user read, org check, PUT, read-back)",
+        "{:<W$} {:>8}      (user read, PUT, read-back; the org check was cached)",
         "Zoho requests: one deactivation", costs.write
     );
     println!(

@@ -27,10 +27,8 @@ use rmcp::{RoleServer, ServerHandler};
 use super::catalog::{FilterError, ToolFilter};
 use super::catalog::{Method, ToolInfo, method_of};
 use super::confirm::{Elicit, ElicitationPolicy};
-use super::error::ToolError;
 use super::{prompts, resources, schema};
-use crate::admin::review::AccessReview;
-use crate::admin::{AuditLog, Reviewer, Session, Shutdown, Since, SnapshotStore, WriteGuard};
+use crate::admin::{AuditLog, Session, Shutdown, SnapshotStore, WriteGuard};
 use crate::zoho::BiginClient;
 
 /// Start-up settings of a server.
@@ -316,17 +314,6 @@ impl BiginServer {
         self.inner.snapshots.as_ref()
     }
 
-    /// The access review, with its evidence header; stores a snapshot and
-    /// compares with `since` when asked.
-    pub async fn access_review(
-        &self,
-        since: Option<Since>,
-        fresh: bool,
-    ) -> Result<AccessReview, ToolError> {
-        let reviewer = Reviewer::new(&self.inner.session, self.inner.snapshots.as_ref());
-        Ok(reviewer.run(since, fresh).await?.review)
-    }
-
     /// This server's organisation id, once a read has seen it: the review
     /// resources are this organisation's snapshots.
     fn org_id(&self) -> Option<String> {
@@ -347,16 +334,19 @@ impl BiginServer {
             return;
         };
         let named = serde_json::json!({"id": org.id, "name": org.name});
-        m.insert("organization".into(), named);
-        // A JSON text stays the structured content's twin; a table gets a line.
-        match r.content.first().and_then(|c| c.as_text()) {
-            Some(t) if t.text.starts_with('{') => {
-                r.content[0] = ContentBlock::text(serde_json::Value::Object(m.clone()).to_string());
+        // A JSON text stays the structured content's twin (the key is put
+        // in place, not the result serialised again); a table gets a line.
+        match r.content.first_mut() {
+            Some(ContentBlock::Text(t)) if t.text.starts_with('{') => {
+                let empty = t.text[1..].trim_start().starts_with('}');
+                let key = format!("\"organization\":{named}{}", if empty { "" } else { "," });
+                t.text.insert_str(1, &key);
             }
             _ => r
                 .content
                 .push(ContentBlock::text(format!("Organisation: {org}"))),
         }
+        m.insert("organization".into(), named);
     }
 }
 

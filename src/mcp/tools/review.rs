@@ -10,6 +10,7 @@ use rmcp::{Json, RoleServer, schemars, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::admin::Reviewer;
 use crate::admin::audit::Outcome;
 use crate::admin::decisions;
 use crate::admin::review::AccessReview;
@@ -125,9 +126,9 @@ impl BiginServer {
             ),
             None => None,
         };
-        Ok(Json(
-            self.access_review(since, a.fresh.unwrap_or(false)).await?,
-        ))
+        let reviewer = Reviewer::new(self.session(), self.snapshots());
+        let run = reviewer.run(since, a.fresh.unwrap_or(false)).await?;
+        Ok(Json(run.review))
     }
 
     /// Apply review decisions [{user_id, email, decision: keep|deactivate|delete|profile:<name>}]: returns the plan (from → to) and a token; only execute=true with that token changes users, each through the guard; audit-logged.
