@@ -445,7 +445,11 @@ fn instructions(exposed: &BTreeSet<&str>) -> String {
     if has("bigin_invite_user") {
         parts.push("bigin_invite_user adds a user (dry_run=true previews); they stay unconfirmed until they accept.".into());
     }
-    if writes.is_empty() && !has("bigin_invite_user") {
+    let apply = "bigin_apply_review_decisions";
+    if has(apply) {
+        parts.push(format!("{apply} carries out a review's decisions: call it for the plan, show it, and pass execute=true with its token only once the person agrees."));
+    }
+    if writes.is_empty() && !has("bigin_invite_user") && !has(apply) {
         parts.push("This server changes nothing in Zoho: its write tools are off.".into());
     }
     parts.push("Ids are strings of up to 19 digits.".into());

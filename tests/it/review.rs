@@ -338,6 +338,7 @@ async fn instructions_name_only_the_exposed_tools() {
         "bigin_delete_user",
         "bigin_update_user",
         "bigin_invite_user",
+        "bigin_apply_review_decisions",
         "confirm_email",
     ] {
         assert!(!i.contains(w), "{w} in {i}");
@@ -355,6 +356,7 @@ async fn instructions_name_only_the_exposed_tools() {
         "bigin_delete_user",
         "bigin_update_user",
         "bigin_invite_user",
+        "bigin_apply_review_decisions",
     ] {
         assert!(i.contains(w), "{w} missing from {i}");
     }
