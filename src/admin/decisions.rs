@@ -433,6 +433,108 @@ impl Executor<'_> {
     }
 }
 
+/// Most changes a plan's confirmation names one by one.
+const PLAN_LINES: usize = 20;
+
+impl Executor<'_> {
+    /// Asks the person once for the whole plan, bounded like every
+    /// question; their answer then stands for each change ([`PlanAnswer`]),
+    /// so a plan of 40 changes is one dialog, not 40. A plan the person did
+    /// not agree to (declined, unanswered, or the call cancelled) changes
+    /// nothing, and each planned change gets an audit line saying so.
+    pub async fn ask_for_plan<'c, C: Confirm>(
+        &self,
+        confirm: &'c C,
+        plan: &[Planned],
+    ) -> Result<PlanAnswer<'c, C>, AdminError> {
+        let agreed = |answer| {
+            Ok(PlanAnswer {
+                inner: confirm,
+                answer,
+            })
+        };
+        if plan.is_empty() {
+            return agreed(Answer::NotAsked);
+        }
+        let mut summary = format!("carry out {} change(s) from the access review", plan.len());
+        for p in plan.iter().take(PLAN_LINES) {
+            summary.push_str(&format!("; {} <{}>: {}", p.name, p.email, p.change));
+        }
+        if plan.len() > PLAN_LINES {
+            summary.push_str(&format!("; and {} more", plan.len() - PLAN_LINES));
+        }
+        let timeout = self.guard.confirm_timeout();
+        let asked = tokio::select! {
+            a = tokio::time::timeout(timeout, confirm.ask(&summary, timeout)) => Some(a),
+            () = confirm.cancelled() => None,
+        };
+        let (outcome, why) = match asked {
+            Some(Ok(a @ (Answer::Yes | Answer::NotAsked))) => return agreed(a),
+            Some(Ok(Answer::No(said))) => {
+                (Outcome::Declined, format!("The person {said} the plan"))
+            }
+            Some(Err(_)) => (
+                Outcome::Declined,
+                format!(
+                    "The person did not answer: the question timed out after {timeout:?} (the client may not have shown the confirmation dialog)"
+                ),
+            ),
+            None => (
+                Outcome::Cancelled,
+                "The call was cancelled before any change was sent".into(),
+            ),
+        };
+        let why = format!("{why}, so nothing was changed");
+        for p in plan {
+            let line = format!(
+                "{}{} from {}: {why}",
+                self.label_prefix, p.label, self.source
+            );
+            self.guard
+                .audit_log()
+                .append(AuditEntry {
+                    time: String::new(),
+                    tool: self.tool,
+                    user_id: &p.id,
+                    email: &p.email,
+                    given_email: &p.email,
+                    action: p.action.verb(),
+                    outcome,
+                    confirmed_by: ConfirmedBy::None,
+                    detail: &line,
+                })
+                .map_err(|e| {
+                    AdminError::Failed(format!("{why}; the audit log could not record it: {e}"))
+                })?;
+        }
+        Err(AdminError::Refused(format!(
+            "{why}: {} planned change(s).",
+            plan.len()
+        )))
+    }
+}
+
+/// The person's one answer to a whole plan, given to each change's own
+/// question; a cancel of the call still reaches every change.
+pub struct PlanAnswer<'a, C> {
+    inner: &'a C,
+    answer: Answer,
+}
+
+impl<C: Confirm> Confirm for PlanAnswer<'_, C> {
+    async fn ask(&self, _summary: &str, _timeout: Duration) -> Answer {
+        self.answer.clone()
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.inner.is_cancelled()
+    }
+
+    fn cancelled(&self) -> impl Future<Output = ()> + Send {
+        self.inner.cancelled()
+    }
+}
+
 /// Passes the person's confirmation through, remembering whether they
 /// said yes to the change, for the caller's own audit line.
 struct Recorded<'a, C> {

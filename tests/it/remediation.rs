@@ -469,3 +469,90 @@ async fn invite_refuses_forged_names_and_look_alike_emails_before_sending() {
     );
     assert!(writes(&sb.requests()).is_empty());
 }
+
+/// `bigin_apply_review_decisions` asks the person once for the whole plan,
+/// not once per change: accepted, every change is made and audited as
+/// confirmed by the person; declined, nothing is sent and each planned
+/// change is audited as declined.
+#[tokio::test]
+async fn a_plan_of_review_decisions_is_one_question_for_the_person() {
+    for accept in [true, false] {
+        let sb = sandbox().await;
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let p = Person {
+            accept,
+            asked: asked.clone(),
+        };
+        let h = session(&sb, all_tools(), true, p).await;
+        let users = all_users(&sb).await;
+        let plain: Vec<&Value> = users
+            .iter()
+            .filter(|u| u["status"] == "active" && u["profile"]["name"] == "Standard")
+            .take(3)
+            .collect();
+        let decisions: Vec<Value> = plain
+            .iter()
+            .map(|u| json!({"user_id": u["id"], "email": u["email"], "decision": "deactivate"}))
+            .collect();
+        let plan = h
+            .call(
+                "bigin_apply_review_decisions",
+                json!({"decisions": decisions}),
+            )
+            .await;
+        assert_ne!(plan.is_error, Some(true), "{}", text(&plan));
+        let token = plan.structured_content.unwrap()["token"].clone();
+        assert!(asked.lock().unwrap().is_empty(), "a plan asks nobody");
+        sb.clear_requests();
+        let r = h
+            .call(
+                "bigin_apply_review_decisions",
+                json!({"decisions": decisions, "execute": true, "token": token}),
+            )
+            .await;
+        let questions = asked.lock().unwrap().clone();
+        assert_eq!(
+            questions.len(),
+            1,
+            "one question for the plan: {questions:?}"
+        );
+        assert!(questions[0].contains("3 change(s)"), "{}", questions[0]);
+        for u in &plain {
+            assert!(
+                questions[0].contains(s(u, "email").as_str()),
+                "{}",
+                questions[0]
+            );
+        }
+        let lines: Vec<Value> = std::fs::read_to_string(&h.audit)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .filter(|l: &Value| l["tool"] == "bigin_apply_review_decisions")
+            .collect();
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        if accept {
+            assert_ne!(r.is_error, Some(true), "{}", text(&r));
+            assert_eq!(writes(&sb.requests()).len(), 3);
+            assert!(
+                lines
+                    .iter()
+                    .all(|l| l["outcome"] == "success" && l["confirmed_by"] == "person"),
+                "{lines:?}"
+            );
+        } else {
+            assert_eq!(r.is_error, Some(true));
+            assert!(text(&r).contains("nothing was changed"), "{}", text(&r));
+            assert!(
+                writes(&sb.requests()).is_empty(),
+                "a declined plan sends nothing"
+            );
+            assert!(
+                lines
+                    .iter()
+                    .all(|l| l["outcome"] == "declined" && l["confirmed_by"] == "none"),
+                "{lines:?}"
+            );
+        }
+    }
+}

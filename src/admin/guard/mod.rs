@@ -202,6 +202,11 @@ impl WriteGuard {
         &self.audit
     }
 
+    /// How long a person has to answer a confirmation.
+    pub fn confirm_timeout(&self) -> Duration {
+        self.confirm_timeout
+    }
+
     /// One audit line of a write that was not sent (`confirmed_by: none`);
     /// a failure is logged (the caller goes on).
     fn audit_write(&self, w: &dyn Audited, target: &Target<'_>, outcome: Outcome, detail: &str) {

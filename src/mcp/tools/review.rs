@@ -204,7 +204,6 @@ impl BiginServer {
                 "the token does not match the plan these decisions give now (other decisions, users changed since, a newer review, or a token of another plan or server). Nothing was sent to Zoho. Call again without execute to see the plan as it is now and get its token.".into(),
             ));
         }
-        let confirm = self.confirm(&ctx);
         let mut changes = Vec::with_capacity(plan.changes.len());
         let mut failed = 0;
         let run = decisions::Executor {
@@ -214,6 +213,9 @@ impl BiginServer {
             source: &source,
             plan_confirmed_by: None,
         };
+        // One question for the whole plan, not one per change.
+        let ctx_confirm = self.confirm(&ctx);
+        let confirm = run.ask_for_plan(&ctx_confirm, &plan.changes).await?;
         for p in &plan.changes {
             let done = run.run(&confirm, p).await.map_err(|e| {
                 ToolError(format!(
