@@ -44,9 +44,12 @@ impl std::fmt::Display for OrgName {
 pub struct Session {
     client: BiginClient,
     cache: Cache,
-    /// The organisation, once any read has seen it: a login reaches one
-    /// organisation, so it is read at most once per process for naming.
-    known_org: std::sync::OnceLock<OrgName>,
+    /// The organisation as the last read saw it (a login made again may
+    /// reach another one).
+    known_org: std::sync::RwLock<Option<OrgName>>,
+    /// A read only to name the organisation failed (say, a login without
+    /// its scope): not tried again.
+    org_unreadable: AtomicBool,
     /// Whether role/profile writes go as `{"id":…}` objects: set once a
     /// write read back as taken only in that form, so later writes start
     /// with the form that worked (Bigin documents neither).
@@ -62,7 +65,8 @@ impl Session {
         Session {
             client,
             cache: Cache::new(DEFAULT_TTL),
-            known_org: std::sync::OnceLock::new(),
+            known_org: std::sync::RwLock::new(None),
+            org_unreadable: AtomicBool::new(false),
             object_refs: AtomicBool::new(false),
         }
     }
@@ -114,8 +118,8 @@ impl Session {
     pub async fn org(&self, fresh: bool) -> Read<Org> {
         let c = &self.cache;
         let got = c.org.get(c.ttl, fresh, || self.client.get_org()).await;
-        if let Ok((org, _)) = &got {
-            let _ = self.known_org.set(OrgName {
+        if let (Ok((org, _)), Ok(mut known)) = (&got, self.known_org.write()) {
+            *known = Some(OrgName {
                 id: org.id.clone(),
                 name: org.company_name.clone().unwrap_or_default(),
             });
@@ -123,18 +127,36 @@ impl Session {
         got
     }
 
-    /// The organisation, if a read has seen it (no request).
-    pub fn known_org(&self) -> Option<&OrgName> {
-        self.known_org.get()
+    /// The organisation as the last read saw it (no request).
+    pub fn known_org(&self) -> Option<OrgName> {
+        self.known_org.read().ok()?.clone()
     }
 
-    /// The organisation this login reaches, read once per process;
-    /// `None` when it cannot be read (no login yet, no scope for it).
-    pub async fn org_name(&self) -> Option<OrgName> {
-        if self.known_org.get().is_none() {
-            self.org(false).await.ok()?;
+    /// The organisation this login reaches: as last seen, else read once,
+    /// within `within`. `None` when it cannot be read (no login yet, no
+    /// scope for it: then not tried again) or not in time. A refusal of
+    /// this read never ends the login ([`crate::zoho::refusals_unreported`]).
+    pub async fn org_name(&self, within: std::time::Duration) -> Option<OrgName> {
+        if let Some(o) = self.known_org() {
+            return Some(o);
         }
-        self.known_org.get().cloned()
+        if self.org_unreadable.load(Ordering::Relaxed) {
+            return None;
+        }
+        let read = crate::zoho::refusals_unreported(self.org(false));
+        match tokio::time::timeout(within, read).await {
+            Ok(Ok(_)) => self.known_org(),
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "the organisation cannot be read to name it");
+                // A login that may not read it never will; a passing
+                // failure is tried again at the next call.
+                if e.is_login_refused() || e.code() == Some("NO_PERMISSION") {
+                    self.org_unreadable.store(true, Ordering::Relaxed);
+                }
+                None
+            }
+            Err(_) => None,
+        }
     }
 
     pub async fn profile_detail(&self, id: &ZohoId, fresh: bool) -> Read<Option<Profile>> {

@@ -31,7 +31,7 @@ use tokio::task::JoinHandle;
 
 use super::flow::{self, LoginParams};
 use super::{Accounts, SecretsIn, StoreOpener, blocking};
-use crate::zoho::{AccessToken, BoxFuture, DataCentre, Http, TokenSource, ZohoError};
+use crate::zoho::{AccessToken, BoxFuture, DataCentre, Http, Refusal, TokenSource, ZohoError};
 
 /// The sentence a client shows the person along with the link.
 pub const CONNECT_SENTENCE: &str =
@@ -41,8 +41,9 @@ pub const CONNECT_SENTENCE: &str =
 /// server, or in a terminal) and builds its token source.
 pub type FindLogin = Arc<dyn Fn() -> Option<Found> + Send + Sync>;
 
-/// Reads a stored client secret (from the keychain or the file store).
-pub type ReadSecret = Arc<dyn Fn() -> Option<SecretString> + Send + Sync>;
+/// Reads a stored client secret (from the keychain or the file store):
+/// `Ok(None)` when there is none, `Err` when the store cannot be read.
+pub type ReadSecret = Arc<dyn Fn() -> Result<Option<SecretString>, String> + Send + Sync>;
 
 /// A stored login, as [`FindLogin`] finds it.
 #[derive(Clone)]
@@ -58,6 +59,20 @@ pub struct Found {
     /// Where the login keeps its secrets: a login made again goes there too.
     pub secrets: SecretsIn,
     pub store: StoreOpener,
+    /// Its data centre code and accounts server: a login made again starts
+    /// there (the client may be registered in that data centre only).
+    pub dc: String,
+    pub accounts_server: String,
+}
+
+/// A login Zoho refused while this server used it.
+struct Refused {
+    /// Its `logged_in_at`: not taken up again.
+    stamp: String,
+    /// Said with the next link.
+    why: String,
+    /// Zoho refused the client itself: a login made again must not reuse it.
+    client: bool,
 }
 
 /// Everything an in-client login needs, as `serve` was configured.
@@ -97,9 +112,8 @@ pub struct ConnectInClient {
     login: Arc<InClientLogin>,
     find: FindLogin,
     phase: Mutex<Phase>,
-    /// The stamp of a login Zoho refused, and the refusal: not taken up
-    /// again, and said with the next link.
-    refused: std::sync::Mutex<Option<(String, String)>>,
+    /// The login Zoho refused last, if any.
+    refused: std::sync::Mutex<Option<Refused>>,
     /// The last login found, whose client and storage a login made again
     /// uses.
     last_found: std::sync::Mutex<Option<Found>>,
@@ -120,10 +134,7 @@ impl ConnectInClient {
     fn find_usable(&self) -> Option<Found> {
         let found = (self.find)()?;
         let refused = self.refused.lock().ok()?;
-        if refused
-            .as_ref()
-            .is_some_and(|(stamp, _)| *stamp == found.stamp)
-        {
+        if refused.as_ref().is_some_and(|r| r.stamp == found.stamp) {
             return None;
         }
         Some(found)
@@ -132,7 +143,22 @@ impl ConnectInClient {
     /// Why the next link is handed out, when a login was refused.
     fn refusal(&self) -> Option<String> {
         let r = self.refused.lock().ok()?;
-        r.as_ref().map(|(_, why)| why.clone())
+        r.as_ref().map(|r| r.why.clone())
+    }
+
+    /// Uses `f` from now on.
+    fn connect(&self, phase: &mut Phase, f: Found) -> Arc<dyn TokenSource> {
+        if let Phase::Waiting { task, .. } = &*phase {
+            // Finished elsewhere: free the port for the other copies.
+            task.abort();
+        }
+        tracing::info!(account = %self.login.account, "connected to Zoho");
+        if let Ok(mut last) = self.last_found.lock() {
+            *last = Some(f.clone());
+        }
+        let t = f.tokens.clone();
+        *phase = Phase::Connected(f);
+        t
     }
 
     /// The logged-in token source, or the error that carries the link.
@@ -142,17 +168,7 @@ impl ConnectInClient {
             return Ok(f.tokens.clone());
         }
         if let Some(f) = self.find_usable() {
-            if let Phase::Waiting { task, .. } = &*phase {
-                // Finished elsewhere: free the port for the other copies.
-                task.abort();
-            }
-            tracing::info!(account = %self.login.account, "connected to Zoho");
-            if let Ok(mut last) = self.last_found.lock() {
-                *last = Some(f.clone());
-            }
-            let t = f.tokens.clone();
-            *phase = Phase::Connected(f);
-            return Ok(t);
+            return Ok(self.connect(&mut phase, f));
         }
         Err(self.hand_out_link(&mut phase).await)
     }
@@ -177,50 +193,83 @@ impl ConnectInClient {
                 *phase = Phase::Waiting { url, task };
                 err
             }
+            Err(ZohoError::NotLoggedIn(m)) if why.is_some() => {
+                ZohoError::NotLoggedIn(format!("{} {m}", why.unwrap_or_default()))
+            }
             Err(e) => e,
         }
     }
 
     /// The client to connect with: the settings' (BIGIN_CLIENT_ID and
-    /// BIGIN_CLIENT_SECRET), else that of the login found last.
-    async fn client(&self) -> Option<(String, SecretString)> {
+    /// BIGIN_CLIENT_SECRET), else that of the login found last, unless Zoho
+    /// refused that client. `Err`: its secret cannot be read.
+    async fn client(&self) -> Result<Option<(String, SecretString)>, String> {
         let l = &self.login;
         if let (Some(id), Some(secret)) = (l.client_id.clone(), l.client_secret.clone()) {
-            return Some((id, secret));
+            return Ok(Some((id, secret)));
         }
-        let last = self.last_found.lock().ok()?.clone()?;
-        let (id, read) = (last.client_id, last.client_secret);
-        let secret = tokio::task::spawn_blocking(move || read()).await.ok()??;
-        Some((id, secret))
+        let client_refused =
+            (self.refused.lock().ok()).is_some_and(|r| r.as_ref().is_some_and(|r| r.client));
+        let last = self.last_found.lock().ok().and_then(|f| f.clone());
+        let Some(last) = last.filter(|_| !client_refused) else {
+            return Ok(None);
+        };
+        let read = last.client_secret;
+        let secret = tokio::task::spawn_blocking(move || read())
+            .await
+            .map_err(|e| e.to_string())??;
+        Ok(secret.map(|s| (last.client_id, s)))
     }
 
     /// Binds the port, starts the flow in a task, and returns its link.
     async fn start(&self) -> Result<(String, JoinHandle<()>), ZohoError> {
         let l = &self.login;
-        let Some((client_id, client_secret)) = self.client().await else {
-            return Err(ZohoError::NotLoggedIn(no_client_message(l.port)));
+        let (client_id, client_secret) = match self.client().await {
+            Ok(Some(c)) => c,
+            Ok(None) => return Err(ZohoError::NotLoggedIn(no_client_message(l.port))),
+            Err(e) => {
+                return Err(ZohoError::NotLoggedIn(format!(
+                    "bigin-mcp cannot read the Zoho client secret of its login from where it is kept ({e}). Unlock the keychain, or enter the Zoho client id and client secret in bigin-mcp's settings, and ask again."
+                )));
+            }
         };
         // The store first: a link whose tokens cannot be kept wastes the
-        // person's consent.
-        // A login made again keeps its secrets where the refused one did.
+        // person's consent. A login made again keeps its secrets where the
+        // refused one did or, when that store cannot be opened, where the
+        // settings say; and starts in its data centre.
         let last = self.last_found.lock().ok().and_then(|f| f.clone());
-        let (secrets, opener) = match last {
-            Some(f) => (f.secrets, f.store),
-            None => (l.secrets, l.store.clone()),
-        };
-        let store = blocking(move || opener()).await.map_err(|e| {
+        let mut stores = Vec::new();
+        if let Some(f) = &last {
+            stores.push((f.secrets, f.store.clone()));
+        }
+        stores.push((l.secrets, l.store.clone()));
+        let mut opened = Err(String::new());
+        for (secrets, opener) in stores {
+            match blocking(move || opener()).await {
+                Ok(store) => {
+                    opened = Ok((secrets, store));
+                    break;
+                }
+                Err(e) => opened = Err(e.to_string()),
+            }
+        }
+        let (secrets, store) = opened.map_err(|e| {
             ZohoError::NotLoggedIn(format!(
                 "bigin-mcp is not connected to Zoho yet, and this computer has no usable keychain to keep the Zoho tokens in ({e}). Turn on the \"Store tokens in a file\" setting of bigin-mcp (BIGIN_INSECURE_STORAGE=1 in the server's env: a file readable only by you), then ask again."
             ))
         })?;
+        let (dc, start_accounts) = match (&l.accounts_override, &last) {
+            (None, Some(f)) => (f.dc.parse().unwrap_or(l.dc), f.accounts_server.clone()),
+            _ => (l.dc, l.start_accounts.clone()),
+        };
         let listener = match super::oauth::bind_callback(l.port).await {
             Ok((listener, _)) => listener,
             Err(_) => return Err(ZohoError::NotLoggedIn(port_held_message(l.port))),
         };
         let params = LoginParams {
             account: l.account.clone(),
-            dc: l.dc,
-            start_accounts: l.start_accounts.clone(),
+            dc,
+            start_accounts,
             accounts_override: l.accounts_override.clone(),
             client_id,
             client_secret,
@@ -288,19 +337,29 @@ impl TokenSource for ConnectInClient {
         })
     }
 
-    /// Zoho refused the login in use: it is not taken up again, and the
+    /// Zoho refused the login in use. A login stored since (by another
+    /// copy, or in a terminal) is taken up at once and the request sent
+    /// again; otherwise the refused login is not taken up again, and the
     /// person gets a link to connect anew.
-    fn login_refused<'a>(&'a self, err: &'a ZohoError) -> BoxFuture<'a, Option<ZohoError>> {
+    fn login_refused<'a>(&'a self, err: &'a ZohoError, may_retry: bool) -> BoxFuture<'a, Refusal> {
         Box::pin(async move {
             let mut phase = self.phase.lock().await;
             if let Phase::Connected(f) = &*phase {
+                let stamp = f.stamp.clone();
+                let newer = self.find_usable().filter(|n| n.stamp != stamp);
+                if let (true, Some(n)) = (may_retry, newer) {
+                    self.connect(&mut phase, n);
+                    return Refusal::Retry;
+                }
                 tracing::warn!(account = %self.login.account, error = %err, "Zoho refused the stored login; handing out a consent link");
+                let client = matches!(err.code(), Some("invalid_client" | "invalid_client_secret"));
                 if let Ok(mut r) = self.refused.lock() {
-                    *r = Some((f.stamp.clone(), refusal_text(err)));
+                    let why = refusal_text(err);
+                    *r = Some(Refused { stamp, why, client });
                 }
                 *phase = Phase::Idle;
             }
-            Some(self.hand_out_link(&mut phase).await)
+            Refusal::Replace(self.hand_out_link(&mut phase).await)
         })
     }
 }
@@ -310,6 +369,8 @@ fn refusal_text(err: &ZohoError) -> String {
     let code = err.code().unwrap_or("refused");
     let what = if code == "OAUTH_SCOPE_MISMATCH" {
         "the login lacks a permission bigin-mcp needs"
+    } else if code.starts_with("invalid_client") {
+        "the Zoho client was refused: deleted, its secret changed, or registered in another data centre; enter a valid client id and secret in bigin-mcp's settings"
     } else {
         "the login was revoked, expired or belongs to another data centre"
     };

@@ -504,13 +504,18 @@ fn stored_login(args: &ConnectionArgs, http: &Http) -> anyhow::Result<Option<Fou
     let opener = store_opener(&meta, &accounts);
     let key = SecretKind::ClientSecret.key(&args.account);
     let read = opener.clone();
-    let client_secret: ReadSecret = Arc::new(move || read().ok()?.get(&key).ok().flatten());
+    let client_secret: ReadSecret = Arc::new(move || {
+        let store = read().map_err(|e| e.to_string())?;
+        store.get(&key).map_err(|e| e.to_string())
+    });
     let found = Found {
         stamp: meta.logged_in_at.clone().unwrap_or_default(),
         client_id: meta.client_id.clone(),
         client_secret,
         secrets: meta.secrets,
         store: opener.clone(),
+        dc: meta.dc.clone(),
+        accounts_server: meta.accounts_server.clone(),
         tokens: Arc::new(RefreshTokenSource::new(
             http.clone(),
             Arc::new(KeychainCredentials::new(&args.account, meta, opener)),

@@ -317,7 +317,7 @@ impl BiginServer {
     /// This server's organisation id, once a read has seen it: the review
     /// resources are this organisation's snapshots.
     fn org_id(&self) -> Option<String> {
-        self.inner.session.known_org().map(|o| o.id.clone())
+        self.inner.session.known_org().map(|o| o.id)
     }
 
     /// Names the organisation in a result that does not already (the
@@ -330,7 +330,9 @@ impl BiginServer {
         if tool == "bigin_get_organization" || m.contains_key("evidence") {
             return;
         }
-        let Some(org) = self.inner.session.org_name().await else {
+        // Bounded: the result is ready, the name must not hold it back.
+        let within = std::time::Duration::from_secs(2);
+        let Some(org) = self.inner.session.org_name(within).await else {
             return;
         };
         let named = serde_json::json!({"id": org.id, "name": org.name});
@@ -342,9 +344,10 @@ impl BiginServer {
                 let key = format!("\"organization\":{named}{}", if empty { "" } else { "," });
                 t.text.insert_str(1, &key);
             }
-            _ => r
-                .content
-                .push(ContentBlock::text(format!("Organisation: {org}"))),
+            _ => {
+                let line = format!("Organisation: {}", super::view::cell(&org.to_string()));
+                r.content.push(ContentBlock::text(line));
+            }
         }
         m.insert("organization".into(), named);
     }

@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use super::answers::api_error;
 use super::http::{Http, read_capped, without_url};
-use super::{AccessToken, TokenSource, ZohoError};
+use super::{AccessToken, Refusal, TokenSource, ZohoError};
 
 tokio::task_local! {
     /// Zoho API requests sent by the current task, when it counts them.
@@ -95,6 +95,19 @@ impl Default for ClientOptions {
     }
 }
 
+tokio::task_local! {
+    /// Set while requests run that the caller did not ask for.
+    static REFUSALS_UNREPORTED: ();
+}
+
+/// Runs `f` without telling the token source when Zoho refuses the login:
+/// for requests nobody asked for (naming the organisation in a result),
+/// whose refusal, such as a login without that scope, must never end a
+/// login that serves the calls it was made for.
+pub async fn refusals_unreported<F: std::future::Future>(f: F) -> F::Output {
+    REFUSALS_UNREPORTED.scope((), f).await
+}
+
 /// A Bigin v2 client for one organisation.
 pub struct BiginClient {
     http: Http,
@@ -156,7 +169,8 @@ impl BiginClient {
 
     /// [`Self::send`] without parsing a 2xx body: `Ok(None)` for "nothing",
     /// else the body's bytes. A refused login is told to the token source,
-    /// which may answer with its own error (a consent link).
+    /// which may answer with its own error (a consent link) or, having
+    /// taken up a newer login, have the request sent once more.
     pub(super) async fn send_raw(
         &self,
         method: Method,
@@ -164,9 +178,20 @@ impl BiginClient {
         query: &[(&str, String)],
         body: Option<&Value>,
     ) -> Result<Option<Vec<u8>>, ZohoError> {
-        match self.send_raw_once(method, path, query, body).await {
-            Err(e) if e.is_login_refused() => Err(self.tokens.login_refused(&e).await.unwrap_or(e)),
-            r => r,
+        let mut may_retry = true;
+        loop {
+            let r = self.send_raw_once(method.clone(), path, query, body).await;
+            let reported = REFUSALS_UNREPORTED.try_with(|_| ()).is_err();
+            match r {
+                Err(e) if reported && e.is_login_refused() => {
+                    match self.tokens.login_refused(&e, may_retry).await {
+                        Refusal::Retry if may_retry => may_retry = false,
+                        Refusal::Replace(r) => return Err(r),
+                        _ => return Err(e),
+                    }
+                }
+                r => return r,
+            }
         }
     }
 

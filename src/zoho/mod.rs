@@ -20,7 +20,9 @@ mod token;
 
 pub(crate) use answers::decode_users;
 pub use calls::{NewUser, RawUsersPage, RecordOutcome, RefForm, UserType};
-pub use client::{BiginClient, ClientOptions, PageHook, count_requests, observe_pages};
+pub use client::{
+    BiginClient, ClientOptions, PageHook, count_requests, observe_pages, refusals_unreported,
+};
 pub use dc::{DataCentre, api_domain_for_accounts, check_base_url};
 pub use error::ZohoError;
 pub(crate) use http::without_url as describe_transport_error;
@@ -32,5 +34,5 @@ pub use probe::ProbeAnswer;
 pub(crate) use token::access_token_from;
 pub use token::{
     AccessToken, BoxFuture, Credentials, MissingCredentials, RefreshCredentials,
-    RefreshTokenSource, TokenSource,
+    RefreshTokenSource, Refusal, TokenSource,
 };

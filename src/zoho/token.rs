@@ -76,6 +76,16 @@ impl fmt::Debug for AccessToken {
     }
 }
 
+/// What a token source makes of Zoho refusing its login.
+pub enum Refusal {
+    /// The error stands.
+    Keep,
+    /// Another login is in use now: send the request once more.
+    Retry,
+    /// Give this error instead (one with a consent link).
+    Replace(ZohoError),
+}
+
 /// Gives the client a valid access token.
 pub trait TokenSource: Send + Sync {
     /// A token that is not about to expire, refreshed if needed.
@@ -85,11 +95,16 @@ pub trait TokenSource: Send + Sync {
         &'a self,
         stale: &'a AccessToken,
     ) -> BoxFuture<'a, Result<AccessToken, ZohoError>>;
-    /// Zoho refused the login behind these tokens ([`ZohoError::is_login_refused`]).
-    /// A source that can connect again returns the error to give instead
-    /// (with its consent link); the others keep Zoho's error (`None`).
-    fn login_refused<'a>(&'a self, _err: &'a ZohoError) -> BoxFuture<'a, Option<ZohoError>> {
-        Box::pin(async { None })
+    /// Zoho refused the login behind these tokens
+    /// ([`ZohoError::is_login_refused`]). A source that can use another
+    /// login or connect again says what to do; the others keep Zoho's error.
+    /// `may_retry`: the request has not been sent again yet.
+    fn login_refused<'a>(
+        &'a self,
+        _err: &'a ZohoError,
+        _may_retry: bool,
+    ) -> BoxFuture<'a, Refusal> {
+        Box::pin(async { Refusal::Keep })
     }
 }
 

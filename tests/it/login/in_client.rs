@@ -165,17 +165,10 @@ async fn a_held_callback_port_is_said_and_the_link_comes_when_it_is_free() {
     client.cancel().await.unwrap();
 }
 
-/// A stored login that Zoho refuses later (its refresh token revoked, as an
-/// admin does from Zoho's "Connected apps") gets a consent link inside the
-/// client, never advice to run `login`; after consent the server takes up
-/// the new login, and the refused one is not tried again.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_login_gets_a_new_link_and_the_new_login_is_taken_up() {
-    let c = LoginCase::without_keychain("refused").await;
-    // Logged in at a terminal: the client's config carries no client id or
-    // secret, so connecting again uses the stored login's client.
-    let code =
-        c.sb.issue_grant_code(&bigin_mcp::mcp::login_scopes(false).join(","));
+/// `login --insecure-storage` with a Self Client code for `scopes`, as in
+/// a terminal: the client id and secret are stored with the login.
+async fn terminal_login(c: &LoginCase, scopes: &[&str]) {
+    let code = c.sb.issue_grant_code(&scopes.join(","));
     let base = c.sb.base_url();
     let login = [
         "login",
@@ -192,16 +185,29 @@ async fn a_refused_login_gets_a_new_link_and_the_new_login_is_taken_up() {
     ];
     let out = run(c.home.cmd_without_keychain(&login), SECRET).await;
     assert_eq!(out.code, Some(0), "{out}");
-    let port = free_port();
-    let mut cmd = c.home.cmd_without_keychain(&[
-        "serve",
-        "--account",
-        &c.account,
-        "--callback-port",
-        &port.to_string(),
-    ]);
-    cmd.env("BIGIN_ACCOUNTS_URL", &base);
-    let (client, stderr) = start(cmd).await;
+}
+
+/// `serve` of that login, with no client id or secret in its env.
+fn serve_logged_in(c: &LoginCase) -> Command {
+    let port = free_port().to_string();
+    let args = ["serve", "--account", &c.account, "--callback-port", &port];
+    let mut cmd = c.home.cmd_without_keychain(&args);
+    cmd.env("BIGIN_ACCOUNTS_URL", c.sb.base_url());
+    cmd
+}
+
+/// A stored login that Zoho refuses later (its refresh token revoked, as an
+/// admin does from Zoho's "Connected apps") gets a consent link inside the
+/// client, never advice to run `login`; after consent the server takes up
+/// the new login, and the refused one is not tried again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_login_gets_a_new_link_and_the_new_login_is_taken_up() {
+    let c = LoginCase::without_keychain("refused").await;
+    // Logged in at a terminal: the client's config carries no client id or
+    // secret, so connecting again uses the stored login's client.
+    let base = c.sb.base_url();
+    terminal_login(&c, &bigin_mcp::mcp::login_scopes(false)).await;
+    let (client, stderr) = start(serve_logged_in(&c)).await;
     let r = fresh_users(&client).await;
     assert_ne!(r.is_error, Some(true), "{}", text(&r));
 
@@ -251,4 +257,50 @@ async fn a_refused_login_gets_a_new_link_and_the_new_login_is_taken_up() {
         &format!("{log}\n{t}"),
         &[SECRET.to_string(), old, new],
     );
+}
+
+/// A login that another copy of the server, or a terminal, made while this
+/// one served (revoking the one this copy still held) is taken up at the
+/// refusal, and the call goes through: no link, no consent needed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_made_elsewhere_replaces_a_refused_one_without_a_link() {
+    let c = LoginCase::without_keychain("replaced").await;
+    terminal_login(&c, &bigin_mcp::mcp::login_scopes(false)).await;
+    let (client, _stderr) = start(serve_logged_in(&c)).await;
+    let r = fresh_users(&client).await;
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    // A second login of the account revokes the refresh token it replaces.
+    terminal_login(&c, &bigin_mcp::mcp::login_scopes(false)).await;
+    c.sb.expire_access_tokens();
+    let r = fresh_users(&client).await;
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    client.cancel().await.unwrap();
+}
+
+/// A login without the organisation's scope still serves what it may: the
+/// result goes without the organisation's name, the failed read is not
+/// repeated, and no consent link is handed out for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_without_the_org_scope_keeps_working() {
+    let c = LoginCase::without_keychain("no-org").await;
+    let scopes: Vec<&str> = bigin_mcp::mcp::login_scopes(false)
+        .into_iter()
+        .filter(|s| !s.contains("org."))
+        .collect();
+    terminal_login(&c, &scopes).await;
+    let (client, _stderr) = start(serve_logged_in(&c)).await;
+    c.sb.clear_requests();
+    for _ in 0..3 {
+        let r = fresh_users(&client).await;
+        assert_ne!(r.is_error, Some(true), "{}", text(&r));
+        let v = r.structured_content.unwrap();
+        assert!(v.get("organization").is_none(), "{v}");
+    }
+    let org_reads =
+        c.sb.requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/org"))
+            .count();
+    assert_eq!(org_reads, 1, "the organisation is tried once");
+    client.cancel().await.unwrap();
 }
