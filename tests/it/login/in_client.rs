@@ -168,22 +168,7 @@ async fn a_held_callback_port_is_said_and_the_link_comes_when_it_is_free() {
 /// `login --insecure-storage` with a Self Client code for `scopes`, as in
 /// a terminal: the client id and secret are stored with the login.
 async fn terminal_login(c: &LoginCase, scopes: &[&str]) {
-    let code = c.sb.issue_grant_code(&scopes.join(","));
-    let base = c.sb.base_url();
-    let login = [
-        "login",
-        "--insecure-storage",
-        "--code",
-        &code,
-        "--client-id",
-        sandbox::DEMO_CLIENT_ID,
-        "--client-secret-stdin",
-        "--accounts-url",
-        &base,
-        "--account",
-        &c.account,
-    ];
-    let out = run(c.home.cmd_without_keychain(&login), SECRET).await;
+    let out = insecure_login(&c.home, &c.sb, &c.account, scopes).await;
     assert_eq!(out.code, Some(0), "{out}");
 }
 

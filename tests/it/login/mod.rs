@@ -473,6 +473,26 @@ fn assert_nothing_written(home: &Home, kc: Option<&Keychain>, account: &str) {
     }
 }
 
+/// A Self Client login of `account` for `scopes` into `credentials.json`
+/// (`--insecure-storage`, no keychain).
+async fn insecure_login(home: &Home, sb: &Sandbox, account: &str, scopes: &[&str]) -> Out {
+    let code = sb.issue_grant_code(&scopes.join(","));
+    let args = [
+        "login",
+        "--insecure-storage",
+        "--code",
+        &code,
+        "--client-id",
+        sandbox::DEMO_CLIENT_ID,
+        "--client-secret-stdin",
+        "--accounts-url",
+        &sb.base_url(),
+        "--account",
+        account,
+    ];
+    run(home.cmd_without_keychain(&args), SECRET).await
+}
+
 /// A Self Client login (no browser) for tests that need a logged-in account.
 async fn self_client_login(home: &Home, sb: &Sandbox, account: &str, code: &str) -> Out {
     let args = [

@@ -112,24 +112,8 @@ async fn insecure_storage_logs_in_serves_and_logs_out_without_a_keychain() {
     }
 }
 
-/// A Self Client login of `account` into `credentials.json`, no keychain.
-async fn insecure_login(home: &Home, sb: &Sandbox, account: &str) -> Out {
-    let code = sb.issue_grant_code("ZohoBigin.users.ALL,ZohoBigin.org.READ");
-    let args = [
-        "login",
-        "--insecure-storage",
-        "--code",
-        &code,
-        "--client-id",
-        sandbox::DEMO_CLIENT_ID,
-        "--client-secret-stdin",
-        "--accounts-url",
-        &sb.base_url(),
-        "--account",
-        account,
-    ];
-    run(home.cmd_without_keychain(&args), SECRET).await
-}
+/// The scopes these tests log in with.
+const SCOPES: [&str; 2] = ["ZohoBigin.users.ALL", "ZohoBigin.org.READ"];
 
 /// `credentials.json` and `accounts.json` as JSON.
 fn stored(home: &Home) -> (Value, Value) {
@@ -148,7 +132,7 @@ async fn concurrent_insecure_logins_beside_a_running_serve_lose_nothing() {
     // re-reads it, so all of them land.
     let c = LoginCase::without_keychain("busy").await;
     let (a, sb, home) = (&c.account, &c.sb, &c.home);
-    let out = insecure_login(home, sb, a).await;
+    let out = insecure_login(home, sb, a, &SCOPES).await;
     assert_eq!(out.code, Some(0), "{out}");
     // Without its cached access token, serve's first call refreshes and
     // writes the file while the logins below write it too.
@@ -166,7 +150,8 @@ async fn concurrent_insecure_logins_beside_a_running_serve_lose_nothing() {
     let client: rmcp::service::RunningService<RoleClient, ()> =
         ().serve(transport).await.expect("initialize over stdio");
     let others: Vec<String> = (0..8).map(|i| format!("{a}-{i}")).collect();
-    let logins = futures::future::join_all(others.iter().map(|o| insecure_login(home, sb, o)));
+    let logins =
+        futures::future::join_all(others.iter().map(|o| insecure_login(home, sb, o, &SCOPES)));
     let call = client.call_tool(CallToolRequestParams::new("bigin_get_organization"));
     let (outs, r) = tokio::join!(logins, call);
     let r = r.expect("tools/call answered");

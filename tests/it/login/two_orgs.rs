@@ -11,26 +11,6 @@ use super::*;
 use crate::common::{all_users, s};
 use serde_json::json;
 
-/// A Self Client login of `account` against `sb` into `credentials.json`,
-/// with every scope the tools need.
-async fn login_to(home: &Home, sb: &Sandbox, account: &str) -> Out {
-    let code = sb.issue_grant_code(&bigin_mcp::mcp::login_scopes(false).join(","));
-    let args = [
-        "login",
-        "--insecure-storage",
-        "--code",
-        &code,
-        "--client-id",
-        sandbox::DEMO_CLIENT_ID,
-        "--client-secret-stdin",
-        "--accounts-url",
-        &sb.base_url(),
-        "--account",
-        account,
-    ];
-    run(home.cmd_without_keychain(&args), SECRET).await
-}
-
 async fn call(c: &RunningService<RoleClient, ()>, tool: &str, args: Value) -> Value {
     call_with_text(c, tool, args).await.0
 }
@@ -65,7 +45,7 @@ async fn two_accounts_served_side_by_side_keep_everything_apart() {
     .unwrap();
     let (a, b) = (account("org-a"), account("org-b"));
     for (acct, sb) in [(&a, &big), (&b, &small)] {
-        let out = login_to(&home, sb, acct).await;
+        let out = insecure_login(&home, sb, acct, &bigin_mcp::mcp::login_scopes(false)).await;
         assert_eq!(out.code, Some(0), "{out}");
     }
     let creds: Value = serde_json::from_str(
