@@ -401,10 +401,6 @@ impl Executor<'_> {
             }
             Err(e) => (Outcome::Error, e.to_string()),
         };
-        let line = format!(
-            "{}{} from {}: {detail}",
-            self.label_prefix, p.label, self.source
-        );
         let by = if let Some(by) = self.plan_confirmed_by {
             by
         } else if result.is_err() {
@@ -414,6 +410,27 @@ impl Executor<'_> {
         } else {
             ConfirmedBy::ConfirmEmail
         };
+        self.audit(p, outcome, by, &detail)?;
+        Ok(Executed {
+            outcome,
+            detail,
+            result,
+        })
+    }
+
+    /// The caller's own audit line for planned change `p`: its label and
+    /// the snapshot it came from, then `detail`.
+    fn audit(
+        &self,
+        p: &Planned,
+        outcome: Outcome,
+        by: ConfirmedBy,
+        detail: &str,
+    ) -> Result<(), AuditError> {
+        let line = format!(
+            "{}{} from {}: {detail}",
+            self.label_prefix, p.label, self.source
+        );
         self.guard.audit_log().append(AuditEntry {
             time: String::new(),
             tool: self.tool,
@@ -424,11 +441,6 @@ impl Executor<'_> {
             outcome,
             confirmed_by: by,
             detail: &line,
-        })?;
-        Ok(Executed {
-            outcome,
-            detail,
-            result,
         })
     }
 }
@@ -463,22 +475,9 @@ impl Executor<'_> {
         if plan.len() > PLAN_LINES {
             summary.push_str(&format!("; and {} more", plan.len() - PLAN_LINES));
         }
-        let timeout = self.guard.confirm_timeout();
-        let asked = tokio::select! {
-            a = tokio::time::timeout(timeout, confirm.ask(&summary, timeout)) => Some(a),
-            () = confirm.cancelled() => None,
-        };
-        let (outcome, why) = match asked {
-            Some(Ok(a @ (Answer::Yes | Answer::NotAsked))) => return agreed(a),
-            Some(Ok(Answer::No(said))) => {
-                (Outcome::Declined, format!("The person {said} the plan"))
-            }
-            Some(Err(_)) => (
-                Outcome::Declined,
-                format!(
-                    "The person did not answer: the question timed out after {timeout:?} (the client may not have shown the confirmation dialog)"
-                ),
-            ),
+        let (outcome, why) = match self.guard.ask_person(confirm, &summary).await {
+            Some(a @ (Answer::Yes | Answer::NotAsked)) => return agreed(a),
+            Some(Answer::No(said)) => (Outcome::Declined, format!("The person {said}")),
             None => (
                 Outcome::Cancelled,
                 "The call was cancelled before any change was sent".into(),
@@ -486,23 +485,7 @@ impl Executor<'_> {
         };
         let why = format!("{why}, so nothing was changed");
         for p in plan {
-            let line = format!(
-                "{}{} from {}: {why}",
-                self.label_prefix, p.label, self.source
-            );
-            self.guard
-                .audit_log()
-                .append(AuditEntry {
-                    time: String::new(),
-                    tool: self.tool,
-                    user_id: &p.id,
-                    email: &p.email,
-                    given_email: &p.email,
-                    action: p.action.verb(),
-                    outcome,
-                    confirmed_by: ConfirmedBy::None,
-                    detail: &line,
-                })
+            self.audit(p, outcome, ConfirmedBy::None, &why)
                 .map_err(|e| {
                     AdminError::Failed(format!("{why}; the audit log could not record it: {e}"))
                 })?;
@@ -519,6 +502,13 @@ impl Executor<'_> {
 pub struct PlanAnswer<'a, C> {
     inner: &'a C,
     answer: Answer,
+}
+
+impl<'a, C> PlanAnswer<'a, C> {
+    /// `answer` for every change, cancellation from `inner`.
+    pub fn new(inner: &'a C, answer: Answer) -> Self {
+        PlanAnswer { inner, answer }
+    }
 }
 
 impl<C: Confirm> Confirm for PlanAnswer<'_, C> {

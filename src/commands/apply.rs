@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use bigin_mcp::admin::audit::AuditLog;
-use bigin_mcp::admin::decisions::{self, Decision};
-use bigin_mcp::admin::guard::{Answer, Confirm};
+use bigin_mcp::admin::decisions::{self, Decision, PlanAnswer};
+use bigin_mcp::admin::guard::{Answer, NoConfirm};
 use bigin_mcp::admin::{ConfirmedBy, Session, Shutdown, SnapshotStore, WriteGuard};
 use bigin_mcp::cli::ApplyArgs;
 use bigin_mcp::fsx;
@@ -126,7 +126,15 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
 
     // The person answered yes to the whole plan at the terminal, or --yes
     // said it for them (then the CSV's email is the only confirmation).
-    let confirmed = PlanConfirmed(!plan.is_empty() && !args.yes);
+    let person = !plan.is_empty() && !args.yes;
+    let confirmed = PlanAnswer::new(
+        &NoConfirm,
+        if person {
+            Answer::Yes
+        } else {
+            Answer::NotAsked
+        },
+    );
     let audit_path = match &args.audit_log {
         Some(p) => p.clone(),
         None => {
@@ -150,7 +158,7 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
         label_prefix: "decision in CSV ",
         source: &source,
         // The plan-wide answer stands for every line, failed or not.
-        plan_confirmed_by: Some(if confirmed.0 {
+        plan_confirmed_by: Some(if person {
             ConfirmedBy::Person
         } else {
             ConfirmedBy::ConfirmEmail
@@ -242,18 +250,4 @@ fn parse_csv(s: &str) -> anyhow::Result<Vec<Vec<String>>> {
 
 fn say(msg: &str) {
     eprintln!("bigin-mcp: {msg}");
-}
-
-/// How the plan was confirmed, told to the write guard for each change:
-/// `true` when the person said yes to the whole plan at the terminal.
-struct PlanConfirmed(bool);
-
-impl Confirm for PlanConfirmed {
-    async fn ask(&self, _summary: &str, _timeout: std::time::Duration) -> Answer {
-        if self.0 {
-            Answer::Yes
-        } else {
-            Answer::NotAsked
-        }
-    }
 }

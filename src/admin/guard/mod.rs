@@ -307,26 +307,28 @@ impl WriteGuard {
         target: &Target<'_>,
         summary: &str,
     ) -> Result<ConfirmedBy, AdminError> {
-        let asked = tokio::select! {
-            a = tokio::time::timeout(
-                self.confirm_timeout,
-                confirm.ask(summary, self.confirm_timeout),
-            ) => Some(a),
-            () = confirm.cancelled() => None,
-        };
-        let said = match asked {
+        let said = match self.ask_person(confirm, summary).await {
             None => return Err(self.cancelled(w, target, summary)),
-            Some(Ok(Answer::Yes)) => return Ok(ConfirmedBy::Person),
-            Some(Ok(Answer::NotAsked)) => return Ok(ConfirmedBy::ConfirmEmail),
-            Some(Ok(Answer::No(said))) => said,
-            Some(Err(_)) => format!(
-                "did not answer: the question timed out after {:?} (the client may not have shown the confirmation dialog)",
-                self.confirm_timeout
-            ),
+            Some(Answer::Yes) => return Ok(ConfirmedBy::Person),
+            Some(Answer::NotAsked) => return Ok(ConfirmedBy::ConfirmEmail),
+            Some(Answer::No(said)) => said,
         };
         let why = format!("The person {said}, so nothing was changed: {summary}.");
         self.audit_write(w, target, Outcome::Declined, &why);
         Err(AdminError::Refused(why))
+    }
+
+    /// Asks the person `summary`, bounded by the confirmation timeout (an
+    /// unanswered question is a `No` that says so); `None` when the call
+    /// is cancelled meanwhile, which ends the wait at once.
+    pub async fn ask_person(&self, confirm: &impl Confirm, summary: &str) -> Option<Answer> {
+        let timeout = self.confirm_timeout;
+        tokio::select! {
+            a = tokio::time::timeout(timeout, confirm.ask(summary, timeout)) => Some(a.unwrap_or_else(|_| Answer::No(format!(
+                "did not answer: the question timed out after {timeout:?} (the client may not have shown the confirmation dialog)"
+            )))),
+            () = confirm.cancelled() => None,
+        }
     }
 
     /// A call withdrawn before its write was sent: audited `cancelled`.
