@@ -222,6 +222,16 @@ pub fn all_tools() -> ToolFilter {
     }
 }
 
+/// The first active user other than the primary one, to aim writes at.
+pub async fn writable_user(sb: &Sandbox) -> Value {
+    let primary = sb.primary_user_id();
+    all_users(sb)
+        .await
+        .into_iter()
+        .find(|u| u["status"] == "active" && s(u, "id") != primary)
+        .expect("an active non-primary user")
+}
+
 /// Every user in the sandbox as Zoho's JSON, fetched independently of the tools.
 pub async fn all_users(sb: &Sandbox) -> Vec<Value> {
     let (c, _) = client(sb);

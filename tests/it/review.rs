@@ -46,11 +46,7 @@ async fn a_second_review_within_the_ttl_costs_nothing_and_a_write_costs_only_use
     assert_eq!(api_count(&sb), 0, "paging with offset re-reads nothing");
 
     // A write by this server drops the user list, and only that.
-    let u = all_users(&sb)
-        .await
-        .into_iter()
-        .find(|u| u["status"] == "active" && s(u, "id") != sb.primary_user_id())
-        .unwrap();
+    let u = writable_user(&sb).await;
     h.ok(
         "bigin_set_user_status",
         json!({"user_id": u["id"], "status": "inactive", "confirm_email": u["email"]}),

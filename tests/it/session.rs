@@ -187,11 +187,7 @@ async fn a_reused_id_in_flight_is_refused_and_every_request_gets_one_reply() {
 async fn sigterm_lets_a_write_in_flight_finish_and_records_its_outcome() {
     let sb = sandbox().await;
     let home = tempfile::tempdir().unwrap();
-    let u = all_users(&sb)
-        .await
-        .into_iter()
-        .find(|u| u["status"] == "active" && s(u, "id") != sb.primary_user_id())
-        .unwrap();
+    let u = writable_user(&sb).await;
     let mut raw = Raw::start(home.path(), &sb, &["serve"]);
     raw.initialize().await;
     // Zoho takes a while to apply the change.
@@ -319,11 +315,7 @@ async fn a_server_discover_probe_before_initialize_is_answered_and_serving_goes_
 async fn a_cancel_while_the_user_is_verified_stops_the_write() {
     let sb = sandbox().await;
     let home = tempfile::tempdir().unwrap();
-    let u = all_users(&sb)
-        .await
-        .into_iter()
-        .find(|u| u["status"] == "active" && s(u, "id") != sb.primary_user_id())
-        .unwrap();
+    let u = writable_user(&sb).await;
     let mut raw = Raw::start(home.path(), &sb, &["serve"]);
     raw.initialize().await;
     // Zoho is slow to answer the verification read.

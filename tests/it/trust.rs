@@ -20,16 +20,6 @@ fn answer(status: u16, body: &str) -> FaultKind {
 const INTERNAL_ERROR: &str = r#"{"code":"INTERNAL_ERROR","details":{},"message":"Internal Server Error occurred while processing this request","status":"error"}"#;
 const NO_PERMISSION: &str = r#"{"code":"NO_PERMISSION","details":{"permissions":["Crm_Implied_Manage_Users"]},"message":"permission denied","status":"error"}"#;
 
-/// An active user other than the primary one, to aim writes at.
-async fn target(sb: &Sandbox) -> Value {
-    let primary = sb.primary_user_id();
-    all_users(sb)
-        .await
-        .into_iter()
-        .find(|u| u["status"] == "active" && s(u, "id") != primary)
-        .expect("an active non-primary user")
-}
-
 #[tokio::test]
 async fn zoho_errors_and_empty_shapes_in_http_200_are_never_no_users() {
     let bodies = [
@@ -85,7 +75,7 @@ async fn none_is_reported_only_when_zoho_says_so() {
         assert_eq!(r["rows"], json!([]));
     }
     // Single records: an error or an empty list is not "no such user".
-    let u = target(&sb).await;
+    let u = writable_user(&sb).await;
     let id = s(&u, "id");
     for body in [INTERNAL_ERROR, "{}", r#"{"users":[]}"#, r#"{"users":null}"#] {
         sb.inject(Fault::new(answer(200, body)).on_path(&format!("/users/{id}")));
@@ -163,7 +153,7 @@ async fn two_concurrent_writes_to_one_user_send_one_change() {
     ] {
         let sb = sandbox().await;
         let h = harness(&sb, all_tools()).await;
-        let u = target(&sb).await;
+        let u = writable_user(&sb).await;
         let id = s(&u, "id");
         // Slow reads of the user, so both calls are verified at once unless
         // the server serialises them.
@@ -205,7 +195,7 @@ async fn two_concurrent_writes_to_one_user_send_one_change() {
 async fn a_refused_call_records_what_the_caller_gave() {
     let sb = sandbox().await;
     let h = harness(&sb, all_tools()).await;
-    let u = target(&sb).await;
+    let u = writable_user(&sb).await;
     let given = "someone.else@example.com";
     h.err(
         "bigin_set_user_status",
@@ -348,7 +338,7 @@ fn faults() -> Vec<(&'static str, Fault)> {
 
 /// Each tool with arguments that succeed against a healthy sandbox.
 async fn tool_calls(sb: &Sandbox) -> Vec<(&'static str, Value)> {
-    let u = target(sb).await;
+    let u = writable_user(sb).await;
     let profile = {
         let (c, _) = client(sb);
         json!(c.list_profiles().await.unwrap()[0].id.clone())
@@ -457,7 +447,7 @@ async fn faults_on_the_write_itself_never_send_it_twice() {
         ] {
             let sb = sandbox().await;
             let h = harness_full(&sb, all_tools(), None, matrix_options()).await;
-            let u = target(&sb).await;
+            let u = writable_user(&sb).await;
             let mut args = json!({"user_id": u["id"], "confirm_email": u["email"]});
             if tool == "bigin_set_user_status" {
                 args["status"] = json!("inactive");

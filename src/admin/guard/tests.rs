@@ -97,14 +97,19 @@ impl Fixture {
             .count()
     }
 
-    /// The outcome of each audit line, in order.
-    fn outcomes(&self) -> Vec<String> {
+    /// Field `key` of each audit line, in order.
+    fn audit_field(&self, key: &str) -> Vec<String> {
         std::fs::read_to_string(&self.audit)
             .unwrap_or_default()
             .lines()
-            .map(|l| serde_json::from_str::<Value>(l).unwrap()["outcome"].to_string())
+            .map(|l| serde_json::from_str::<Value>(l).unwrap()[key].to_string())
             .map(|o| o.trim_matches('"').to_string())
             .collect()
+    }
+
+    /// The outcome of each audit line, in order.
+    fn outcomes(&self) -> Vec<String> {
+        self.audit_field("outcome")
     }
 }
 
@@ -484,12 +489,7 @@ async fn an_invite_that_reads_back_as_someone_else_is_unverified() {
 
 /// The `confirmed_by` of each audit line, in order.
 fn confirmed_by(f: &Fixture) -> Vec<String> {
-    std::fs::read_to_string(&f.audit)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["confirmed_by"].to_string())
-        .map(|o| o.trim_matches('"').to_string())
-        .collect()
+    f.audit_field("confirmed_by")
 }
 
 #[tokio::test]
