@@ -346,8 +346,9 @@ impl TokenSource for ConnectInClient {
             let mut phase = self.phase.lock().await;
             if let Phase::Connected(f) = &*phase {
                 let stamp = f.stamp.clone();
-                let newer = self.find_usable().filter(|n| n.stamp != stamp);
-                if let (true, Some(n)) = (may_retry, newer) {
+                // Only a first refusal looks for a newer login (a file read).
+                let newer = may_retry.then(|| self.find_usable()).flatten();
+                if let Some(n) = newer.filter(|n| n.stamp != stamp) {
                     self.connect(&mut phase, n);
                     return Refusal::Retry;
                 }

@@ -181,9 +181,9 @@ impl BiginClient {
         let mut may_retry = true;
         loop {
             let r = self.send_raw_once(method.clone(), path, query, body).await;
-            let reported = REFUSALS_UNREPORTED.try_with(|_| ()).is_err();
+            let reported = || REFUSALS_UNREPORTED.try_with(|_| ()).is_err();
             match r {
-                Err(e) if reported && e.is_login_refused() => {
+                Err(e) if e.is_login_refused() && reported() => {
                     match self.tokens.login_refused(&e, may_retry).await {
                         Refusal::Retry if may_retry => may_retry = false,
                         Refusal::Replace(r) => return Err(r),
