@@ -215,6 +215,13 @@ async fn count_of_type(c: &reqwest::Client, sb: &Sandbox, token: &str, kind: &st
     total
 }
 
+/// The first user of Zoho user type `kind`, as the API lists it.
+async fn first_of_type(c: &reqwest::Client, sb: &Sandbox, token: &str, kind: &str) -> Value {
+    let path = format!("/bigin/v2/users?type={kind}&per_page=1");
+    let (_, b) = get(c, sb, &path, token).await;
+    parse(&b)["users"][0].clone()
+}
+
 /// Some active, confirmed, non-primary user from the first page.
 async fn some_active_user(c: &reqwest::Client, sb: &Sandbox, token: &str, skip: usize) -> String {
     let (_, b) = get(

@@ -133,22 +133,14 @@ async fn post_refuses_duplicates_unknown_ids_and_missing_fields() {
         v.as_object_mut().unwrap().remove(key);
         v
     };
-    let (_, b) = get(
-        &c,
-        &sb,
-        "/bigin/v2/users?type=DeletedUsers&per_page=1",
-        &token,
-    )
-    .await;
-    let deleted_email = parse(&b)["users"][0]["email"].as_str().unwrap().to_string();
-    let (_, b) = get(
-        &c,
-        &sb,
-        "/bigin/v2/users?type=DeactiveUsers&per_page=1",
-        &token,
-    )
-    .await;
-    let inactive_email = parse(&b)["users"][0]["email"].as_str().unwrap().to_string();
+    let deleted_email = first_of_type(&c, &sb, &token, "DeletedUsers").await["email"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let inactive_email = first_of_type(&c, &sb, &token, "DeactiveUsers").await["email"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let primary_email = sb.user(&sb.primary_user_id()).unwrap()["email"]
         .as_str()
         .unwrap()

@@ -320,22 +320,14 @@ async fn a_deactivated_or_deleted_user_cannot_change_role_or_profile() {
     let c = http();
     let token = demo_token(&c, &sb).await;
     let (roles, profiles) = ids_by_name(&c, &sb, &token).await;
-    let (_, b) = get(
-        &c,
-        &sb,
-        "/bigin/v2/users?type=DeactiveUsers&per_page=1",
-        &token,
-    )
-    .await;
-    let inactive = parse(&b)["users"][0]["id"].as_str().unwrap().to_string();
-    let (_, b) = get(
-        &c,
-        &sb,
-        "/bigin/v2/users?type=DeletedUsers&per_page=1",
-        &token,
-    )
-    .await;
-    let deleted = parse(&b)["users"][0]["id"].as_str().unwrap().to_string();
+    let inactive = first_of_type(&c, &sb, &token, "DeactiveUsers").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let deleted = first_of_type(&c, &sb, &token, "DeletedUsers").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let (inactive_before, deleted_before) =
         (sb.user(&inactive).unwrap(), sb.user(&deleted).unwrap());
 
